@@ -1,0 +1,33 @@
+//! The sans-I/O HTTP/1.1 core (RFC 9112 message syntax, RFC 9110 semantics).
+//!
+//! Everything here takes bytes and returns events, values or typed errors, and
+//! appends output to caller-owned buffers. Nothing here touches a socket, a file, a
+//! thread or the clock: the I/O layer in `crate::server` feeds bytes in and passes
+//! the current time as a value.
+//!
+//! - [`chars`]: byte classes from the ABNF (tchar, field-vchar, ...).
+//! - [`error`]: [`ParseError`], with line and byte of the fault and its status.
+//! - [`head`]: the incremental request-line + header-section parser.
+//! - [`framing`]: from a parsed head to how the body is delimited (RFC 9112 §6),
+//!   Host rules, persistence.
+//! - [`chunked`]: the incremental chunked transfer-coding decoder.
+//! - [`parser`]: [`RequestParser`], head + body as one event stream.
+//! - [`query`]: query strings and urlencoded bodies into a multi-map.
+//! - [`cookie`]: the `Cookie` request header and the `Set-Cookie` builder.
+//! - [`date`]: IMF-fixdate for the `Date` header.
+//! - [`response`]: the response head encoder.
+
+pub mod chars;
+pub mod chunked;
+pub mod cookie;
+pub mod date;
+pub mod error;
+pub mod framing;
+pub mod head;
+pub mod parser;
+pub mod query;
+pub mod response;
+
+pub use error::{ErrorKind, ParseError};
+pub use head::{HeadLimits, HeadParser, Method, RequestHead, Version};
+pub use parser::{Event, RequestParser, Step};

@@ -1,0 +1,1 @@
+//! The response head encoder. STUB, being written.
