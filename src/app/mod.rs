@@ -1,1 +1,166 @@
-//! Application. STUB.
+//! The application: routing and pages, as plain functions from a [`Request`] to a
+//! [`Response`].
+//!
+//! Theory of operation: the I/O layer parses a request head and asks
+//! [`App::body_policy`] how the route takes its body (buffered up to a limit, or not
+//! at all). Once the body is in (or right away, for a route that reads none) it calls
+//! [`App::handle`], which routes on the path and returns a [`Response`]: a
+//! [`ResponseHead`] plus a [`Body`]. The I/O layer frames and writes it; for `HEAD` it
+//! writes the head only. Pages know nothing of sockets.
+
+pub mod pages;
+pub mod router;
+
+use crate::http::head::RequestHead;
+use crate::http::response::ResponseHead;
+use crate::http::{Method, ParseError};
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// What the application needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Templates and static files (`www/static/`).
+    pub www: PathBuf,
+    /// Runtime state.
+    pub data: PathBuf,
+    /// Largest buffered request body (urlencoded/JSON), in bytes.
+    pub max_body: u64,
+    /// Largest upload, in bytes.
+    pub max_upload: u64,
+}
+
+/// A request as a page sees it: the parsed head and the (decoded) body.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub head: RequestHead<'a>,
+    /// The body, de-chunked. Empty for routes that do not read one.
+    pub body: &'a [u8],
+    /// Whether the body came with `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+    pub peer: Option<SocketAddr>,
+}
+
+impl<'a> Request<'a> {
+    pub fn method(&self) -> Method {
+        self.head.method
+    }
+    pub fn path(&self) -> &'a str {
+        self.head.path()
+    }
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        self.head.header(name)
+    }
+}
+
+/// A response body. The I/O layer frames it (`Content-Length`) and writes it.
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Static(&'static [u8]),
+    Bytes(Vec<u8>),
+    /// A file of this length, read and written in pieces by the I/O layer (the page
+    /// opens it, so errors like "not found" are the page's to answer).
+    File {
+        file: std::fs::File,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Static(b) => b.len() as u64,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub head: ResponseHead,
+    pub body: Body,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &'static str, body: Body) -> Self {
+        let mut head = ResponseHead::new(status);
+        head.content_type = Some(Cow::Borrowed(content_type));
+        Response { head, body }
+    }
+
+    /// A short plain-text response: `404 Not Found: no page at /x\n`.
+    pub fn text_error(status: u16, message: &str) -> Self {
+        let reason = crate::http::response::reason(status);
+        let body = format!("{status} {reason}: {message}\n");
+        Response::new(
+            status,
+            "text/plain; charset=utf-8",
+            Body::Bytes(body.into_bytes()),
+        )
+    }
+
+    /// The answer to a request the parser refused; the connection closes after it.
+    pub fn parse_error(err: &ParseError) -> Self {
+        let mut r = Response::text_error(err.status(), &err.to_string());
+        r.head.close = true;
+        r
+    }
+
+    /// 405 with the methods the route takes.
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut r = Response::text_error(405, "method not allowed here; see the Allow header");
+        r.head.header("Allow", allow);
+        r
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        self.head.header(name, value);
+        self
+    }
+}
+
+/// How a route takes its request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyPolicy {
+    /// Read it all into memory before calling the handler, up to `limit` bytes (413
+    /// past it).
+    Buffer { limit: u64 },
+    /// The route reads no body: the handler runs as soon as the head is in, and the
+    /// I/O layer skips the body (closing the connection if it is too long to skip).
+    Ignore,
+}
+
+/// The application: configuration plus whatever pages load at start.
+#[derive(Debug)]
+pub struct App {
+    pub config: AppConfig,
+    static_dir: PathBuf,
+}
+
+impl App {
+    pub fn new(config: AppConfig) -> std::io::Result<App> {
+        let static_dir = config.www.join("static");
+        Ok(App { config, static_dir })
+    }
+
+    /// How the route of this head takes its body.
+    pub fn body_policy(&self, head: &RequestHead<'_>) -> BodyPolicy {
+        router::body_policy(self, head)
+    }
+
+    /// Answer a request.
+    pub fn handle(&self, req: &Request<'_>) -> Response {
+        router::route(self, req)
+    }
+
+    pub fn static_dir(&self) -> &std::path::Path {
+        &self.static_dir
+    }
+}

@@ -1,1 +1,318 @@
-//! The response head encoder. STUB, being written.
+//! The response head encoder (RFC 9112 §4, §6; RFC 9110 §6.6.1 Date, §10.2.4 Server).
+//!
+//! Theory of operation: a handler describes a response as a [`ResponseHead`] (status,
+//! content type, extra header fields) and the I/O layer knows the body's length. The
+//! encoder appends the status line and header section to a caller-owned buffer, adding
+//! the fields every response carries: `Date` (pre-formatted once a second by the
+//! caller, see [`crate::http::date::DateCache`]), `Server`, the framing
+//! (`Content-Length` or `Transfer-Encoding: chunked`) and `Connection`. Nothing is
+//! allocated: numbers are formatted into a stack buffer, and a response with no extra
+//! fields (like `/plaintext`) has an empty, unallocated `Vec`.
+
+use crate::http::head::Version;
+use std::borrow::Cow;
+
+/// The value of the `Server` header.
+pub const SERVER: &str = "wirepost";
+
+/// A response's status line and header fields, apart from the ones the encoder adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status: u16,
+    /// `Content-Type`, if the response has content.
+    pub content_type: Option<Cow<'static, str>>,
+    /// Further fields in order (`Set-Cookie` may repeat). Names are ours, so static.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
+    /// The handler asks for the connection to be closed after this response.
+    pub close: bool,
+}
+
+impl ResponseHead {
+    pub fn new(status: u16) -> Self {
+        ResponseHead {
+            status,
+            content_type: None,
+            headers: Vec::new(),
+            close: false,
+        }
+    }
+
+    /// Add a header field.
+    pub fn header(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        self.headers.push((name, value.into()));
+    }
+}
+
+/// How the body that follows the head is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked` (HTTP/1.1 peers only).
+    Chunked,
+    /// No framing field at all: 1xx and 204 responses (RFC 9110 §8.6).
+    NoBody,
+}
+
+/// Per-exchange facts the encoder needs.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeCtx<'a> {
+    /// The current IMF-fixdate.
+    pub date: &'a [u8],
+    /// The request's version; an HTTP/1.0 peer that keeps the connection gets
+    /// `Connection: keep-alive`.
+    pub version: Version,
+    /// Whether the connection stays open after this response.
+    pub keep_alive: bool,
+}
+
+/// The standard reason phrase for a status code (RFC 9110 §15).
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
+        _ => "Unknown",
+    }
+}
+
+/// Append `n` in decimal without allocating.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Append the status line and header section (ending in the empty line) to `out`.
+///
+/// ```text
+/// HTTP/1.1 200 OK\r\n
+/// Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n
+/// Server: wirepost\r\n
+/// Content-Type: text/plain\r\n
+/// Content-Length: 13\r\n
+/// \r\n
+/// ```
+pub fn encode_head(head: &ResponseHead, framing: Framing, ctx: &EncodeCtx<'_>, out: &mut Vec<u8>) {
+    // We answer as HTTP/1.1 to every peer (RFC 9110 §6.2: a server sends its own
+    // highest conformant version whose major matches the request's).
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, u64::from(head.status));
+    out.push(b' ');
+    out.extend_from_slice(reason(head.status).as_bytes());
+    out.extend_from_slice(b"\r\nDate: ");
+    out.extend_from_slice(ctx.date);
+    out.extend_from_slice(b"\r\nServer: ");
+    out.extend_from_slice(SERVER.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    if let Some(ct) = &head.content_type {
+        out.extend_from_slice(b"Content-Type: ");
+        out.extend_from_slice(ct.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in &head.headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        Framing::Length(n) => {
+            out.extend_from_slice(b"Content-Length: ");
+            push_decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        Framing::NoBody => {}
+    }
+    if !ctx.keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if ctx.version == Version::Http10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The interim response sent before reading a body the client is waiting to send.
+pub const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Append one chunk of a chunked body (`size CRLF data CRLF`). Empty data is skipped:
+/// an empty chunk would end the body.
+pub fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
+    if data.is_empty() {
+        return;
+    }
+    let mut hex = [0u8; 16];
+    let mut n = data.len();
+    let mut i = hex.len();
+    loop {
+        i -= 1;
+        hex[i] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&hex[i..]);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Append the last chunk and an empty trailer section.
+pub fn encode_last_chunk(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"0\r\n\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &[u8] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn ctx(version: Version, keep_alive: bool) -> EncodeCtx<'static> {
+        EncodeCtx {
+            date: DATE,
+            version,
+            keep_alive,
+        }
+    }
+
+    #[test]
+    fn plaintext_head_is_exact() {
+        let mut head = ResponseHead::new(200);
+        head.content_type = Some("text/plain".into());
+        let mut out = Vec::new();
+        encode_head(
+            &head,
+            Framing::Length(13),
+            &ctx(Version::Http11, true),
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: wirepost\r\n\
+Content-Type: text/plain\r\nContent-Length: 13\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn connection_field_follows_persistence_and_version() {
+        let head = ResponseHead::new(404);
+        let mut out = Vec::new();
+        encode_head(
+            &head,
+            Framing::Length(0),
+            &ctx(Version::Http11, false),
+            &mut out,
+        );
+        assert!(out.ends_with(b"Content-Length: 0\r\nConnection: close\r\n\r\n"));
+        out.clear();
+        encode_head(
+            &head,
+            Framing::Length(0),
+            &ctx(Version::Http10, true),
+            &mut out,
+        );
+        assert!(out.ends_with(b"Connection: keep-alive\r\n\r\n"));
+        out.clear();
+        encode_head(
+            &head,
+            Framing::Length(0),
+            &ctx(Version::Http11, true),
+            &mut out,
+        );
+        assert!(!out.windows(11).any(|w| w == b"Connection:"));
+    }
+
+    #[test]
+    fn repeated_headers_keep_order() {
+        let mut head = ResponseHead::new(302);
+        head.header("Set-Cookie", "a=1");
+        head.header("Set-Cookie", "b=2");
+        head.header("Location", "/user/");
+        let mut out = Vec::new();
+        encode_head(
+            &head,
+            Framing::Length(0),
+            &ctx(Version::Http11, true),
+            &mut out,
+        );
+        let text = String::from_utf8(out).unwrap();
+        let a = text.find("Set-Cookie: a=1\r\n").unwrap();
+        let b = text.find("Set-Cookie: b=2\r\n").unwrap();
+        let l = text.find("Location: /user/\r\n").unwrap();
+        assert!(a < b && b < l);
+        assert!(text.starts_with("HTTP/1.1 302 Found\r\n"));
+    }
+
+    #[test]
+    fn decimal_and_chunks() {
+        for n in [0u64, 9, 10, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        let mut out = Vec::new();
+        encode_chunk(&[b'x'; 26], &mut out);
+        encode_chunk(b"", &mut out);
+        encode_last_chunk(&mut out);
+        let mut expected = b"1a\r\n".to_vec();
+        expected.extend_from_slice(&[b'x'; 26]);
+        expected.extend_from_slice(b"\r\n0\r\n\r\n");
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn no_body_framing_has_no_length() {
+        let head = ResponseHead::new(204);
+        let mut out = Vec::new();
+        encode_head(
+            &head,
+            Framing::NoBody,
+            &ctx(Version::Http11, true),
+            &mut out,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("Content-Length"));
+        assert!(!text.contains("Transfer-Encoding"));
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per page.
+pub mod echo;
+pub mod index;
+pub mod plain;
+pub mod static_files;

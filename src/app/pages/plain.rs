@@ -1,0 +1,23 @@
+//! `/plaintext` and `/json`: the TechEmpower benchmark endpoints.
+
+use crate::app::{Body, Response};
+
+/// `Hello, World!` as text/plain, with no allocation at all: the head's extra-field
+/// list stays empty and the body is a static slice.
+pub fn plaintext() -> Response {
+    Response::new(200, "text/plain", Body::Static(b"Hello, World!"))
+}
+
+#[derive(serde::Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+/// `{"message":"Hello, World!"}`, serialized per request (as the benchmark requires).
+pub fn json() -> Response {
+    let body = serde_json::to_vec(&Message {
+        message: "Hello, World!",
+    })
+    .unwrap_or_default();
+    Response::new(200, "application/json", Body::Bytes(body))
+}

@@ -1,0 +1,51 @@
+//! Routing: from a path and method to a page.
+//!
+//! The table is a `match` on the path, which the compiler turns into comparisons
+//! cheaper than any map; each arm checks its methods and answers 405 with `Allow`
+//! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
+
+use crate::app::pages::{echo, index, plain, static_files};
+use crate::app::{App, BodyPolicy, Request, Response};
+use crate::http::Method;
+use crate::http::head::RequestHead;
+
+const GET_HEAD: &str = "GET, HEAD";
+
+fn is_get(m: Method) -> bool {
+    matches!(m, Method::Get | Method::Head)
+}
+
+pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
+    match head.path() {
+        "/echo" => BodyPolicy::Buffer {
+            limit: app.config.max_body,
+        },
+        _ => BodyPolicy::Ignore,
+    }
+}
+
+pub fn route(app: &App, req: &Request<'_>) -> Response {
+    let path = req.path();
+    let m = req.method();
+    match path {
+        "/plaintext" if is_get(m) => plain::plaintext(),
+        "/json" if is_get(m) => plain::json(),
+        "/" if is_get(m) => index::index(),
+        "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
+        "/echo" => echo::echo(req),
+        _ => {
+            if let Some(rest) = path.strip_prefix("/static/") {
+                if is_get(m) {
+                    static_files::serve(app.static_dir(), rest, req)
+                } else {
+                    Response::method_not_allowed(GET_HEAD)
+                }
+            } else if m == Method::Options && req.head.target() == "*" {
+                Response::new(200, "text/plain; charset=utf-8", crate::app::Body::Empty)
+                    .header("Allow", "GET, HEAD, POST, OPTIONS")
+            } else {
+                Response::text_error(404, &format!("no page at {path}"))
+            }
+        }
+    }
+}

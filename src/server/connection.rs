@@ -1,0 +1,687 @@
+//! One client connection: a state machine between the socket and the application.
+//!
+//! Theory of operation. [`Connection::drive`] is called when the socket is ready (or
+//! the worker has more work queued for it). It
+//! 1. reads until the socket would block, the peer closes, or the input buffer is full
+//!    (edge-triggered readiness: mio reports a change once, so we drain);
+//! 2. feeds the unconsumed bytes to the [`RequestParser`] and acts on its events:
+//!    a complete head is routed, its body buffered or skipped as the route says, and
+//!    each response is encoded into the output buffer, in request order (pipelining);
+//! 3. writes the output buffer until the socket would block, refilling it from a file
+//!    body if one is being sent.
+//!
+//! Work is bounded per call: at most [`MAX_REQUESTS_PER_WAKE`] requests, and no new
+//! request while more than [`OUTPUT_HIGH_WATER`] bytes wait to be written (a client
+//! that pipelines without reading cannot make us buffer without end). When the budget
+//! runs out with input left, `drive` says [`Next::MoreWork`] and the worker comes back
+//! after serving the others.
+//!
+//! A response that ends the connection (an error, `Connection: close`, HTTP/1.0) stops
+//! the parsing of further input; once it is written the connection shuts down its
+//! sending side and reads and drops what the client still sends for a short while
+//! ("lingering close", as nginx does), so the client reads the response instead of a
+//! reset.
+
+use crate::app::{App, Body, BodyPolicy, Request, Response};
+use crate::config::Config;
+use crate::http::framing::{BodyKind, Framing};
+use crate::http::response::{self, EncodeCtx, encode_head};
+use crate::http::{Event, Method, RequestParser, Version};
+use crate::server::buffer::InBuf;
+use crate::server::timer::Deadline;
+use crate::server::trace;
+use mio::net::TcpStream;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+/// Requests answered per readiness event before the worker serves other connections.
+pub const MAX_REQUESTS_PER_WAKE: usize = 128;
+/// No new request is parsed while more than this many response bytes wait.
+pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+/// A file body up to this size is read whole behind the head (one write); larger ones
+/// are sent in pieces of this size as the socket takes them.
+pub const FILE_PIECE: usize = 64 * 1024;
+/// How long a closing connection keeps reading (and dropping) what the client sends.
+pub const LINGER: Duration = Duration::from_secs(2);
+/// Output buffer capacity kept between responses; a larger one is given back.
+const OUTPUT_KEEP: usize = 64 * 1024;
+
+/// What the worker should do with the connection after `drive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Wait for readiness or the deadline.
+    Wait,
+    /// Input is left that the per-wake budget did not cover: come back soon.
+    MoreWork,
+    /// Close and forget the connection.
+    Close,
+}
+
+/// What the connection is doing with the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for, or reading, a request head.
+    Head,
+    /// Reading a body the route buffers; the head is kept at the buffer's front.
+    BufferBody {
+        head_len: usize,
+        limit: u64,
+        framing: Framing,
+        started: Instant,
+    },
+    /// Skipping the body of a request already answered.
+    SkipBody { skipped: u64 },
+    /// A closing response is queued: parse nothing more.
+    Closing,
+    /// The closing response is written and our side shut down: drop input until the
+    /// peer closes or the linger time ends.
+    Lingering { until: Instant },
+}
+
+/// What a connection needs from its worker for one `drive`.
+pub struct Cx<'a> {
+    pub app: &'a App,
+    pub config: &'a Config,
+    pub date: &'a [u8],
+    pub now: Instant,
+}
+
+pub struct Connection {
+    pub socket: TcpStream,
+    pub peer: Option<SocketAddr>,
+    pub id: usize,
+    pub deadline: Deadline,
+    /// The socket is registered for WRITABLE too (only while output is pending).
+    pub write_interest: bool,
+    /// Already in the worker's queue of connections with work left.
+    pub queued: bool,
+    input: InBuf,
+    parser: RequestParser,
+    phase: Phase,
+    body: Vec<u8>,
+    out: Vec<u8>,
+    out_pos: usize,
+    file: Option<(File, u64)>,
+    /// The peer closed its sending side.
+    read_eof: bool,
+    /// Reading stopped before the socket would block (buffer full or backpressure).
+    read_pending: bool,
+    /// When the first byte of the current head arrived (for the 408 deadline).
+    head_started: Option<Instant>,
+    last_activity: Instant,
+    trace: bool,
+}
+
+impl Connection {
+    pub fn new(
+        socket: TcpStream,
+        peer: Option<SocketAddr>,
+        id: usize,
+        config: &Config,
+        now: Instant,
+    ) -> Self {
+        let limits = config.limits;
+        let cap = (limits.max_request_line + limits.max_header_section + 8192).max(32 * 1024);
+        Connection {
+            socket,
+            peer,
+            id,
+            deadline: Deadline::default(),
+            write_interest: false,
+            queued: false,
+            input: InBuf::new(cap),
+            parser: RequestParser::new(limits),
+            phase: Phase::Head,
+            body: Vec::new(),
+            out: Vec::new(),
+            out_pos: 0,
+            file: None,
+            read_eof: false,
+            read_pending: false,
+            head_started: None,
+            last_activity: now,
+            trace: config.trace,
+        }
+    }
+
+    /// Output waits to be written.
+    pub fn has_output(&self) -> bool {
+        self.out_pos < self.out.len() || self.file.is_some()
+    }
+
+    fn backpressured(&self) -> bool {
+        self.out.len() - self.out_pos > OUTPUT_HIGH_WATER || self.file.is_some()
+    }
+
+    /// When the worker must next look at this connection if nothing happens.
+    pub fn due(&self, config: &Config) -> Instant {
+        match self.phase {
+            Phase::Lingering { until } => until,
+            Phase::Head => match self.head_started {
+                Some(t) => {
+                    (t + config.header_timeout).min(self.last_activity + config.idle_timeout)
+                }
+                None => self.last_activity + config.idle_timeout,
+            },
+            _ => self.last_activity + config.idle_timeout,
+        }
+    }
+
+    /// Serve the connection as far as it can go now.
+    pub fn drive(&mut self, cx: &Cx<'_>, readable: bool) -> Next {
+        match catch_unwind(AssertUnwindSafe(|| self.drive_inner(cx, readable))) {
+            Ok(next) => next,
+            Err(_) => {
+                log::error!(
+                    "connection #{} dropped after a panic in the server",
+                    self.id
+                );
+                Next::Close
+            }
+        }
+    }
+
+    fn drive_inner(&mut self, cx: &Cx<'_>, readable: bool) -> Next {
+        if readable || self.read_pending {
+            if let Err(e) = self.fill(cx.now) {
+                log::debug!("#{} read error: {e}", self.id);
+                return Next::Close;
+            }
+        }
+        let mut budget = MAX_REQUESTS_PER_WAKE;
+        loop {
+            self.process(cx, &mut budget);
+            if let Err(e) = self.flush(cx.now) {
+                log::debug!("#{} write error: {e}", self.id);
+                return Next::Close;
+            }
+            if self.phase == Phase::Closing && !self.has_output() {
+                if self.read_eof {
+                    return Next::Close;
+                }
+                let _ = self.socket.shutdown(Shutdown::Write);
+                self.phase = Phase::Lingering {
+                    until: cx.now + LINGER,
+                };
+                // Drop whatever is already buffered.
+                let n = self.input.unconsumed().len();
+                self.input.consume(n);
+            }
+            if let Phase::Lingering { .. } = self.phase {
+                if self.read_eof {
+                    return Next::Close;
+                }
+                let n = self.input.unconsumed().len();
+                self.input.consume(n);
+                self.input.compact(0, 0);
+                if self.read_pending {
+                    if let Err(_e) = self.fill(cx.now) {
+                        return Next::Close;
+                    }
+                    continue;
+                }
+                return Next::Wait;
+            }
+            // Room again after backpressure: read what we left in the socket.
+            if self.read_pending && !self.backpressured() && !self.read_eof {
+                match self.fill(cx.now) {
+                    Ok(0) => {}
+                    Ok(_) if budget > 0 => continue,
+                    Ok(_) => {}
+                    Err(_) => return Next::Close,
+                }
+            }
+            break;
+        }
+        if self.read_eof && !self.has_output() {
+            // The peer is done sending and everything we owe it is written; a half
+            // message can never complete.
+            return Next::Close;
+        }
+        if self.phase == Phase::Head && !self.input.is_empty() && self.head_started.is_none() {
+            self.head_started = Some(cx.now);
+        }
+        if budget == 0 && !self.input.is_empty() && !self.backpressured() {
+            return Next::MoreWork;
+        }
+        if self.input.is_empty() && self.phase == Phase::Head {
+            self.input.compact(0, 0);
+            if !self.has_output() {
+                self.input.shrink_if_idle();
+            }
+        }
+        Next::Wait
+    }
+
+    /// Read until the socket would block, the peer closes, or the buffer is full.
+    /// Returns the number of bytes read.
+    fn fill(&mut self, now: Instant) -> io::Result<usize> {
+        self.read_pending = false;
+        let mut total = 0;
+        loop {
+            if self.read_eof {
+                return Ok(total);
+            }
+            if !matches!(self.phase, Phase::Lingering { .. }) && self.backpressured() {
+                self.read_pending = true;
+                return Ok(total);
+            }
+            if self.input.spare().is_empty() {
+                self.compact_input();
+                if self.input.spare().is_empty() {
+                    self.read_pending = true;
+                    return Ok(total);
+                }
+            }
+            let spare = self.input.spare();
+            match self.socket.read(spare) {
+                Ok(0) => {
+                    self.read_eof = true;
+                    return Ok(total);
+                }
+                Ok(n) => {
+                    if self.trace {
+                        trace::trace(self.peer, self.id, true, &self.input.spare()[..n]);
+                    }
+                    self.input.filled(n);
+                    total += n;
+                    self.last_activity = now;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    self.read_eof = true;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Make room in the input buffer, keeping a head that a body phase still needs.
+    fn compact_input(&mut self) {
+        match self.phase {
+            Phase::BufferBody { head_len, .. } => self.input.compact(0, head_len),
+            _ => self.input.compact(0, 0),
+        }
+    }
+
+    /// Parse and answer requests from the buffered input, within the budget.
+    fn process(&mut self, cx: &Cx<'_>, budget: &mut usize) {
+        loop {
+            if matches!(self.phase, Phase::Closing | Phase::Lingering { .. })
+                || self.backpressured()
+            {
+                return;
+            }
+            if self.phase == Phase::Head && *budget == 0 {
+                return;
+            }
+            let step = match self.parser.advance(self.input.unconsumed()) {
+                Ok(step) => step,
+                Err(err) => {
+                    let status = err.status();
+                    log::info!(
+                        target: "access",
+                        "{} \"-\" {} parse error: {}",
+                        peer_str(self.peer),
+                        status,
+                        err
+                    );
+                    let resp = Response::parse_error(&err);
+                    self.queue_response(cx, resp, Version::Http11, false, false);
+                    self.phase = Phase::Closing;
+                    return;
+                }
+            };
+            match step.event {
+                Event::NeedData => {
+                    if self.read_eof && !self.parser.is_idle() && self.phase != Phase::Head {
+                        // A body cut short: nothing to answer on a half-closed stream.
+                        self.phase = Phase::Closing;
+                    }
+                    return;
+                }
+                Event::Head { len } => {
+                    *budget -= 1;
+                    self.on_head(cx, len);
+                }
+                Event::Data(range) => {
+                    let start = self.input.pos();
+                    self.input.consume(step.consumed);
+                    let n = (range.end - range.start) as u64;
+                    match &mut self.phase {
+                        Phase::BufferBody { limit, framing, .. } => {
+                            if self.body.len() as u64 + n > *limit {
+                                let framing = *framing;
+                                let resp = Response::text_error(
+                                    413,
+                                    &format!(
+                                        "request body is larger than this route's limit of {limit} bytes"
+                                    ),
+                                );
+                                self.queue_response(
+                                    cx,
+                                    resp,
+                                    Version::Http11,
+                                    framing.keep_alive,
+                                    false,
+                                );
+                                self.phase = Phase::Closing;
+                                return;
+                            }
+                            let data = self.input.slice(start + range.start, start + range.end);
+                            self.body.extend_from_slice(data);
+                        }
+                        Phase::SkipBody { skipped } => {
+                            *skipped += n;
+                            if *skipped > cx.config.max_body {
+                                self.phase = Phase::Closing;
+                                return;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Event::End => {
+                    self.input.consume(step.consumed);
+                    if let Phase::BufferBody {
+                        head_len,
+                        framing,
+                        started,
+                        ..
+                    } = self.phase
+                    {
+                        self.dispatch(cx, 0, head_len, framing, started);
+                    }
+                    self.parser.reset();
+                    if self.body.capacity() > OUTPUT_KEEP {
+                        self.body = Vec::new();
+                    } else {
+                        self.body.clear();
+                    }
+                    if self.phase != Phase::Closing {
+                        self.phase = Phase::Head;
+                    }
+                    self.head_started = None;
+                }
+            }
+        }
+    }
+
+    /// A head is complete at the front of the unconsumed input.
+    fn on_head(&mut self, cx: &Cx<'_>, len: usize) {
+        let start = self.input.pos();
+        self.input.consume(len);
+        let Some(framing) = self.parser.framing() else {
+            return;
+        };
+        let head = self.parser.head(self.input.slice(start, start + len));
+        let policy = cx.app.body_policy(&head);
+        let has_body = framing.body != BodyKind::None;
+        match policy {
+            BodyPolicy::Buffer { limit } => {
+                if let BodyKind::Length(n) = framing.body {
+                    if n > limit {
+                        // Decided from Content-Length, before reading a byte of the body.
+                        let resp = Response::text_error(
+                            413,
+                            &format!(
+                                "Content-Length {n} is larger than this route's limit of {limit} bytes"
+                            ),
+                        );
+                        let version = head.version;
+                        self.log_and_queue(
+                            cx,
+                            start,
+                            len,
+                            resp,
+                            version,
+                            false,
+                            cx.now,
+                            head.method == Method::Head,
+                        );
+                        self.phase = Phase::Closing;
+                        return;
+                    }
+                }
+                if framing.expect_continue && has_body && self.input.is_empty() {
+                    self.out.extend_from_slice(response::CONTINUE_100);
+                }
+                // Keep the head at the buffer's front while the body comes in.
+                self.input.compact(start, len);
+                self.phase = Phase::BufferBody {
+                    head_len: len,
+                    limit,
+                    framing,
+                    started: cx.now,
+                };
+            }
+            BodyPolicy::Ignore => {
+                // A client waiting for 100-continue will not send the body it announced:
+                // answer and close rather than wait for bytes that may never come.
+                let keep_alive = framing.keep_alive && !(framing.expect_continue && has_body);
+                let framing = Framing {
+                    keep_alive,
+                    ..framing
+                };
+                self.dispatch(cx, start, len, framing, cx.now);
+                if self.phase != Phase::Closing {
+                    self.phase = Phase::SkipBody { skipped: 0 };
+                }
+            }
+        }
+    }
+
+    /// Call the handler for the head at `input[head_start..head_start+head_len]` and
+    /// queue its response.
+    fn dispatch(
+        &mut self,
+        cx: &Cx<'_>,
+        head_start: usize,
+        head_len: usize,
+        framing: Framing,
+        started: Instant,
+    ) {
+        let head = self
+            .parser
+            .head(self.input.slice(head_start, head_start + head_len));
+        let req = Request {
+            head,
+            body: &self.body,
+            chunked: framing.body == BodyKind::Chunked,
+            peer: self.peer,
+        };
+        let resp = match catch_unwind(AssertUnwindSafe(|| cx.app.handle(&req))) {
+            Ok(r) => r,
+            Err(_) => {
+                log::error!(
+                    "handler panicked on \"{} {}\"",
+                    head.method_str(),
+                    head.target()
+                );
+                let mut r = Response::text_error(
+                    500,
+                    "the handler for this page failed; the server carries on",
+                );
+                r.head.close = true;
+                r
+            }
+        };
+        let version = head.version;
+        let is_head = head.method == Method::Head;
+        self.log_and_queue(
+            cx,
+            head_start,
+            head_len,
+            resp,
+            version,
+            framing.keep_alive,
+            started,
+            is_head,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_and_queue(
+        &mut self,
+        cx: &Cx<'_>,
+        head_start: usize,
+        head_len: usize,
+        resp: Response,
+        version: Version,
+        keep_alive: bool,
+        started: Instant,
+        is_head: bool,
+    ) {
+        let status = resp.head.status;
+        let bytes = resp.body.len();
+        if log::log_enabled!(target: "access", log::Level::Info) {
+            let head = self
+                .parser
+                .head(self.input.slice(head_start, head_start + head_len));
+            log::info!(
+                target: "access",
+                "{} \"{} {} {}\" {} {} {:.3}ms",
+                peer_str(self.peer),
+                head.method_str(),
+                head.target(),
+                head.version.as_str(),
+                status,
+                if is_head { 0 } else { bytes },
+                cx.now.saturating_duration_since(started).as_secs_f64() * 1000.0 + 0.0
+            );
+        }
+        let keep = keep_alive && !resp.head.close;
+        self.queue_response(cx, resp, version, keep, is_head);
+        if !keep {
+            self.phase = Phase::Closing;
+        }
+    }
+
+    /// Encode a response into the output buffer (head and, when small, body: one write).
+    fn queue_response(
+        &mut self,
+        cx: &Cx<'_>,
+        resp: Response,
+        version: Version,
+        keep_alive: bool,
+        is_head: bool,
+    ) {
+        let Response { head, body } = resp;
+        let status = head.status;
+        let framing = if status < 200 || status == 204 || status == 304 {
+            response::Framing::NoBody
+        } else {
+            response::Framing::Length(body.len())
+        };
+        let ctx = EncodeCtx {
+            date: cx.date,
+            version,
+            keep_alive,
+        };
+        encode_head(&head, framing, &ctx, &mut self.out);
+        if is_head || framing == response::Framing::NoBody {
+            return;
+        }
+        match body {
+            Body::Empty => {}
+            Body::Static(b) => self.out.extend_from_slice(b),
+            Body::Bytes(b) => self.out.extend_from_slice(&b),
+            Body::File { file, len } => {
+                if len as usize <= FILE_PIECE {
+                    let got = read_piece(&file, len, &mut self.out);
+                    if got != Ok(len) {
+                        log::warn!("#{}: file body shorter than its length; closing", self.id);
+                        self.phase = Phase::Closing;
+                    }
+                } else {
+                    self.file = Some((file, len));
+                }
+            }
+        }
+    }
+
+    /// Write pending output until the socket would block.
+    fn flush(&mut self, now: Instant) -> io::Result<()> {
+        loop {
+            if self.out_pos == self.out.len() {
+                self.out_pos = 0;
+                self.out.clear();
+                if self.out.capacity() > OUTPUT_KEEP {
+                    self.out.shrink_to(OUTPUT_KEEP);
+                }
+                let Some((file, remaining)) = &mut self.file else {
+                    return Ok(());
+                };
+                let want = (*remaining).min(FILE_PIECE as u64);
+                match read_piece(file, want, &mut self.out) {
+                    Ok(n) if n == want => {
+                        *remaining -= n;
+                        if *remaining == 0 {
+                            self.file = None;
+                        }
+                    }
+                    _ => {
+                        // The file shrank or failed under us: the promised length
+                        // cannot be kept, so the connection must end.
+                        self.file = None;
+                        self.phase = Phase::Closing;
+                        return Err(io::Error::other("file body ended early"));
+                    }
+                }
+            }
+            match self.socket.write(&self.out[self.out_pos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    if self.trace {
+                        trace::trace(
+                            self.peer,
+                            self.id,
+                            false,
+                            &self.out[self.out_pos..self.out_pos + n],
+                        );
+                    }
+                    self.out_pos += n;
+                    self.last_activity = now;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The deadline passed: answer 408 to a request in progress, or just close.
+    pub fn on_timeout(&mut self, cx: &Cx<'_>) -> Next {
+        let in_request = match self.phase {
+            Phase::Head => !self.input.is_empty() || !self.parser.is_idle(),
+            Phase::BufferBody { .. } => true,
+            _ => false,
+        };
+        if in_request && !self.has_output() {
+            log::info!(target: "access", "{} \"-\" 408 request timeout", peer_str(self.peer));
+            let mut resp = Response::text_error(408, "the request did not arrive in time");
+            resp.head.close = true;
+            self.queue_response(cx, resp, Version::Http11, false, false);
+            self.phase = Phase::Closing;
+            return self.drive(cx, false);
+        }
+        Next::Close
+    }
+}
+
+/// Read exactly `len` bytes (or fewer at end of file) from `file` onto `out`.
+fn read_piece(mut file: &File, len: u64, out: &mut Vec<u8>) -> Result<u64, ()> {
+    match (&mut file).take(len).read_to_end(out) {
+        Ok(n) => Ok(n as u64),
+        Err(_) => Err(()),
+    }
+}
+
+fn peer_str(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "-".to_string(), |p| p.to_string())
+}

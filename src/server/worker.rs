@@ -1,0 +1,263 @@
+//! A worker: one thread, one `mio::Poll`, many connections.
+//!
+//! Theory of operation. Every worker registers the shared listening socket in its own
+//! `Poll`; whichever wakes first accepts until the socket would block (the others find
+//! nothing and go back to sleep). Accepted sockets get `TCP_NODELAY` and live in a
+//! generation-checked [`Slab`]; their slab key is their `mio::Token`.
+//!
+//! One turn of the loop: wait for readiness (or the next deadline, or not at all when
+//! connections still have queued work); refresh the clock and the cached `Date` value
+//! (formatted once a second, not per request); drive each ready connection; drive the
+//! connections whose per-wake budget ran out last turn; fire the deadlines that are
+//! due. Write interest is asked for only while a connection has output pending.
+
+use crate::app::App;
+use crate::config::Config;
+use crate::http::date::DateCache;
+use crate::server::connection::{Connection, Cx, Next};
+use crate::server::slab::{Key, Slab};
+use crate::server::timer::Timers;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The listening socket's token (slab tokens stay below 2^63).
+const LISTENER: Token = Token(usize::MAX);
+/// Events taken from the kernel per `poll` call.
+const EVENTS: usize = 1024;
+/// How long accepting pauses after the process ran out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Sent to a connection beyond `--max-connections` before closing it.
+const BUSY_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: wirepost\r\nContent-Type: text/plain\r\nContent-Length: 54\r\nConnection: close\r\n\r\n503 Service Unavailable: too many open connections\r\n\r\n";
+
+/// What all workers share.
+pub struct Shared {
+    pub app: App,
+    pub config: Config,
+    /// Open connections across all workers.
+    pub open: AtomicUsize,
+}
+
+pub struct Worker {
+    poll: Poll,
+    listener: TcpListener,
+    conns: Slab<Connection>,
+    timers: Timers,
+    shared: Arc<Shared>,
+    date: DateCache,
+    /// Connections with input left over after their per-wake budget.
+    more_work: Vec<Key>,
+    accept_paused_until: Option<Instant>,
+    next_id: usize,
+    index: usize,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Worker {
+    pub fn new(
+        index: usize,
+        listener: std::net::TcpListener,
+        shared: Arc<Shared>,
+    ) -> io::Result<Worker> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::from_std(listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut date = DateCache::new();
+        date.update(unix_now());
+        Ok(Worker {
+            poll,
+            listener,
+            conns: Slab::new(),
+            timers: Timers::new(),
+            shared,
+            date,
+            more_work: Vec::new(),
+            accept_paused_until: None,
+            next_id: index,
+            index,
+        })
+    }
+
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(EVENTS);
+        loop {
+            let now = Instant::now();
+            let mut timeout = self
+                .timers
+                .next()
+                .map(|at| at.saturating_duration_since(now));
+            if let Some(at) = self.accept_paused_until {
+                let d = at.saturating_duration_since(now);
+                timeout = Some(timeout.map_or(d, |t| t.min(d)));
+            }
+            if !self.more_work.is_empty() {
+                timeout = Some(Duration::ZERO);
+            }
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let now = Instant::now();
+            self.date.update(unix_now());
+
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(now),
+                    token => {
+                        let readable =
+                            event.is_readable() || event.is_read_closed() || event.is_error();
+                        self.drive(Key::from_token(token.0), now, readable);
+                    }
+                }
+            }
+            if self.accept_paused_until.is_some_and(|at| at <= now) {
+                self.accept_paused_until = None;
+                self.accept(now);
+            }
+            for key in std::mem::take(&mut self.more_work) {
+                if let Some(conn) = self.conns.get_mut(key) {
+                    conn.queued = false;
+                    self.drive(key, now, false);
+                }
+            }
+            while let Some((at, token)) = self.timers.pop_due(now) {
+                let key = Key::from_token(token);
+                let Some(conn) = self.conns.get_mut(key) else {
+                    continue;
+                };
+                if self.timers.check(&mut conn.deadline, at, token, now) {
+                    let shared = Arc::clone(&self.shared);
+                    let cx = Cx {
+                        app: &shared.app,
+                        config: &shared.config,
+                        date: self.date.as_bytes(),
+                        now,
+                    };
+                    let next = conn.on_timeout(&cx);
+                    self.after(key, next, now);
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, now: Instant) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut socket, peer)) => {
+                    let shared = &self.shared;
+                    if shared.open.load(Ordering::Relaxed) >= shared.config.max_connections {
+                        log::warn!(
+                            "refusing {peer}: {} connections open",
+                            shared.config.max_connections
+                        );
+                        let _ = socket.write(BUSY_503);
+                        continue;
+                    }
+                    if let Err(e) = socket.set_nodelay(true) {
+                        log::debug!("set_nodelay: {e}");
+                    }
+                    shared.open.fetch_add(1, Ordering::Relaxed);
+                    self.next_id = self.next_id.wrapping_add(1);
+                    let conn =
+                        Connection::new(socket, Some(peer), self.next_id, &shared.config, now);
+                    let key = self.conns.insert(conn);
+                    let conn = self.conns.get_mut(key).expect("just inserted");
+                    if let Err(e) = self.poll.registry().register(
+                        &mut conn.socket,
+                        Token(key.token()),
+                        Interest::READABLE,
+                    ) {
+                        log::warn!("register: {e}");
+                        self.close(key);
+                        continue;
+                    }
+                    let due = conn.due(&self.shared.config);
+                    self.timers.set(&mut conn.deadline, key.token(), due);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(24) || e.raw_os_error() == Some(23) => {
+                    // EMFILE / ENFILE: out of file descriptors. Pause instead of
+                    // spinning on a listener that stays readable.
+                    log::warn!("worker {}: accept: {e}; pausing accepts", self.index);
+                    self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                    return;
+                }
+                Err(e) => {
+                    // ECONNABORTED and the like: that connection is gone, go on.
+                    log::debug!("accept: {e}");
+                }
+            }
+        }
+    }
+
+    fn drive(&mut self, key: Key, now: Instant, readable: bool) {
+        let shared = Arc::clone(&self.shared);
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let cx = Cx {
+            app: &shared.app,
+            config: &shared.config,
+            date: self.date.as_bytes(),
+            now,
+        };
+        let next = conn.drive(&cx, readable);
+        self.after(key, next, now);
+    }
+
+    /// Act on what a connection asked for: close it, queue it, or update its write
+    /// interest and deadline.
+    fn after(&mut self, key: Key, next: Next, _now: Instant) {
+        if next == Next::Close {
+            self.close(key);
+            return;
+        }
+        let config = &self.shared.config;
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if next == Next::MoreWork && !conn.queued {
+            conn.queued = true;
+            self.more_work.push(key);
+        }
+        let want_write = conn.has_output();
+        if want_write != conn.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .reregister(&mut conn.socket, Token(key.token()), interest)
+            {
+                log::warn!("reregister: {e}");
+                self.close(key);
+                return;
+            }
+            conn.write_interest = want_write;
+        }
+        let due = conn.due(config);
+        self.timers.set(&mut conn.deadline, key.token(), due);
+    }
+
+    fn close(&mut self, key: Key) {
+        if let Some(mut conn) = self.conns.remove(key) {
+            let _ = self.poll.registry().deregister(&mut conn.socket);
+            self.shared.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
