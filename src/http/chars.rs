@@ -1,3 +1,248 @@
-//! Byte classes from the ABNF of RFC 9110 / RFC 9112, as lookup tables.
+//! Byte classes from the ABNF of RFC 9110 / RFC 9112 / RFC 3986, as lookup tables.
 //!
-//! STUB: to be written with the head parser.
+//! Each class is a `[bool; 256]` built at compile time by [`table`] from the ranges
+//! and single bytes its ABNF rule lists; the rule is quoted beside the table. A parser
+//! asks `TCHAR[b as usize]`: one load per byte, no branches on ranges (the httparse
+//! way). The `is_*` functions are the same lookups with a readable name.
+
+/// Builds a byte class from inclusive ranges and single bytes (a `const fn`, so the
+/// tables below are computed by the compiler).
+const fn table(ranges: &[(u8, u8)], singles: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < ranges.len() {
+        let (lo, hi) = ranges[i];
+        let mut b = lo as usize;
+        while b <= hi as usize {
+            t[b] = true;
+            b += 1;
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while j < singles.len() {
+        t[singles[j] as usize] = true;
+        j += 1;
+    }
+    t
+}
+
+/// RFC 9110 §5.6.2:
+/// ```text
+/// token  = 1*tchar
+/// tchar  = "!" / "#" / "$" / "%" / "&" / "'" / "*"
+///        / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+///        / DIGIT / ALPHA
+///        ; any VCHAR, except delimiters
+/// ```
+pub const TCHAR: [bool; 256] = table(
+    &[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')],
+    b"!#$%&'*+-.^_`|~",
+);
+
+/// RFC 9110 §5.5:
+/// ```text
+/// field-vchar = VCHAR / obs-text
+/// VCHAR       = %x21-7E
+/// obs-text    = %x80-FF
+/// ```
+pub const FIELD_VCHAR: [bool; 256] = table(&[(0x21, 0x7E), (0x80, 0xFF)], b"");
+
+/// A byte that may appear anywhere inside a field value, RFC 9110 §5.5:
+/// ```text
+/// field-value   = *field-content
+/// field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+/// ```
+/// that is field-vchar, SP or HTAB (where the whitespace may stand is decided by
+/// trimming OWS around the value, not by this table). NUL, CR, LF and the other
+/// controls are not in it.
+pub const FIELD_CONTENT: [bool; 256] = table(&[(0x21, 0x7E), (0x80, 0xFF)], b" \t");
+
+/// The bytes a request-target may hold. RFC 9112 §3.2 builds the four target forms
+/// from RFC 3986 rules whose characters are all visible US-ASCII:
+/// ```text
+/// request-target = origin-form / absolute-form / authority-form / asterisk-form
+/// ; every byte is one of %x21-7E (no SP, no CTL, no obs-text)
+/// ```
+/// We check this class byte by byte, then the form (see `head::target_form`); the
+/// finer RFC 3986 classes of the path and query are left to the router.
+pub const TARGET: [bool; 256] = table(&[(0x21, 0x7E)], b"");
+
+/// RFC 5234 Appendix B.1: `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"`,
+/// case-insensitive like every ABNF string, so `a`-`f` too.
+pub const HEXDIG: [bool; 256] = table(&[(b'0', b'9'), (b'A', b'F'), (b'a', b'f')], b"");
+
+/// The bytes of a `reg-name` (RFC 3986 §3.2.2), `%` standing for the start of a
+/// pct-encoded triplet (its two HEXDIG are checked by the caller):
+/// ```text
+/// reg-name    = *( unreserved / pct-encoded / sub-delims )
+/// unreserved  = ALPHA / DIGIT / "-" / "." / "_" / "~"
+/// pct-encoded = "%" HEXDIG HEXDIG
+/// sub-delims  = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+/// ```
+pub const REG_NAME: [bool; 256] = table(
+    &[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')],
+    b"-._~!$&'()*+,;=%",
+);
+
+/// The bytes inside the brackets of an `IP-literal` (RFC 3986 §3.2.2), loosely:
+/// ```text
+/// IP-literal = "[" ( IPv6address / IPvFuture  ) "]"
+/// IPvFuture  = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+/// ```
+/// IPv6address is HEXDIG, ":" and "." (for an embedded IPv4); both fit in
+/// unreserved / sub-delims / ":". We do not check the address's structure.
+pub const IP_LITERAL: [bool; 256] = table(
+    &[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')],
+    b"-._~!$&'()*+,;=:",
+);
+
+/// RFC 3986 §3.1: `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`
+/// (this table is the tail; the first byte must be ALPHA).
+pub const SCHEME: [bool; 256] = table(&[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')], b"+-.");
+
+/// RFC 9110 §5.6.4, the bytes of a quoted-string between its quotes that need no
+/// backslash:
+/// ```text
+/// qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+/// ```
+pub const QDTEXT: [bool; 256] = table(&[(0x23, 0x5B), (0x5D, 0x7E), (0x80, 0xFF)], b"\t !");
+
+/// RFC 9110 §5.6.4: `quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )`
+/// (the byte after the backslash).
+pub const QUOTED_PAIR: [bool; 256] = table(&[(0x21, 0x7E), (0x80, 0xFF)], b"\t ");
+
+const fn hex_values() -> [u8; 256] {
+    let mut t = [0xFF; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => 0xFF,
+        };
+        b += 1;
+    }
+    t
+}
+
+/// The value of each HEXDIG byte; 0xFF for every other byte.
+pub const HEX_VALUE: [u8; 256] = hex_values();
+
+/// `tchar` (RFC 9110 §5.6.2).
+#[inline]
+pub fn is_tchar(b: u8) -> bool {
+    TCHAR[b as usize]
+}
+
+/// A byte allowed inside a field value: field-vchar, SP or HTAB.
+#[inline]
+pub fn is_field_content(b: u8) -> bool {
+    FIELD_CONTENT[b as usize]
+}
+
+/// A byte allowed in a request-target (visible ASCII).
+#[inline]
+pub fn is_target_char(b: u8) -> bool {
+    TARGET[b as usize]
+}
+
+/// `HEXDIG`.
+#[inline]
+pub fn is_hexdig(b: u8) -> bool {
+    HEXDIG[b as usize]
+}
+
+/// The value of a `HEXDIG`, or `None`.
+#[inline]
+pub fn hex_value(b: u8) -> Option<u8> {
+    match HEX_VALUE[b as usize] {
+        0xFF => None,
+        v => Some(v),
+    }
+}
+
+/// RFC 9110 §5.6.3: `OWS = *( SP / HTAB )`, one byte of it.
+#[inline]
+pub fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `s` with leading and trailing OWS removed.
+pub fn trim_ows(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| !is_ows(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| !is_ows(b)).map_or(start, |i| i + 1);
+    &s[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each table against a plain predicate written from the ABNF, for all 256 bytes.
+    #[test]
+    fn tables_match_their_abnf() {
+        let cases: [(&str, &[bool; 256], fn(u8) -> bool); 9] = [
+            ("tchar", &TCHAR, |b| {
+                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+            }),
+            ("field-vchar", &FIELD_VCHAR, |b| {
+                b.is_ascii_graphic() || b >= 0x80
+            }),
+            ("field-content", &FIELD_CONTENT, |b| {
+                b.is_ascii_graphic() || b >= 0x80 || b == b' ' || b == b'\t'
+            }),
+            ("target", &TARGET, |b| (0x21..=0x7E).contains(&b)),
+            ("hexdig", &HEXDIG, |b| b.is_ascii_hexdigit()),
+            ("reg-name", &REG_NAME, |b| {
+                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)
+            }),
+            ("scheme", &SCHEME, |b| {
+                b.is_ascii_alphanumeric() || b"+-.".contains(&b)
+            }),
+            ("qdtext", &QDTEXT, |b| {
+                b == b'\t'
+                    || b == b' '
+                    || b == 0x21
+                    || (0x23..=0x5B).contains(&b)
+                    || (0x5D..=0x7E).contains(&b)
+                    || b >= 0x80
+            }),
+            ("quoted-pair", &QUOTED_PAIR, |b| {
+                b == b'\t' || b == b' ' || b.is_ascii_graphic() || b >= 0x80
+            }),
+        ];
+        for (name, t, pred) in cases {
+            for b in 0..=255u8 {
+                assert_eq!(t[b as usize], pred(b), "{name} at {b:#04x}");
+            }
+        }
+    }
+
+    #[test]
+    fn spot_checks() {
+        assert!(is_tchar(b'!') && is_tchar(b'~') && is_tchar(b'Z'));
+        for b in b"\"(),/:;<=>?@[\\]{} \t\0\x7f" {
+            assert!(!is_tchar(*b), "{b}");
+        }
+        assert!(is_field_content(b'\t') && is_field_content(0x80) && is_field_content(0xFF));
+        for b in [0u8, b'\r', b'\n', 0x7F, 0x1F] {
+            assert!(!is_field_content(b), "{b}");
+        }
+        assert!(!is_target_char(b' ') && !is_target_char(0x80) && is_target_char(b'~'));
+        assert!(!QDTEXT[b'"' as usize] && !QDTEXT[b'\\' as usize]);
+    }
+
+    #[test]
+    fn hex_values_and_trim() {
+        for b in 0..=255u8 {
+            let want = (b as char).to_digit(16).map(|v| v as u8);
+            assert_eq!(hex_value(b), want, "{b}");
+            assert_eq!(is_hexdig(b), want.is_some());
+        }
+        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
+        assert_eq!(trim_ows(b"  "), b"");
+        assert_eq!(trim_ows(b""), b"");
+    }
+}

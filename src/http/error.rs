@@ -41,6 +41,9 @@ pub enum ErrorKind {
     ObsoleteLineFolding,
     /// A CR not followed by LF.
     BareCr,
+    /// A head line ended by a bare LF while that leniency is off
+    /// ([`crate::http::head::HeadParser::set_allow_bare_lf`]).
+    BareLf,
     /// The header section is longer than [`crate::http::head::MAX_HEADER_SECTION`] (431).
     HeaderSectionTooLarge,
     /// More header fields than [`crate::http::head::MAX_HEADERS`] (431).
@@ -106,7 +109,9 @@ impl ErrorKind {
         use ErrorKind::*;
         match self {
             InvalidMethod => "method is empty or contains a character not allowed in a token",
-            InvalidTarget => "request target is missing or contains a character outside visible ASCII",
+            InvalidTarget => {
+                "request target is missing or contains a character outside visible ASCII"
+            }
             MalformedRequestLine => "request line is not `METHOD SP target SP HTTP/x.y`",
             InvalidVersion => "version is not of the form HTTP/DIGIT.DIGIT",
             UnsupportedVersion => "HTTP version not supported (only HTTP/1.0 and HTTP/1.1)",
@@ -116,8 +121,11 @@ impl ErrorKind {
             SpaceBeforeColon => "header name contains a space",
             InvalidHeaderName => "header name contains a character not allowed in a token",
             InvalidHeaderValue => "header value contains a control character",
-            ObsoleteLineFolding => "header line starts with whitespace (obsolete line folding is not accepted)",
+            ObsoleteLineFolding => {
+                "header line starts with whitespace (obsolete line folding is not accepted)"
+            }
             BareCr => "CR not followed by LF",
+            BareLf => "line ends with a bare LF; CRLF is required",
             HeaderSectionTooLarge => "header section is longer than 16384 bytes",
             TooManyHeaders => "more than 100 header fields",
             MissingHost => "HTTP/1.1 request without a Host header",
@@ -125,12 +133,18 @@ impl ErrorKind {
             InvalidHost => "Host header is not a valid host[:port]",
             InvalidContentLength => "Content-Length is not a valid decimal number",
             ConflictingContentLength => "Content-Length values differ",
-            ContentLengthWithTransferEncoding => "both Content-Length and Transfer-Encoding are present",
-            UnsupportedTransferEncoding => "Transfer-Encoding other than a final `chunked` is not implemented",
+            ContentLengthWithTransferEncoding => {
+                "both Content-Length and Transfer-Encoding are present"
+            }
+            UnsupportedTransferEncoding => {
+                "Transfer-Encoding other than a final `chunked` is not implemented"
+            }
             TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
             InvalidChunkSize => "chunk size is not a hexadecimal number",
             ChunkSizeOverflow => "chunk size is too large",
-            ChunkedBareLf => "chunked framing line ends with a bare LF; CRLF is required (try nc -C)",
+            ChunkedBareLf => {
+                "chunked framing line ends with a bare LF; CRLF is required (try nc -C)"
+            }
             MissingChunkDataCrlf => "chunk data is not followed by CRLF",
             InvalidChunkExtension => "chunk extension is malformed",
             ChunkLineTooLong => "chunk size line is too long",

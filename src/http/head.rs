@@ -1,7 +1,5 @@
 //! The incremental request head parser (RFC 9112 §2–§5).
 //!
-//! STUB: interface fixed, implementation to be written (see the helper task).
-//!
 //! Theory of operation: the caller keeps the bytes of the message in its own buffer
 //! and calls [`HeadParser::parse`] with the whole buffer so far (always starting at the
 //! first byte of the message) each time more bytes arrive. The parser remembers how far
@@ -9,8 +7,45 @@
 //! time costs linear time, and each limit fires the moment it is crossed. When the
 //! empty line ending the head is seen it returns the head's length, and
 //! [`HeadParser::head`] gives a zero-copy view of it into the same buffer.
+//!
+//! Each line is handled as soon as its LF arrives (one [`HeadState`] per kind of line
+//! expected next). A line still without its LF is only measured against the limits.
+//! The grammar (RFC 9112 §2.1, §3, §5):
+//! ```text
+//! HTTP-message   = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
+//! request-line   = method SP request-target SP HTTP-version
+//! method         = token
+//! HTTP-version   = HTTP-name "/" DIGIT "." DIGIT
+//! HTTP-name      = %s"HTTP"
+//! field-line     = field-name ":" OWS field-value OWS
+//! field-name     = token
+//! ```
+//!
+//! Choices, each tested:
+//! - **Leading empty lines** (RFC 9112 §2.2: a server SHOULD ignore at least one empty
+//!   line before the request line): up to [`MAX_LEADING_EMPTY_LINES`] are skipped.
+//!   They are not counted as lines (the request line is always line 1) nor in the
+//!   header section, but byte offsets still count from the buffer's first byte, and
+//!   the head's `len` includes them (they are consumed with the head).
+//! - **Bare LF** (RFC 9112 §2.2 allows a recipient to accept a lone LF as a line
+//!   terminator): accepted by default at the end of the request line, of header lines
+//!   and of the final empty line, because people type requests into `nc`. Turn it off
+//!   with [`HeadParser::set_allow_bare_lf`] (then [`ErrorKind::BareLf`]). A CR that is
+//!   not right before the LF is always an error ([`ErrorKind::BareCr`]).
+//! - **Whitespace in the request line**: exactly one SP between the three parts;
+//!   anything else is [`ErrorKind::MalformedRequestLine`] (RFC 9112 §3 allows lenient
+//!   splitting on other whitespace; we take the strict reading).
+//! - **Obsolete line folding** is rejected (RFC 9112 §5.2 allows that).
+//!
+//! Sizes, measured the way the limits' docs say: the request line without its line
+//! end; the header section from the request line's first byte to the end of the last
+//! field line's line end (CR LF or LF as sent), the final empty line excluded.
+//! An error's `byte` is the offending byte; for a limit, the first byte past it; for a
+//! missing part (no colon, too many fields), the line's first byte.
 
-use crate::http::error::ParseError;
+use crate::http::chars::{FIELD_CONTENT, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, is_ows};
+use crate::http::error::{ErrorKind, ParseError};
+use memchr::memchr;
 
 /// Longest request line, CRLF excluded (nginx's `large_client_header_buffers` is 8k). 414 past it.
 pub const MAX_REQUEST_LINE: usize = 8192;
@@ -18,6 +53,11 @@ pub const MAX_REQUEST_LINE: usize = 8192;
 pub const MAX_HEADER_SECTION: usize = 16384;
 /// Most header fields in one request (Django's and many proxies' order of magnitude). 431 past it.
 pub const MAX_HEADERS: usize = 100;
+/// Most empty lines skipped before the request line. RFC 9112 §2.2 asks to ignore at
+/// least one (old clients sent a CRLF after a POST body); a few more cost nothing, and
+/// a bound keeps a peer from holding the parser with nothing but line ends. Past it:
+/// [`ErrorKind::MalformedRequestLine`] on line 1.
+pub const MAX_LEADING_EMPTY_LINES: usize = 8;
 
 /// The limits of one head, as flags may set them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,19 +207,93 @@ impl<'b> RequestHead<'b> {
     }
 }
 
+/// What the head parser expects next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadState {
+    /// The request line, after `skipped` leading empty lines.
+    RequestLine { skipped: usize },
+    /// A field line, or the empty line that ends the head.
+    FieldLine,
+    /// Nothing: the head is its first `len` bytes.
+    Complete { len: usize },
+    /// Nothing: this error was found (returned again on every call).
+    Failed(ParseError),
+}
+
+/// What the request line said.
+#[derive(Debug, Clone, Copy)]
+struct RequestLine {
+    method: Method,
+    method_span: Span,
+    target_span: Span,
+    target_form: TargetForm,
+    version: Version,
+}
+
+impl Default for RequestLine {
+    fn default() -> Self {
+        RequestLine {
+            method: Method::Other,
+            method_span: Span::default(),
+            target_span: Span::default(),
+            target_form: TargetForm::Origin,
+            version: Version::Http11,
+        }
+    }
+}
+
 /// The incremental head parser. See the module docs.
 #[derive(Debug)]
 pub struct HeadParser {
     limits: HeadLimits,
+    allow_bare_lf: bool,
     headers: Vec<HeaderSpan>,
+    state: HeadState,
+    /// First byte of the line not yet complete.
+    line_start: usize,
+    /// Where the next search for LF starts (the buffer's length at the last call).
+    scan: usize,
+    /// 1-based number of the line not yet complete (the request line is 1).
+    line: u32,
+    /// First byte of the request line (after skipped empty lines).
+    section_start: usize,
+    request_line: RequestLine,
+}
+
+const CR: u8 = b'\r';
+const SP: u8 = b' ';
+
+fn err(kind: ErrorKind, line: u32, byte: usize) -> ParseError {
+    ParseError::new(kind, line, byte as u64)
+}
+
+fn span(start: usize, end: usize) -> Span {
+    Span {
+        start: start as u32,
+        end: end as u32,
+    }
 }
 
 impl HeadParser {
     pub fn new(limits: HeadLimits) -> Self {
         HeadParser {
             limits,
+            allow_bare_lf: true,
             headers: Vec::with_capacity(32),
+            state: HeadState::RequestLine { skipped: 0 },
+            line_start: 0,
+            scan: 0,
+            line: 1,
+            section_start: 0,
+            request_line: RequestLine::default(),
         }
+    }
+
+    /// The bare-LF leniency (see the module docs): `true` (the default) accepts a lone
+    /// LF as the end of the request line and of header lines; `false` answers
+    /// [`ErrorKind::BareLf`].
+    pub fn set_allow_bare_lf(&mut self, allow: bool) {
+        self.allow_bare_lf = allow;
     }
 
     /// Parse as far as `buf` allows. `buf` starts at the first byte of the message and
@@ -187,19 +301,1096 @@ impl HeadParser {
     /// call). Returns `Ok(Some(len))` once the head is complete: `len` bytes including
     /// the final empty line; `Ok(None)` when more bytes are needed.
     pub fn parse(&mut self, buf: &[u8]) -> Result<Option<usize>, ParseError> {
-        let _ = (buf, &self.limits);
-        todo!()
+        match self.state {
+            HeadState::Complete { len } => return Ok(Some(len)),
+            HeadState::Failed(e) => return Err(e),
+            _ => {}
+        }
+        debug_assert!(buf.len() >= self.scan, "the buffer shrank between calls");
+        let result = self.parse_lines(buf);
+        match result {
+            Ok(Some(len)) => self.state = HeadState::Complete { len },
+            Err(e) => self.state = HeadState::Failed(e),
+            Ok(None) => {}
+        }
+        result
+    }
+
+    fn parse_lines(&mut self, buf: &[u8]) -> Result<Option<usize>, ParseError> {
+        while let Some(i) = memchr(b'\n', &buf[self.scan..]) {
+            let lf = self.scan + i;
+            let start = self.line_start;
+            self.scan = lf + 1;
+            self.line_start = lf + 1;
+            // The line's content, its line end (CR LF, or a bare LF) excluded.
+            let (end, bare_lf) = if lf > start && buf[lf - 1] == CR {
+                (lf - 1, false)
+            } else {
+                (lf, true)
+            };
+            match self.state {
+                HeadState::RequestLine { skipped } => {
+                    self.read_request_line(buf, start, end, lf, bare_lf, skipped)?
+                }
+                HeadState::FieldLine => {
+                    if let Some(len) = self.read_field_line(buf, start, end, lf, bare_lf)? {
+                        return Ok(Some(len));
+                    }
+                }
+                HeadState::Complete { .. } | HeadState::Failed(_) => unreachable!(),
+            }
+        }
+        self.scan = buf.len();
+        self.check_partial_line(buf)?;
+        Ok(None)
+    }
+
+    /// Limits on the line that has no LF yet: they fire as soon as they are crossed.
+    /// A final CR is not counted: it may be the start of the line end.
+    fn check_partial_line(&self, buf: &[u8]) -> Result<(), ParseError> {
+        let mut len = buf.len() - self.line_start;
+        if buf.last() == Some(&CR) {
+            len -= 1;
+        }
+        if let HeadState::RequestLine { .. } = self.state {
+            if len > self.limits.max_request_line {
+                return Err(self.request_line_too_long(self.line_start));
+            }
+        }
+        if self.line_start - self.section_start + len > self.limits.max_header_section {
+            return Err(self.section_too_large());
+        }
+        Ok(())
+    }
+
+    fn request_line_too_long(&self, line_start: usize) -> ParseError {
+        let byte = line_start + self.limits.max_request_line;
+        err(ErrorKind::RequestLineTooLong, self.line, byte)
+    }
+
+    fn section_too_large(&self) -> ParseError {
+        let byte = self.section_start + self.limits.max_header_section;
+        err(ErrorKind::HeaderSectionTooLarge, self.line, byte)
+    }
+
+    /// A complete line in state `RequestLine`: an empty line to skip, or the request
+    /// line.
+    fn read_request_line(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        lf: usize,
+        bare_lf: bool,
+        skipped: usize,
+    ) -> Result<(), ParseError> {
+        if end == start {
+            if bare_lf && !self.allow_bare_lf {
+                return Err(err(ErrorKind::BareLf, 1, lf));
+            }
+            if skipped == MAX_LEADING_EMPTY_LINES {
+                return Err(err(ErrorKind::MalformedRequestLine, 1, start));
+            }
+            self.section_start = lf + 1;
+            self.state = HeadState::RequestLine {
+                skipped: skipped + 1,
+            };
+            return Ok(());
+        }
+        // The limits first, as `check_partial_line` would have seen them.
+        if end - start > self.limits.max_request_line {
+            return Err(self.request_line_too_long(start));
+        }
+        if lf + 1 - self.section_start > self.limits.max_header_section {
+            return Err(self.section_too_large());
+        }
+        self.request_line = parse_request_line(buf, start, end)?;
+        if bare_lf && !self.allow_bare_lf {
+            return Err(err(ErrorKind::BareLf, 1, lf));
+        }
+        self.line = 2;
+        self.state = HeadState::FieldLine;
+        Ok(())
+    }
+
+    /// A complete line in state `FieldLine`: a header field, or the empty line that
+    /// ends the head (then `Some(len)`).
+    fn read_field_line(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        lf: usize,
+        bare_lf: bool,
+    ) -> Result<Option<usize>, ParseError> {
+        if bare_lf && !self.allow_bare_lf && end == start {
+            return Err(err(ErrorKind::BareLf, self.line, lf));
+        }
+        if end == start {
+            return Ok(Some(lf + 1));
+        }
+        if lf + 1 - self.section_start > self.limits.max_header_section {
+            return Err(self.section_too_large());
+        }
+        let field = parse_field_line(buf, start, end, self.line)?;
+        if bare_lf && !self.allow_bare_lf {
+            return Err(err(ErrorKind::BareLf, self.line, lf));
+        }
+        if self.headers.len() == self.limits.max_headers {
+            return Err(err(ErrorKind::TooManyHeaders, self.line, start));
+        }
+        self.headers.push(field);
+        self.line += 1;
+        Ok(None)
     }
 
     /// The parsed head, a view into `buf` (the same buffer `parse` completed on).
     /// Only meaningful after `parse` returned `Some`.
     pub fn head<'b>(&'b self, buf: &'b [u8]) -> RequestHead<'b> {
-        let _ = buf;
-        todo!()
+        debug_assert!(matches!(self.state, HeadState::Complete { .. }));
+        let rl = self.request_line;
+        RequestHead {
+            buf,
+            method: rl.method,
+            method_span: rl.method_span,
+            target_span: rl.target_span,
+            target_form: rl.target_form,
+            version: rl.version,
+            headers: &self.headers,
+        }
+    }
+
+    /// The number of the line being read; once the head is complete, the number of
+    /// its final empty line (a chunked body's lines count on from there).
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// How many bytes of the message have been looked at (the length of the buffer
+    /// at the last call to `parse`, or the head's length once complete).
+    pub fn bytes_seen(&self) -> usize {
+        match self.state {
+            HeadState::Complete { len } => len,
+            _ => self.scan,
+        }
+    }
+
+    /// Whether a byte of a request has been seen: false while the parser has seen
+    /// nothing, or only complete leading empty lines (which are not a request).
+    pub fn has_started(&self) -> bool {
+        match self.state {
+            HeadState::RequestLine { .. } => self.scan > self.line_start,
+            _ => true,
+        }
     }
 
     /// Forget the message and get ready for the next one (keeps allocations).
     pub fn reset(&mut self) {
         self.headers.clear();
+        self.state = HeadState::RequestLine { skipped: 0 };
+        self.line_start = 0;
+        self.scan = 0;
+        self.line = 1;
+        self.section_start = 0;
+        self.request_line = RequestLine::default();
+    }
+}
+
+/// `request-line = method SP request-target SP HTTP-version` in `buf[start..end]`
+/// (line end excluded). Left to right: the first fault found is the one reported,
+/// then the version's support, then the target's form.
+fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseError> {
+    let fail = |kind, at| Err(err(kind, 1, at));
+    // method = token
+    let mut i = start;
+    while i < end && TCHAR[buf[i] as usize] {
+        i += 1;
+    }
+    if i == end {
+        return fail(ErrorKind::MalformedRequestLine, start);
+    }
+    match buf[i] {
+        SP if i > start => {}
+        SP => return fail(ErrorKind::InvalidMethod, start),
+        CR => return fail(ErrorKind::BareCr, i),
+        b'\t' | 0x0B | 0x0C => return fail(ErrorKind::MalformedRequestLine, i),
+        _ => return fail(ErrorKind::InvalidMethod, i),
+    }
+    let method_span = span(start, i);
+    // request-target: visible ASCII, up to the next SP
+    let t0 = i + 1;
+    let mut j = t0;
+    while j < end && TARGET[buf[j] as usize] {
+        j += 1;
+    }
+    if j == end {
+        return fail(ErrorKind::MalformedRequestLine, start);
+    }
+    match buf[j] {
+        SP if j > t0 => {}
+        SP => return fail(ErrorKind::MalformedRequestLine, j),
+        CR => return fail(ErrorKind::BareCr, j),
+        b'\t' | 0x0B | 0x0C => return fail(ErrorKind::MalformedRequestLine, j),
+        _ => return fail(ErrorKind::InvalidTarget, j),
+    }
+    let target_span = span(t0, j);
+    // HTTP-version = %s"HTTP" "/" DIGIT "." DIGIT, and nothing after it
+    let v0 = j + 1;
+    if v0 == end {
+        return fail(ErrorKind::MalformedRequestLine, v0);
+    }
+    for (k, &b) in buf[v0..end].iter().enumerate() {
+        match b {
+            CR => return fail(ErrorKind::BareCr, v0 + k),
+            SP | b'\t' | 0x0B | 0x0C => return fail(ErrorKind::MalformedRequestLine, v0 + k),
+            _ => {}
+        }
+    }
+    let version = match &buf[v0..end] {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            match (major, minor) {
+                (b'1', b'1') => Version::Http11,
+                (b'1', b'0') => Version::Http10,
+                _ => return fail(ErrorKind::UnsupportedVersion, v0),
+            }
+        }
+        _ => return fail(ErrorKind::InvalidVersion, v0),
+    };
+    let method = method_of(method_span.of(buf));
+    let target_form = match target_form(method, target_span.of(buf)) {
+        Some(form) => form,
+        None => return fail(ErrorKind::InvalidTarget, t0),
+    };
+    Ok(RequestLine {
+        method,
+        method_span,
+        target_span,
+        target_form,
+        version,
+    })
+}
+
+/// Methods are case-sensitive (RFC 9110 §9.1): `get` is [`Method::Other`].
+fn method_of(m: &[u8]) -> Method {
+    match m {
+        b"GET" => Method::Get,
+        b"HEAD" => Method::Head,
+        b"POST" => Method::Post,
+        b"PUT" => Method::Put,
+        b"DELETE" => Method::Delete,
+        b"PATCH" => Method::Patch,
+        b"OPTIONS" => Method::Options,
+        b"CONNECT" => Method::Connect,
+        b"TRACE" => Method::Trace,
+        _ => Method::Other,
+    }
+}
+
+/// The form of a request target (RFC 9112 §3.2), or `None` when it has none of the
+/// forms allowed with this method:
+/// ```text
+/// origin-form    = absolute-path [ "?" query ]          ; starts with "/"
+/// absolute-form  = absolute-URI                         ; scheme "://" authority ...
+/// authority-form = uri-host ":" port                    ; CONNECT only (§3.2.3)
+/// asterisk-form  = "*"                                  ; OPTIONS only (§3.2.4)
+/// ```
+/// The path and query are not checked beyond visible ASCII (`#` is let through, as
+/// most servers do). In absolute-form the authority must have a non-empty host and no
+/// userinfo (RFC 9110 §4.2.4 asks recipients to reject it).
+pub fn target_form(method: Method, t: &[u8]) -> Option<TargetForm> {
+    if method == Method::Connect {
+        let (host, port) = split_authority(t)?;
+        return (!host.is_empty() && port.is_some_and(|p| !p.is_empty()))
+            .then_some(TargetForm::Authority);
+    }
+    match t.first()? {
+        b'/' => Some(TargetForm::Origin),
+        b'*' if t.len() == 1 => (method == Method::Options).then_some(TargetForm::Asterisk),
+        b if b.is_ascii_alphabetic() => {
+            let colon = t.iter().position(|&b| b == b':')?;
+            if !t[1..colon].iter().all(|&b| SCHEME[b as usize]) {
+                return None;
+            }
+            let rest = t[colon + 1..].strip_prefix(b"//")?;
+            let auth_end = rest
+                .iter()
+                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .unwrap_or(rest.len());
+            let (host, _) = split_authority(&rest[..auth_end])?;
+            (!host.is_empty()).then_some(TargetForm::Absolute)
+        }
+        _ => None,
+    }
+}
+
+/// The authority of an absolute-form target (`http://HOST:PORT/...` → `HOST:PORT`).
+pub fn target_authority(t: &[u8]) -> Option<&[u8]> {
+    let colon = t.iter().position(|&b| b == b':')?;
+    let rest = t[colon + 1..].strip_prefix(b"//")?;
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Splits `uri-host [ ":" port ]` (RFC 3986 §3.2.2–3.2.3, as used by Host, RFC 9110
+/// §7.2) into host and port, or `None` if it is not one:
+/// ```text
+/// uri-host   = IP-literal / IPv4address / reg-name
+/// IP-literal = "[" ( IPv6address / IPvFuture  ) "]"
+/// port       = *DIGIT
+/// ```
+/// Loose on purpose: an IPv4address is a reg-name too, the inside of the brackets is
+/// only checked byte by byte ([`IP_LITERAL`]), the port may be empty (as the grammar
+/// says) but has at most 5 digits. The host may be empty (`""` and `":80"` split);
+/// callers that need one check it.
+pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let (host, rest) = if a.first() == Some(&b'[') {
+        let close = a.iter().position(|&b| b == b']')?;
+        let inside = &a[1..close];
+        if inside.is_empty() || !inside.iter().all(|&b| IP_LITERAL[b as usize]) {
+            return None;
+        }
+        a.split_at(close + 1)
+    } else {
+        let colon = a.iter().position(|&b| b == b':').unwrap_or(a.len());
+        let host = &a[..colon];
+        for (i, &b) in host.iter().enumerate() {
+            if !REG_NAME[b as usize] {
+                return None;
+            }
+            // pct-encoded = "%" HEXDIG HEXDIG
+            if b == b'%'
+                && !(host.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && host.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            {
+                return None;
+            }
+        }
+        a.split_at(colon)
+    };
+    match rest {
+        [] => Some((host, None)),
+        [b':', port @ ..] if port.len() <= 5 && port.iter().all(u8::is_ascii_digit) => {
+            Some((host, Some(port)))
+        }
+        _ => None,
+    }
+}
+
+/// `field-line = field-name ":" OWS field-value OWS` in `buf[start..end]` (line end
+/// excluded), on line `line`. The value span has OWS trimmed on both sides.
+fn parse_field_line(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    line: u32,
+) -> Result<HeaderSpan, ParseError> {
+    let fail = |kind, at| Err(err(kind, line, at));
+    match buf[start] {
+        // obs-fold = OWS CRLF RWS (RFC 9112 §5.2): the line starts with whitespace.
+        SP | b'\t' => return fail(ErrorKind::ObsoleteLineFolding, start),
+        b':' => return fail(ErrorKind::EmptyHeaderName, start),
+        _ => {}
+    }
+    // field-name = token
+    let mut i = start;
+    while i < end && TCHAR[buf[i] as usize] {
+        i += 1;
+    }
+    if i == end {
+        return fail(ErrorKind::MissingColon, start);
+    }
+    match buf[i] {
+        b':' => {}
+        // RFC 9112 §5.1: whitespace between name and colon MUST be rejected with 400.
+        SP | b'\t' if memchr(b':', &buf[i..end]).is_some() => {
+            return fail(ErrorKind::SpaceBeforeColon, i);
+        }
+        SP | b'\t' => return fail(ErrorKind::MissingColon, start),
+        CR => return fail(ErrorKind::BareCr, i),
+        _ => return fail(ErrorKind::InvalidHeaderName, i),
+    }
+    let name = span(start, i);
+    // field-value with OWS around it trimmed; every byte inside is field-content.
+    let mut v = i + 1;
+    while v < end && is_ows(buf[v]) {
+        v += 1;
+    }
+    let mut e = end;
+    while e > v && is_ows(buf[e - 1]) {
+        e -= 1;
+    }
+    for (k, &b) in buf[v..e].iter().enumerate() {
+        if !FIELD_CONTENT[b as usize] {
+            let kind = if b == CR {
+                ErrorKind::BareCr
+            } else {
+                ErrorKind::InvalidHeaderValue
+            };
+            return fail(kind, v + k);
+        }
+    }
+    Ok(HeaderSpan {
+        name,
+        value: span(v, e),
+        line,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ErrorKind::*;
+
+    /// Parses `input` whole, and again one byte at a time (the buffer growing by a
+    /// byte per call); both must agree. Returns the result and the parser.
+    fn parse_with(
+        input: &[u8],
+        limits: HeadLimits,
+        bare_lf: bool,
+    ) -> (Result<Option<usize>, ParseError>, HeadParser) {
+        let mut whole = HeadParser::new(limits);
+        whole.set_allow_bare_lf(bare_lf);
+        let result = whole.parse(input);
+        let mut bytewise = HeadParser::new(limits);
+        bytewise.set_allow_bare_lf(bare_lf);
+        let mut r = Ok(None);
+        for end in 0..=input.len() {
+            r = bytewise.parse(&input[..end]);
+            if !matches!(r, Ok(None)) {
+                break;
+            }
+        }
+        assert_eq!(
+            r,
+            result,
+            "byte by byte differs on {:?}",
+            String::from_utf8_lossy(input)
+        );
+        (result, whole)
+    }
+
+    fn parse(input: &[u8]) -> (Result<Option<usize>, ParseError>, HeadParser) {
+        parse_with(input, HeadLimits::default(), true)
+    }
+
+    fn parse_ok(input: &[u8]) -> HeadParser {
+        let (r, p) = parse(input);
+        match r {
+            Ok(Some(len)) => assert_eq!(len, input.len(), "{input:?}"),
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(input)),
+        }
+        p
+    }
+
+    #[test]
+    fn valid_request_lines() {
+        use Method::*;
+        use TargetForm::*;
+        let cases: &[(&str, Method, &str, TargetForm, Version)] = &[
+            ("GET / HTTP/1.1", Get, "/", Origin, Version::Http11),
+            ("GET / HTTP/1.0", Get, "/", Origin, Version::Http10),
+            (
+                "HEAD /a/b?c=d&e HTTP/1.1",
+                Head,
+                "/a/b?c=d&e",
+                Origin,
+                Version::Http11,
+            ),
+            ("POST /x HTTP/1.1", Post, "/x", Origin, Version::Http11),
+            ("PUT /x HTTP/1.1", Put, "/x", Origin, Version::Http11),
+            ("DELETE /x HTTP/1.1", Delete, "/x", Origin, Version::Http11),
+            ("PATCH /x HTTP/1.1", Patch, "/x", Origin, Version::Http11),
+            ("TRACE /x HTTP/1.1", Trace, "/x", Origin, Version::Http11),
+            (
+                "OPTIONS /x HTTP/1.1",
+                Options,
+                "/x",
+                Origin,
+                Version::Http11,
+            ),
+            (
+                "OPTIONS * HTTP/1.1",
+                Options,
+                "*",
+                Asterisk,
+                Version::Http11,
+            ),
+            (
+                "CONNECT example.com:443 HTTP/1.1",
+                Connect,
+                "example.com:443",
+                Authority,
+                Version::Http11,
+            ),
+            (
+                "CONNECT [::1]:443 HTTP/1.1",
+                Connect,
+                "[::1]:443",
+                Authority,
+                Version::Http11,
+            ),
+            (
+                "CONNECT 10.0.0.1:80 HTTP/1.1",
+                Connect,
+                "10.0.0.1:80",
+                Authority,
+                Version::Http11,
+            ),
+            // methods are case-sensitive tokens
+            ("get / HTTP/1.1", Other, "/", Origin, Version::Http11),
+            ("BREW /pot HTTP/1.1", Other, "/pot", Origin, Version::Http11),
+            (
+                "X!#$%&'*+-.^_`|~ / HTTP/1.1",
+                Other,
+                "/",
+                Origin,
+                Version::Http11,
+            ),
+            // absolute-form
+            (
+                "GET http://example.com/x?y HTTP/1.1",
+                Get,
+                "http://example.com/x?y",
+                Absolute,
+                Version::Http11,
+            ),
+            (
+                "GET https://a HTTP/1.1",
+                Get,
+                "https://a",
+                Absolute,
+                Version::Http11,
+            ),
+            (
+                "GET http://a:8080?q HTTP/1.1",
+                Get,
+                "http://a:8080?q",
+                Absolute,
+                Version::Http11,
+            ),
+            (
+                "GET HTTP://[::1]:80/ HTTP/1.1",
+                Get,
+                "HTTP://[::1]:80/",
+                Absolute,
+                Version::Http11,
+            ),
+            (
+                "GET coap+tcp://a/ HTTP/1.1",
+                Get,
+                "coap+tcp://a/",
+                Absolute,
+                Version::Http11,
+            ),
+            // visible ASCII is all the target needs (the router judges the path)
+            (
+                "GET //a/%zz/\"<>{}#f HTTP/1.1",
+                Get,
+                "//a/%zz/\"<>{}#f",
+                Origin,
+                Version::Http11,
+            ),
+        ];
+        for &(line, method, target, form, version) in cases {
+            let text = format!("{line}\r\n\r\n");
+            let p = parse_ok(text.as_bytes());
+            let h = p.head(text.as_bytes());
+            assert_eq!(
+                (
+                    h.method,
+                    h.method_str(),
+                    h.target(),
+                    h.target_form,
+                    h.version
+                ),
+                (
+                    method,
+                    line.split(' ').next().unwrap(),
+                    target,
+                    form,
+                    version
+                ),
+                "{line:?}"
+            );
+            assert!(h.headers.is_empty());
+        }
+    }
+
+    #[test]
+    fn invalid_request_lines() {
+        // (request line, kind, byte); all on line 1.
+        let cases: &[(&[u8], ErrorKind, u64)] = &[
+            (b" GET / HTTP/1.1", InvalidMethod, 0),
+            (b"G(T / HTTP/1.1", InvalidMethod, 1),
+            (b"G\x00T / HTTP/1.1", InvalidMethod, 1),
+            (b"G\xc3\xa9T / HTTP/1.1", InvalidMethod, 1),
+            (b"GET", MalformedRequestLine, 0),
+            (b"GET /", MalformedRequestLine, 0),
+            (b"GET / ", MalformedRequestLine, 6),
+            (b"GET  / HTTP/1.1", MalformedRequestLine, 4),
+            (b"GET /  HTTP/1.1", MalformedRequestLine, 6),
+            (b"GET / HTTP/1.1 ", MalformedRequestLine, 14),
+            (b"GET\t/ HTTP/1.1", MalformedRequestLine, 3),
+            (b"GET /\tHTTP/1.1", MalformedRequestLine, 5),
+            (b"GET / HTTP/1.1\t", MalformedRequestLine, 14),
+            (b"GET /\x0b HTTP/1.1", MalformedRequestLine, 5),
+            (b"GET / HTTP/1.1 extra", MalformedRequestLine, 14),
+            (b"GET /\x7f HTTP/1.1", InvalidTarget, 5),
+            (b"GET /\x00 HTTP/1.1", InvalidTarget, 5),
+            (b"GET /caf\xc3\xa9 HTTP/1.1", InvalidTarget, 8),
+            (b"GET * HTTP/1.1", InvalidTarget, 4),
+            (b"OPTIONS *x HTTP/1.1", InvalidTarget, 8),
+            (b"GET example.com:80 HTTP/1.1", InvalidTarget, 4),
+            (b"GET foo HTTP/1.1", InvalidTarget, 4),
+            (b"GET http:/a HTTP/1.1", InvalidTarget, 4),
+            (b"GET http:///x HTTP/1.1", InvalidTarget, 4),
+            (b"GET http://u@a/ HTTP/1.1", InvalidTarget, 4),
+            (b"GET http://a:x/ HTTP/1.1", InvalidTarget, 4),
+            (b"GET 1http://a/ HTTP/1.1", InvalidTarget, 4),
+            (b"GET ht_tp://a/ HTTP/1.1", InvalidTarget, 4),
+            (b"GET ?q HTTP/1.1", InvalidTarget, 4),
+            (b"CONNECT / HTTP/1.1", InvalidTarget, 8),
+            (b"CONNECT example.com HTTP/1.1", InvalidTarget, 8),
+            (b"CONNECT example.com: HTTP/1.1", InvalidTarget, 8),
+            (b"CONNECT :443 HTTP/1.1", InvalidTarget, 8),
+            (b"CONNECT http://a:1/ HTTP/1.1", InvalidTarget, 8),
+            (b"GET / http/1.1", InvalidVersion, 6),
+            (b"GET / HTTP/1", InvalidVersion, 6),
+            (b"GET / HTTP/11", InvalidVersion, 6),
+            (b"GET / HTTP/1.10", InvalidVersion, 6),
+            (b"GET / HTTP/a.b", InvalidVersion, 6),
+            (b"GET / HTTPS/1.1", InvalidVersion, 6),
+            (b"GET / HTTP/1.1\x00", InvalidVersion, 6),
+            (b"GET / HTTP/2.0", UnsupportedVersion, 6),
+            (b"GET / HTTP/1.2", UnsupportedVersion, 6),
+            (b"GET / HTTP/0.9", UnsupportedVersion, 6),
+            (b"GET / HTTP/3.0", UnsupportedVersion, 6),
+            // version problems are found before target-form problems
+            (b"GET * HTTP/2.0", UnsupportedVersion, 6),
+            // a CR that does not end the line
+            (b"\rGET / HTTP/1.1", BareCr, 0),
+            (b"GE\rT / HTTP/1.1", BareCr, 2),
+            (b"GET /\r HTTP/1.1", BareCr, 5),
+            (b"GET / HTTP/1.1\r", BareCr, 14),
+            (b"GET / HTTP\r/1.1", BareCr, 10),
+        ];
+        for &(line, kind, byte) in cases {
+            let mut text = line.to_vec();
+            text.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+            let e = parse(&text).0.expect_err(&String::from_utf8_lossy(line));
+            let status = match kind {
+                UnsupportedVersion => 505,
+                _ => 400,
+            };
+            assert_eq!(
+                (e.kind, e.line, e.byte, e.status()),
+                (kind, 1, byte, status),
+                "{:?}: {e}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn header_fields_keep_order_and_spelling() {
+        let text = b"GET / HTTP/1.1\r\nHost: a\r\nX-Thing:  two  words \t\r\nx-thing:\tv\r\nEmpty:\r\nBlank:   \r\nObs: \x80\xff\r\nTab:a\tb\r\n\r\n";
+        let p = parse_ok(text);
+        let h = p.head(text);
+        let got: Vec<(&str, &[u8])> = h.headers().collect();
+        let want: Vec<(&str, &[u8])> = vec![
+            ("Host", b"a"),
+            ("X-Thing", b"two  words"),
+            ("x-thing", b"v"),
+            ("Empty", b""),
+            ("Blank", b""),
+            ("Obs", b"\x80\xff"),
+            ("Tab", b"a\tb"),
+        ];
+        assert_eq!(got, want);
+        let lines: Vec<u32> = h.headers.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(h.header("X-THING"), Some(&b"two  words"[..]));
+        assert_eq!(h.header("absent"), None);
+        // An empty value's span sits right after the colon's OWS.
+        let blank = h.headers[4].value;
+        assert_eq!(blank.start, blank.end);
+    }
+
+    #[test]
+    fn invalid_header_lines() {
+        // (header lines after "GET / HTTP/1.1\r\n" (16 bytes), kind, line, byte)
+        let cases: &[(&[u8], ErrorKind, u32, u64)] = &[
+            (b"Bad Name: x\r\n", SpaceBeforeColon, 2, 19),
+            (b"Name : x\r\n", SpaceBeforeColon, 2, 20),
+            (b"Name\t: x\r\n", SpaceBeforeColon, 2, 20),
+            (b"Host: a\r\nName x\r\n", MissingColon, 3, 25),
+            (b"NoColon\r\n", MissingColon, 2, 16),
+            (b"NoColon\n", MissingColon, 2, 16),
+            (b": x\r\n", EmptyHeaderName, 2, 16),
+            (b" x: y\r\n", ObsoleteLineFolding, 2, 16),
+            (b"\tx: y\r\n", ObsoleteLineFolding, 2, 16),
+            (b"Host: a\r\n  folded\r\n", ObsoleteLineFolding, 3, 25),
+            (b"Na(me: x\r\n", InvalidHeaderName, 2, 18),
+            (b"Na\xc3\xa9me: x\r\n", InvalidHeaderName, 2, 18),
+            (b"Na\x00me: x\r\n", InvalidHeaderName, 2, 18),
+            (b"Name: a\x00b\r\n", InvalidHeaderValue, 2, 23),
+            (b"Name: a\x7fb\r\n", InvalidHeaderValue, 2, 23),
+            (b"Name: a\x01\r\n", InvalidHeaderValue, 2, 23),
+            (b"Name: \x1b[0m\r\n", InvalidHeaderValue, 2, 22),
+            (b"Name: a\rb\r\n", BareCr, 2, 23),
+            (b"Name\r: x\r\n", BareCr, 2, 20),
+            (b"\rName: x\r\n", BareCr, 2, 16),
+            (b"Host: a\r\n\r\r\n", BareCr, 3, 25),
+            (b"Name: x\r\r\n", BareCr, 2, 23),
+        ];
+        for &(lines, kind, line, byte) in cases {
+            let mut text = b"GET / HTTP/1.1\r\n".to_vec();
+            text.extend_from_slice(lines);
+            text.extend_from_slice(b"\r\n");
+            let e = parse(&text).0.expect_err(&String::from_utf8_lossy(lines));
+            assert_eq!(
+                (e.kind, e.line, e.byte, e.status()),
+                (kind, line, byte, 400),
+                "{:?}: {e}",
+                String::from_utf8_lossy(lines)
+            );
+        }
+    }
+
+    #[test]
+    fn error_message_names_the_line() {
+        let text = b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n";
+        let e = parse(text).0.unwrap_err();
+        assert_eq!((e.kind, e.line, e.byte), (SpaceBeforeColon, 3, 28));
+        assert_eq!(e.to_string(), "line 3: header name contains a space");
+    }
+
+    #[test]
+    fn bare_lf_leniency_both_ways() {
+        // (input, with the leniency on: ok; off: BareLf at line, byte)
+        let cases: &[(&[u8], u32, u64)] = &[
+            (b"GET / HTTP/1.1\nHost: a\n\n", 1, 14),
+            (b"GET / HTTP/1.1\r\nHost: a\n\r\n", 2, 23),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\n", 3, 25),
+            (b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 1, 0),
+        ];
+        for &(text, line, byte) in cases {
+            let (r, _) = parse_with(text, HeadLimits::default(), true);
+            assert_eq!(r, Ok(Some(text.len())), "{text:?}");
+            let (r, _) = parse_with(text, HeadLimits::default(), false);
+            let e = r.unwrap_err();
+            assert_eq!(
+                (e.kind, e.line, e.byte, e.status()),
+                (BareLf, line, byte, 400),
+                "{text:?}"
+            );
+        }
+        // The same message with CRLF passes the strict parser.
+        let crlf = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(
+            parse_with(crlf, HeadLimits::default(), false).0,
+            Ok(Some(crlf.len()))
+        );
+        // Bare-LF lines give the same head as CRLF lines.
+        let lf = b"GET /x HTTP/1.1\nHost: a\nX: y \n\n";
+        let p = parse_ok(lf);
+        let h = p.head(lf);
+        assert_eq!(h.target(), "/x");
+        assert_eq!(
+            h.headers().collect::<Vec<_>>(),
+            [("Host", &b"a"[..]), ("X", b"y")]
+        );
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped_and_bounded() {
+        let text = b"\r\n\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let p = parse_ok(text);
+        let h = p.head(text);
+        assert_eq!((h.method_span.start, h.target()), (5, "/"));
+        assert_eq!(
+            h.headers[0].line, 2,
+            "leading empty lines are not counted as lines"
+        );
+        // Line numbers in errors ignore them, byte offsets do not.
+        let e = parse(b"\r\nGET / HTTP/1.1\r\nBad Name: x\r\n\r\n")
+            .0
+            .unwrap_err();
+        assert_eq!((e.kind, e.line, e.byte), (SpaceBeforeColon, 2, 21));
+        // At most MAX_LEADING_EMPTY_LINES.
+        for (n, ok) in [
+            (MAX_LEADING_EMPTY_LINES, true),
+            (MAX_LEADING_EMPTY_LINES + 1, false),
+        ] {
+            let mut text = b"\r\n".repeat(n);
+            text.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+            let r = parse(&text).0;
+            if ok {
+                assert_eq!(r, Ok(Some(text.len())));
+            } else {
+                let e = r.unwrap_err();
+                let at = 2 * MAX_LEADING_EMPTY_LINES as u64;
+                assert_eq!((e.kind, e.line, e.byte), (MalformedRequestLine, 1, at));
+            }
+        }
+        // Only complete empty lines leave the parser "not started".
+        let mut p = HeadParser::new(HeadLimits::default());
+        assert!(!p.has_started());
+        assert_eq!(p.parse(b"\r\n"), Ok(None));
+        assert!(!p.has_started());
+        assert_eq!(p.parse(b"\r\n\r"), Ok(None));
+        assert!(p.has_started());
+    }
+
+    /// A request line of exactly `len` bytes (CRLF excluded).
+    fn request_line_of(len: usize) -> Vec<u8> {
+        let mut line = b"GET /".to_vec();
+        line.resize(len - b" HTTP/1.1".len(), b'a');
+        line.extend_from_slice(b" HTTP/1.1");
+        assert_eq!(line.len(), len);
+        line
+    }
+
+    #[test]
+    fn request_line_limit_at_n_and_n_plus_1() {
+        let n = MAX_REQUEST_LINE;
+        let mut ok = request_line_of(n);
+        ok.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+        assert_eq!(parse(&ok).0, Ok(Some(ok.len())));
+        let mut long = request_line_of(n + 1);
+        long.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+        let e = parse(&long).0.unwrap_err();
+        assert_eq!(
+            (e.kind, e.line, e.byte, e.status()),
+            (RequestLineTooLong, 1, n as u64, 414)
+        );
+    }
+
+    #[test]
+    fn request_line_limit_fires_before_the_lf() {
+        let n = MAX_REQUEST_LINE;
+        let mut p = HeadParser::new(HeadLimits::default());
+        let line = request_line_of(n + 1);
+        // N bytes, then the CR of the line end: still fine.
+        assert_eq!(p.parse(&line[..n]), Ok(None));
+        let mut with_cr = line[..n].to_vec();
+        with_cr.push(b'\r');
+        assert_eq!(p.parse(&with_cr), Ok(None));
+        // N+1 bytes without LF: 414 at once.
+        let mut p = HeadParser::new(HeadLimits::default());
+        assert_eq!(p.parse(&line[..n]), Ok(None));
+        let e = p.parse(&line).unwrap_err();
+        assert_eq!((e.kind, e.byte), (RequestLineTooLong, n as u64));
+        // And the error stays.
+        assert_eq!(p.parse(&line), Err(e));
+        // Without any line end at all, in one call.
+        let mut p = HeadParser::new(HeadLimits::default());
+        assert_eq!(
+            p.parse(&vec![b'G'; n + 1]).unwrap_err().kind,
+            RequestLineTooLong
+        );
+    }
+
+    /// A head whose header section is exactly `len` bytes (one big field).
+    fn section_of(len: usize) -> Vec<u8> {
+        let mut text = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        text.resize(len - 2, b'x');
+        text.extend_from_slice(b"\r\n");
+        assert_eq!(text.len(), len);
+        text
+    }
+
+    #[test]
+    fn header_section_limit_at_n_and_n_plus_1() {
+        let n = MAX_HEADER_SECTION;
+        let mut ok = section_of(n);
+        ok.extend_from_slice(b"\r\n");
+        assert_eq!(parse(&ok).0, Ok(Some(n + 2)));
+        let mut big = section_of(n + 1);
+        big.extend_from_slice(b"\r\n");
+        let e = parse(&big).0.unwrap_err();
+        assert_eq!(
+            (e.kind, e.line, e.byte, e.status()),
+            (HeaderSectionTooLarge, 3, n as u64, 431)
+        );
+        // Leading empty lines are not part of the section.
+        let mut ok = b"\r\n\r\n".to_vec();
+        ok.extend_from_slice(&section_of(n));
+        ok.extend_from_slice(b"\r\n");
+        assert_eq!(parse(&ok).0, Ok(Some(n + 6)));
+        // A bare LF counts one byte: N with LF-ended lines is fine too.
+        let mut lf = section_of(n);
+        lf.pop();
+        lf.pop();
+        lf.extend_from_slice(b"x\n\n");
+        assert_eq!(parse(&lf).0, Ok(Some(n + 1)));
+    }
+
+    #[test]
+    fn header_section_limit_fires_before_the_lf() {
+        let n = MAX_HEADER_SECTION;
+        let mut text = section_of(n + 100);
+        text.truncate(n); // no LF on the last line yet
+        let mut p = HeadParser::new(HeadLimits::default());
+        assert_eq!(p.parse(&text), Ok(None));
+        text.push(b'\r');
+        assert_eq!(p.parse(&text), Ok(None));
+        text.push(b'x');
+        let e = p.parse(&text).unwrap_err();
+        assert_eq!(
+            (e.kind, e.line, e.byte),
+            (HeaderSectionTooLarge, 3, n as u64)
+        );
+    }
+
+    #[test]
+    fn header_count_limit_at_n_and_n_plus_1() {
+        for (count, ok) in [(MAX_HEADERS, true), (MAX_HEADERS + 1, false)] {
+            let mut text = b"GET / HTTP/1.1\r\n".to_vec();
+            let mut line_start = 0;
+            for i in 0..count {
+                line_start = text.len();
+                text.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+            }
+            text.extend_from_slice(b"\r\n");
+            let (r, p) = parse(&text);
+            if ok {
+                assert_eq!(r, Ok(Some(text.len())));
+                assert_eq!(p.head(&text).headers.len(), MAX_HEADERS);
+            } else {
+                let e = r.unwrap_err();
+                let want = (
+                    TooManyHeaders,
+                    MAX_HEADERS as u32 + 2,
+                    line_start as u64,
+                    431,
+                );
+                assert_eq!((e.kind, e.line, e.byte, e.status()), want);
+            }
+        }
+    }
+
+    #[test]
+    fn configured_limits_apply() {
+        let limits = HeadLimits {
+            max_request_line: 14,
+            max_header_section: 36,
+            max_headers: 1,
+        };
+        let ok = b"GET / HTTP/1.1\r\nHost: abcdefghijkl\r\n\r\n"; // 16 + 20 = 36
+        assert_eq!(parse_with(ok, limits, true).0, Ok(Some(ok.len())));
+        let cases: &[(&[u8], ErrorKind)] = &[
+            (b"GET /a HTTP/1.1\r\n\r\n", RequestLineTooLong),
+            (
+                b"GET / HTTP/1.1\r\nHost: abcdefghijklm\r\n\r\n",
+                HeaderSectionTooLarge,
+            ),
+            (b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", TooManyHeaders),
+        ];
+        for &(text, kind) in cases {
+            assert_eq!(
+                parse_with(text, limits, true).0.unwrap_err().kind,
+                kind,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn incomplete_heads_need_more() {
+        let text = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        for end in 0..text.len() {
+            let mut p = HeadParser::new(HeadLimits::default());
+            assert_eq!(p.parse(&text[..end]), Ok(None), "{end}");
+            assert_eq!(p.bytes_seen(), end);
+        }
+    }
+
+    #[test]
+    fn only_the_head_is_consumed() {
+        let text = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET";
+        let (r, _) = parse(text);
+        assert_eq!(r, Ok(Some(text.len() - 6)));
+    }
+
+    #[test]
+    fn reset_reuses_the_field_list() {
+        let a = b"GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n";
+        let b = b"POST /b HTTP/1.0\r\nC: 3\r\n\r\n";
+        let mut p = HeadParser::new(HeadLimits::default());
+        assert_eq!(p.parse(a), Ok(Some(a.len())));
+        assert_eq!(p.line(), 4);
+        let cap = p.headers.capacity();
+        p.reset();
+        assert!(!p.has_started());
+        assert_eq!(p.parse(b), Ok(Some(b.len())));
+        let h = p.head(b);
+        assert_eq!(
+            (h.method, h.target(), h.version),
+            (Method::Post, "/b", Version::Http10)
+        );
+        assert_eq!(h.headers().collect::<Vec<_>>(), [("C", &b"3"[..])]);
+        assert_eq!(p.headers.capacity(), cap);
+        // Parsing again after completion returns the same length.
+        assert_eq!(p.parse(b), Ok(Some(b.len())));
+    }
+
+    #[test]
+    fn browser_request() {
+        let text = b"GET /session?tab=overview HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nCookie: sid=4f9c2a7be1d04c3b8a6e5f1d2c3b4a59; theme=dark\r\nConnection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n\r\n";
+        let p = parse_ok(text);
+        let h = p.head(text);
+        assert_eq!((h.path(), h.query()), ("/session", Some("tab=overview")));
+        assert_eq!(h.headers.len(), 10);
+        // httparse agrees on every field.
+        let mut fields = [httparse::EMPTY_HEADER; 16];
+        let mut req = httparse::Request::new(&mut fields);
+        assert_eq!(
+            req.parse(text).unwrap(),
+            httparse::Status::Complete(text.len())
+        );
+        let theirs: Vec<(&str, &[u8])> = req.headers.iter().map(|f| (f.name, f.value)).collect();
+        assert_eq!(h.headers().collect::<Vec<_>>(), theirs);
+    }
+
+    #[test]
+    fn authority_splitting() {
+        let ok: &[(&[u8], &[u8], Option<&[u8]>)] = &[
+            (b"a", b"a", None),
+            (b"", b"", None),
+            (b"a:80", b"a", Some(b"80")),
+            (b"a:", b"a", Some(b"")),
+            (b":80", b"", Some(b"80")),
+            (b"[::1]:8000", b"[::1]", Some(b"8000")),
+            (b"[v1.x]", b"[v1.x]", None),
+            (b"a%20b", b"a%20b", None),
+            (b"a.b-c_d~e!$&'()*+,;=", b"a.b-c_d~e!$&'()*+,;=", None),
+        ];
+        for &(a, host, port) in ok {
+            assert_eq!(split_authority(a), Some((host, port)), "{a:?}");
+        }
+        for bad in [
+            &b"a b"[..],
+            b"a/b",
+            b"u@a",
+            b"a:b",
+            b"a:1:2",
+            b"a:123456",
+            b"%zz",
+            b"a%2",
+            b"[",
+            b"[]",
+            b"[::1",
+            b"[::1]x",
+            b"[a b]",
+            b"\xff",
+        ] {
+            assert_eq!(split_authority(bad), None, "{bad:?}");
+        }
     }
 }
