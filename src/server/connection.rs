@@ -339,6 +339,9 @@ impl Connection {
             };
             match step.event {
                 Event::NeedData => {
+                    // The chunked decoder may have used up framing bytes (a partial
+                    // size line, a CRLF) without producing data.
+                    self.input.consume(step.consumed);
                     if self.read_eof && !self.parser.is_idle() && self.phase != Phase::Head {
                         // A body cut short: nothing to answer on a half-closed stream.
                         self.phase = Phase::Closing;
@@ -552,7 +555,7 @@ impl Connection {
                 head.version.as_str(),
                 status,
                 if is_head { 0 } else { bytes },
-                cx.now.saturating_duration_since(started).as_secs_f64() * 1000.0 + 0.0
+                Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
             );
         }
         let keep = keep_alive && !resp.head.close;
