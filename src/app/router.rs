@@ -30,7 +30,7 @@ pub fn route(app: &App, req: &Request<'_>) -> Response {
     match path {
         "/plaintext" if is_get(m) => plain::plaintext(),
         "/json" if is_get(m) => plain::json(),
-        "/" if is_get(m) => index::index(),
+        "/" if is_get(m) => index::index(req),
         "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
         "/echo" => echo::echo(req),
         _ => {
