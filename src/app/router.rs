@@ -33,6 +33,10 @@ pub fn route(app: &App, req: &Request<'_>) -> Response {
         "/" if is_get(m) => index::index(req),
         "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
         "/echo" => echo::echo(req),
+        // Debug builds only (the integration tests run those): a handler that panics,
+        // to show that a panic costs one response (500) and nothing else.
+        #[cfg(debug_assertions)]
+        "/__debug/panic" => panic!("deliberate panic from /__debug/panic"),
         _ => {
             if let Some(rest) = path.strip_prefix("/static/") {
                 if is_get(m) {

@@ -1,0 +1,245 @@
+//! The I/O layer seen from outside: panics, the connection cap, backpressure under a
+//! pipelined flood, lingering close, `--trace`, the access log, and flag errors.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::{Server, get};
+
+#[test]
+fn a_panicking_handler_gets_500_and_the_worker_carries_on() {
+    let server = Server::start(&["--workers", "1"]);
+    let mut before = server.connect();
+    before.request(&get("/plaintext")).assert_status(200);
+
+    let mut c = server.connect();
+    let resp = c.request(&get("/__debug/panic"));
+    resp.assert_status(500);
+    assert!(
+        resp.says_close(),
+        "a 500 after a panic closes the connection"
+    );
+    c.assert_closed();
+
+    // The one worker is alive: a connection opened before the panic, and a new one.
+    before.request(&get("/plaintext")).assert_status(200);
+    server.request(&get("/plaintext")).assert_status(200);
+    assert!(
+        server.log().contains("handler panicked"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn connections_past_the_cap_get_503_and_the_slot_frees_on_close() {
+    let server = Server::start(&["--workers", "1", "--max-connections", "3"]);
+    let mut held: Vec<_> = (0..3).map(|_| server.connect()).collect();
+    for c in &mut held {
+        c.request(&get("/plaintext")).assert_status(200);
+    }
+    let mut extra = server.connect();
+    let rest = extra.read_to_eof();
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("Connection: close\r\n"), "{text}");
+
+    // Free one slot: once the server has seen the close, a new client is served.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut c = TcpStream::connect(server.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = c.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut got = [0u8; 15];
+        let _ = c.read_exact(&mut got);
+        if &got == b"HTTP/1.1 200 OK" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slot never freed: {got:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A client that pipelines thousands of requests and does not read the answers
+/// stalls only itself: the server stops reading from it once its output backs up,
+/// serves others meanwhile, and answers every request in order once it reads.
+#[test]
+fn pipelined_flood_without_reading_does_not_stall_others() {
+    let server = Server::start(&["--workers", "1"]);
+    const N: usize = 10_000;
+    let mut flood = Vec::new();
+    for i in 0..N {
+        flood.extend_from_slice(format!("GET /echo?n={i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    }
+    let addr = server.addr;
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&flood));
+
+    // Let the flood fill the pipes, then check another client is answered promptly.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    for _ in 0..20 {
+        server.request(&get("/plaintext")).assert_status(200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a normal client waited {:?} behind the flood",
+        started.elapsed()
+    );
+
+    // Now read the flood's answers: all of them, in order.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut data = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut seen = 0;
+    let mut search_from = 0;
+    while seen < N {
+        let n = stream
+            .read(&mut buf)
+            .expect("reading the flood's responses");
+        assert!(n > 0, "server closed after {seen} responses");
+        data.extend_from_slice(&buf[..n]);
+        // Count target lines `"target": "/echo?n=K"` in order.
+        while let Some(pos) = find(&data[search_from..], b"\"target\": \"/echo?n=") {
+            let at = search_from + pos + 19;
+            let end = at + data[at..].iter().position(|&b| b == b'"').unwrap_or(0);
+            if end == at {
+                break; // the number is not all here yet
+            }
+            let k: usize = std::str::from_utf8(&data[at..end])
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(k, seen, "responses out of order");
+            seen += 1;
+            search_from = end;
+        }
+        // Keep memory small: drop what has been counted.
+        data.drain(..search_from);
+        search_from = 0;
+    }
+    sender.join().unwrap().unwrap();
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// After an error the server stops reading requests but keeps draining what the client
+/// sends for a while (lingering close), so the client reads the 400 instead of a reset.
+#[test]
+fn error_response_survives_a_client_that_keeps_sending() {
+    let server = Server::start(&[]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut junk = b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n".to_vec();
+    junk.extend(std::iter::repeat_n(b'x', 256 * 1024));
+    let mut w = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = w.write_all(&junk);
+    });
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("read failed after {} bytes: {e}", got.len()),
+        }
+    }
+    sender.join().unwrap();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+    assert!(text.contains("line 3: header line has no colon"), "{text}");
+}
+
+#[test]
+fn trace_shows_bytes_in_and_out_with_line_ends_visible() {
+    let server = Server::start(&["--trace"]);
+    server.request(&get("/plaintext")).assert_status(200);
+    std::thread::sleep(Duration::from_millis(100));
+    let log = server.log();
+    assert!(log.contains(" <] GET /plaintext HTTP/1.1\\r\\n\n"), "{log}");
+    assert!(log.contains(" <] Host: x\\r\\n\n"), "{log}");
+    assert!(log.contains(" >] HTTP/1.1 200 OK\\r\\n\n"), "{log}");
+    assert!(log.contains(" >] Hello, World!\n"), "{log}");
+}
+
+#[test]
+fn one_access_log_line_per_request_at_info_and_none_at_warn() {
+    let server = Server::start(&[]);
+    server.request(&get("/plaintext")).assert_status(200);
+    server.request(&get("/nope")).assert_status(404);
+    std::thread::sleep(Duration::from_millis(100));
+    let log = server.log();
+    assert_eq!(
+        log.matches("\"GET /plaintext HTTP/1.1\" 200 13 ").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("\"GET /nope HTTP/1.1\" 404 ").count(),
+        1,
+        "{log}"
+    );
+
+    // At warn: no line per request.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirepost"))
+        .args(["--addr", "127.0.0.1:0", "--workers", "1"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") && stdout.read(&mut byte).unwrap() == 1 {
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8(line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    assert!(resp.starts_with(b"HTTP/1.1 200 OK"));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("GET /plaintext"), "at warn: {err}");
+}
+
+#[test]
+fn bad_flags_exit_with_status_2_and_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirepost"))
+        .args(["--workers", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--workers"));
+    let out = Command::new(env!("CARGO_BIN_EXE_wirepost"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--max-body"));
+}
