@@ -130,6 +130,47 @@ const fn hex_values() -> [u8; 256] {
 /// The value of each HEXDIG byte; 0xFF for every other byte.
 pub const HEX_VALUE: [u8; 256] = hex_values();
 
+/// The length of the longest prefix of `bytes` whose bytes are all in `class` (so
+/// the index of the first byte outside it, or `bytes.len()`).
+#[inline]
+pub fn span_of(class: &[bool; 256], bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| !class[b as usize])
+        .unwrap_or(bytes.len())
+}
+
+/// [`span_of`]`(&FIELD_CONTENT, bytes)`, eight bytes at a time while they are all
+/// plain (no byte below 0x20, no DEL). Field values are most of a head's bytes, and
+/// the byte-per-iteration table loop was 60% of the time to parse the 544-byte
+/// browser request of `/work/shared/bench`; with words, a whole parse went from
+/// ~900 ns to ~600 ns (release build, 2M iterations, a 2-core AMD EPYC VM; httparse
+/// with its AVX2 path: ~350 ns there). A word holding a control byte (HTAB included)
+/// is checked byte by byte with the table, so the table stays the definition.
+#[inline]
+pub fn field_content_span(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        // Some byte < 0x20 (exact for n <= 0x80: "hasless" from Bit Twiddling Hacks).
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        // Some byte == 0x7F (a zero byte in x ^ 0x7F7F...).
+        let y = x ^ (ONES * 0x7F);
+        let del = y.wrapping_sub(ONES) & !y & HIGHS;
+        if control | del != 0 {
+            let n = span_of(&FIELD_CONTENT, word);
+            if n < 8 {
+                return i + n;
+            }
+        }
+        i += 8;
+    }
+    i + span_of(&FIELD_CONTENT, words.remainder())
+}
+
 /// `tchar` (RFC 9110 §5.6.2).
 #[inline]
 pub fn is_tchar(b: u8) -> bool {
@@ -183,7 +224,8 @@ mod tests {
     /// Each table against a plain predicate written from the ABNF, for all 256 bytes.
     #[test]
     fn tables_match_their_abnf() {
-        let cases: [(&str, &[bool; 256], fn(u8) -> bool); 9] = [
+        type Case = (&'static str, &'static [bool; 256], fn(u8) -> bool);
+        let cases: [Case; 9] = [
             ("tchar", &TCHAR, |b| {
                 b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
             }),
@@ -244,5 +286,30 @@ mod tests {
         assert_eq!(trim_ows(b" \t a b \t"), b"a b");
         assert_eq!(trim_ows(b"  "), b"");
         assert_eq!(trim_ows(b""), b"");
+        assert_eq!(span_of(&TCHAR, b"Host: a"), 4);
+        assert_eq!(span_of(&TCHAR, b"Host"), 4);
+        assert_eq!(span_of(&TCHAR, b""), 0);
+    }
+
+    /// The word-at-a-time span agrees with the table on every byte at every position.
+    #[test]
+    fn field_content_span_matches_the_table() {
+        let mut text = b"Mozilla/5.0 (X11; Linux x86_64) \x80\xff\t ok".to_vec();
+        assert_eq!(field_content_span(&text), text.len());
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 33] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    text.clear();
+                    text.resize(len, b'a');
+                    text[at] = b;
+                    let want = span_of(&FIELD_CONTENT, &text);
+                    assert_eq!(
+                        field_content_span(&text),
+                        want,
+                        "len {len} at {at} byte {b}"
+                    );
+                }
+            }
+        }
     }
 }

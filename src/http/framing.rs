@@ -241,7 +241,6 @@ mod tests {
     }
 
     const GET11: &str = "GET / HTTP/1.1\r\nHost: a\r\n";
-    const POST11: &str = "POST / HTTP/1.1\r\nHost: a\r\n";
 
     #[test]
     fn valid_framings() {

@@ -43,7 +43,9 @@
 //! An error's `byte` is the offending byte; for a limit, the first byte past it; for a
 //! missing part (no colon, too many fields), the line's first byte.
 
-use crate::http::chars::{FIELD_CONTENT, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, is_ows};
+use crate::http::chars::{
+    IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows, span_of,
+};
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
 
@@ -352,10 +354,9 @@ impl HeadParser {
         if buf.last() == Some(&CR) {
             len -= 1;
         }
-        if let HeadState::RequestLine { .. } = self.state {
-            if len > self.limits.max_request_line {
-                return Err(self.request_line_too_long(self.line_start));
-            }
+        let in_request_line = matches!(self.state, HeadState::RequestLine { .. });
+        if in_request_line && len > self.limits.max_request_line {
+            return Err(self.request_line_too_long(self.line_start));
         }
         if self.line_start - self.section_start + len > self.limits.max_header_section {
             return Err(self.section_too_large());
@@ -502,10 +503,7 @@ impl HeadParser {
 fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseError> {
     let fail = |kind, at| Err(err(kind, 1, at));
     // method = token
-    let mut i = start;
-    while i < end && TCHAR[buf[i] as usize] {
-        i += 1;
-    }
+    let i = start + span_of(&TCHAR, &buf[start..end]);
     if i == end {
         return fail(ErrorKind::MalformedRequestLine, start);
     }
@@ -519,10 +517,7 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
     let method_span = span(start, i);
     // request-target: visible ASCII, up to the next SP
     let t0 = i + 1;
-    let mut j = t0;
-    while j < end && TARGET[buf[j] as usize] {
-        j += 1;
-    }
+    let j = t0 + span_of(&TARGET, &buf[t0..end]);
     if j == end {
         return fail(ErrorKind::MalformedRequestLine, start);
     }
@@ -697,10 +692,7 @@ fn parse_field_line(
         _ => {}
     }
     // field-name = token
-    let mut i = start;
-    while i < end && TCHAR[buf[i] as usize] {
-        i += 1;
-    }
+    let i = start + span_of(&TCHAR, &buf[start..end]);
     if i == end {
         return fail(ErrorKind::MissingColon, start);
     }
@@ -724,15 +716,14 @@ fn parse_field_line(
     while e > v && is_ows(buf[e - 1]) {
         e -= 1;
     }
-    for (k, &b) in buf[v..e].iter().enumerate() {
-        if !FIELD_CONTENT[b as usize] {
-            let kind = if b == CR {
-                ErrorKind::BareCr
-            } else {
-                ErrorKind::InvalidHeaderValue
-            };
-            return fail(kind, v + k);
-        }
+    let k = v + field_content_span(&buf[v..e]);
+    if k < e {
+        let kind = if buf[k] == CR {
+            ErrorKind::BareCr
+        } else {
+            ErrorKind::InvalidHeaderValue
+        };
+        return fail(kind, k);
     }
     Ok(HeaderSpan {
         name,
@@ -1360,7 +1351,8 @@ mod tests {
 
     #[test]
     fn authority_splitting() {
-        let ok: &[(&[u8], &[u8], Option<&[u8]>)] = &[
+        type Split<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
+        let ok: &[Split] = &[
             (b"a", b"a", None),
             (b"", b"", None),
             (b"a:80", b"a", Some(b"80")),

@@ -231,3 +231,289 @@ fn end(consumed: usize) -> Step {
         event: Event::End,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::head::Method;
+
+    /// Runs the parser over `input` delivered in pieces of `step` bytes, the way a
+    /// connection does (append, advance while there is progress, drain). Returns a log
+    /// of events, body data coalesced.
+    fn run(input: &[u8], step: usize) -> Vec<String> {
+        let mut p = RequestParser::new(HeadLimits::default());
+        let mut buf: Vec<u8> = Vec::new();
+        let mut log: Vec<String> = Vec::new();
+        for piece in input.chunks(step.max(1)) {
+            buf.extend_from_slice(piece);
+            loop {
+                let step = match p.advance(&buf) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log.push(format!(
+                            "error {:?} line {} byte {}",
+                            e.kind, e.line, e.byte
+                        ));
+                        return log;
+                    }
+                };
+                match &step.event {
+                    Event::NeedData => {}
+                    Event::Head { len } => {
+                        assert_eq!(*len, step.consumed);
+                        let h = p.head(&buf[..*len]);
+                        log.push(format!("head {} {}", h.method_str(), h.target()));
+                    }
+                    Event::Data(r) => {
+                        assert!(r.end <= step.consumed && !r.is_empty());
+                        let s = String::from_utf8_lossy(&buf[r.clone()]).into_owned();
+                        match log.last_mut() {
+                            Some(last) if last.starts_with("data ") => last.push_str(&s),
+                            _ => log.push(format!("data {s}")),
+                        }
+                    }
+                    Event::End => log.push("end".into()),
+                }
+                buf.drain(..step.consumed);
+                match step.event {
+                    Event::End => p.reset(),
+                    Event::NeedData => break,
+                    _ => {}
+                }
+            }
+        }
+        if let Err(e) = p.finish() {
+            log.push(format!("eof {:?} line {} byte {}", e.kind, e.line, e.byte));
+        }
+        if !buf.is_empty() {
+            log.push(format!("rest {}", String::from_utf8_lossy(&buf)));
+        }
+        log
+    }
+
+    fn check(input: &[u8], want: &[&str]) {
+        for step in [input.len(), 1, 2, 3, 10] {
+            assert_eq!(
+                run(input, step),
+                want,
+                "step {step} on {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn event_sequences() {
+        check(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &["head GET /", "end"]);
+        check(
+            b"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+            &["head POST /f", "data hello", "end"],
+        );
+        check(
+            b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n1\r\n!\r\n0\r\nT: v\r\n\r\n",
+            &["head POST /c", "data hello!", "end"],
+        );
+        // Pipelined: the body never swallows the next request.
+        check(
+            b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\nHost: a\r\n\r\nGET /c",
+            &["head POST /a", "data abc", "end", "head GET /b", "end", "eof UnexpectedEof line 1 byte 6", "rest GET /c"],
+        );
+        check(
+            b"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n",
+            &["head POST /a", "end", "head GET /b", "end"],
+        );
+        // Leading empty lines before a request, and after the last one.
+        check(
+            b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n",
+            &["head GET /", "end", "rest \r\n"],
+        );
+    }
+
+    #[test]
+    fn errors_and_eof() {
+        check(
+            b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n",
+            &["error SpaceBeforeColon line 3 byte 28"],
+        );
+        // A framing error comes instead of the Head event.
+        check(
+            b"GET / HTTP/1.1\r\n\r\n",
+            &["error MissingHost line 1 byte 0"],
+        );
+        check(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello",
+            &["head POST /", "error ChunkedBareLf line 5 byte 57"],
+        );
+        // End of input in the middle of each part of a message.
+        check(
+            b"GET / HTTP/1.1\r\nHo",
+            &[
+                "eof UnexpectedEof line 2 byte 18",
+                "rest GET / HTTP/1.1\r\nHo",
+            ],
+        );
+        check(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel",
+            &[
+                "head POST /",
+                "data hel",
+                "eof UnexpectedEof line 5 byte 50",
+            ],
+        );
+        check(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
+            &[
+                "head POST /",
+                "data hello",
+                "eof UnexpectedEof line 8 byte 69",
+            ],
+        );
+    }
+
+    #[test]
+    fn one_event_per_call() {
+        let mut p = RequestParser::new(HeadLimits::default());
+        assert!(p.is_idle());
+        assert_eq!(p.finish(), Ok(()));
+        let msg = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab";
+        let head_len = msg.len() - 2;
+        assert_eq!(
+            p.advance(&msg[..10]).unwrap(),
+            Step {
+                consumed: 0,
+                event: Event::NeedData
+            }
+        );
+        assert!(!p.is_idle());
+        let s = p.advance(msg).unwrap();
+        assert_eq!(
+            s,
+            Step {
+                consumed: head_len,
+                event: Event::Head { len: head_len }
+            }
+        );
+        let h = p.head(&msg[..head_len]);
+        assert_eq!((h.method, h.target()), (Method::Post, "/x"));
+        assert_eq!(p.framing().map(|f| f.body), Some(BodyKind::Length(4)));
+        assert_eq!(
+            p.advance(b"ab").unwrap(),
+            Step {
+                consumed: 2,
+                event: Event::Data(0..2)
+            }
+        );
+        assert_eq!(
+            p.advance(b"").unwrap(),
+            Step {
+                consumed: 0,
+                event: Event::NeedData
+            }
+        );
+        // Only the body's bytes, not what follows.
+        assert_eq!(
+            p.advance(b"cdGET").unwrap(),
+            Step {
+                consumed: 2,
+                event: Event::Data(0..2)
+            }
+        );
+        assert_eq!(
+            p.advance(b"GET").unwrap(),
+            Step {
+                consumed: 0,
+                event: Event::End
+            }
+        );
+        assert!(p.is_complete());
+        assert_eq!(p.finish(), Ok(()));
+        // End again until reset.
+        assert_eq!(
+            p.advance(b"GET").unwrap(),
+            Step {
+                consumed: 0,
+                event: Event::End
+            }
+        );
+        p.reset();
+        assert!(p.is_idle() && p.framing().is_none());
+        assert_eq!(
+            p.advance(b"GET").unwrap(),
+            Step {
+                consumed: 0,
+                event: Event::NeedData
+            }
+        );
+        assert_eq!(p.finish().unwrap_err().kind, ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn no_body_ends_right_after_the_head() {
+        let mut p = RequestParser::new(HeadLimits::default());
+        let msg = b"GET / HTTP/1.0\r\n\r\n";
+        assert_eq!(
+            p.advance(msg).unwrap().event,
+            Event::Head { len: msg.len() }
+        );
+        assert_eq!(
+            p.framing().map(|f| (f.body, f.keep_alive)),
+            Some((BodyKind::None, false))
+        );
+        assert_eq!(
+            p.advance(b"").unwrap(),
+            Step {
+                consumed: 0,
+                event: Event::End
+            }
+        );
+    }
+
+    #[test]
+    fn chunked_end_may_consume_framing() {
+        let mut p = RequestParser::new(HeadLimits::default());
+        let head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(
+            p.advance(head).unwrap().event,
+            Event::Head { len: head.len() }
+        );
+        assert_eq!(
+            p.advance(b"3\r\nabc\r\n0\r\n\r\nX").unwrap(),
+            Step {
+                consumed: 6,
+                event: Event::Data(3..6)
+            }
+        );
+        assert_eq!(
+            p.advance(b"\r\n0\r\n\r\nX").unwrap(),
+            Step {
+                consumed: 7,
+                event: Event::End
+            }
+        );
+    }
+
+    #[test]
+    fn errors_are_sticky_until_reset() {
+        let mut p = RequestParser::new(HeadLimits::default());
+        let e = p.advance(b"GET / HTTP/9.9\r\n").unwrap_err();
+        assert_eq!((e.kind, e.status()), (ErrorKind::UnsupportedVersion, 505));
+        assert_eq!(p.advance(b"GET / HTTP/9.9\r\n"), Err(e));
+        assert_eq!(p.finish(), Err(e));
+        p.reset();
+        assert_eq!(
+            p.advance(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                .unwrap()
+                .event,
+            Event::Head { len: 27 }
+        );
+    }
+
+    #[test]
+    fn bare_lf_leniency_reaches_the_head_only() {
+        let msg = b"POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n1\r\nx\r\n0\r\n\r\n";
+        check(msg, &["head POST /", "data x", "end"]);
+        let mut p = RequestParser::new(HeadLimits::default());
+        p.set_allow_bare_lf(false);
+        assert_eq!(p.advance(msg).unwrap_err().kind, ErrorKind::BareLf);
+    }
+}
