@@ -47,9 +47,10 @@ use crate::http::chars::{FIELD_CONTENT, HEX_VALUE, QDTEXT, QUOTED_PAIR, TCHAR};
 use crate::http::error::{ErrorKind, ParseError};
 use std::ops::Range;
 
-/// Longest chunk-size line including extensions, before CRLF. A size needs 16 hex
-/// digits at most; the rest is room for extensions, which nobody sends in practice
-/// (nginx and hyper keep far less). Past it: [`ErrorKind::ChunkLineTooLong`].
+/// Longest chunk-size line including extensions, before CRLF. A size needs 16
+/// significant hex digits at most; the rest is room for leading zeros and extensions,
+/// which clients rarely send. Bounded so that a line that never ends cannot keep the
+/// decoder busy. Past it: [`ErrorKind::ChunkLineTooLong`].
 pub const MAX_CHUNK_LINE: usize = 4096;
 /// Largest trailer section: the trailer field lines with their CRLFs, the final empty
 /// line excluded (measured like the head's [`crate::http::head::MAX_HEADER_SECTION`],

@@ -6,8 +6,8 @@
 //!
 //! 1. In header order: a second `Host` → [`ErrorKind::MultipleHost`]; a
 //!    `Content-Length` that is not `1*DIGIT` (or a list of them) →
-//!    [`ErrorKind::InvalidContentLength`]; one whose value differs from an earlier one
-//!    → [`ErrorKind::ConflictingContentLength`].
+//!    [`ErrorKind::InvalidContentLength`]; values that differ, within one list
+//!    (`3, 5`) or from an earlier line → [`ErrorKind::ConflictingContentLength`].
 //! 2. HTTP/1.1 without `Host` → [`ErrorKind::MissingHost`] (RFC 9112 §3.2: even with an
 //!    absolute-form target, whose authority then wins: see [`authority`]); a Host that
 //!    is not `uri-host [ ":" port ]` → [`ErrorKind::InvalidHost`].
