@@ -185,11 +185,11 @@ impl Connection {
     }
 
     fn drive_inner(&mut self, cx: &Cx<'_>, readable: bool) -> Next {
-        if readable || self.read_pending {
-            if let Err(e) = self.fill(cx.now) {
-                log::debug!("#{} read error: {e}", self.id);
-                return Next::Close;
-            }
+        if (readable || self.read_pending)
+            && let Err(e) = self.fill(cx.now)
+        {
+            log::debug!("#{} read error: {e}", self.id);
+            return Next::Close;
         }
         let mut budget = MAX_REQUESTS_PER_WAKE;
         loop {
@@ -427,29 +427,29 @@ impl Connection {
         let has_body = framing.body != BodyKind::None;
         match policy {
             BodyPolicy::Buffer { limit } => {
-                if let BodyKind::Length(n) = framing.body {
-                    if n > limit {
-                        // Decided from Content-Length, before reading a byte of the body.
-                        let resp = Response::text_error(
-                            413,
-                            &format!(
-                                "Content-Length {n} is larger than this route's limit of {limit} bytes"
-                            ),
-                        );
-                        let version = head.version;
-                        self.log_and_queue(
-                            cx,
-                            start,
-                            len,
-                            resp,
-                            version,
-                            false,
-                            cx.now,
-                            head.method == Method::Head,
-                        );
-                        self.phase = Phase::Closing;
-                        return;
-                    }
+                if let BodyKind::Length(n) = framing.body
+                    && n > limit
+                {
+                    // Decided from Content-Length, before reading a byte of the body.
+                    let resp = Response::text_error(
+                        413,
+                        &format!(
+                            "Content-Length {n} is larger than this route's limit of {limit} bytes"
+                        ),
+                    );
+                    let version = head.version;
+                    self.log_and_queue(
+                        cx,
+                        start,
+                        len,
+                        resp,
+                        version,
+                        false,
+                        cx.now,
+                        head.method == Method::Head,
+                    );
+                    self.phase = Phase::Closing;
+                    return;
                 }
                 if framing.expect_continue && has_body && self.input.is_empty() {
                     self.out.extend_from_slice(response::CONTINUE_100);
