@@ -127,8 +127,45 @@ impl Response {
     }
 }
 
+/// Work too slow for the event loop (fsync, password hashing): run on the blocking
+/// pool, whose answer is sent once it is done.
+pub type Job = Box<dyn FnOnce() -> Response + Send + 'static>;
+
+/// What a handler gives back: a response now, or a job whose result is the response.
+pub enum Reply {
+    Now(Response),
+    Later(Job),
+}
+
+impl From<Response> for Reply {
+    fn from(r: Response) -> Reply {
+        Reply::Now(r)
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Now(r) => f.debug_tuple("Now").field(r).finish(),
+            Reply::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
+/// A route's consumer of a streamed body: gets the body's bytes as they arrive (the
+/// slices point into the connection's buffer: nothing is copied on the way), then
+/// answers. Dropping a sink before `finish` means the body will never complete (the
+/// client went away, the body was malformed or too large): the sink cleans up after
+/// itself in `Drop` (an upload deletes its temporary files).
+pub trait BodySink: Send {
+    /// The next piece of the (de-chunked) body. An `Err` is the final answer: the rest
+    /// of the body is not read and the connection closes after the response.
+    fn data(&mut self, bytes: &[u8]) -> Result<(), Response>;
+    /// The whole body has arrived.
+    fn finish(self: Box<Self>, req: &Request<'_>) -> Reply;
+}
+
 /// How a route takes its request body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyPolicy {
     /// Read it all into memory before calling the handler, up to `limit` bytes (413
     /// past it).
@@ -136,6 +173,22 @@ pub enum BodyPolicy {
     /// The route reads no body: the handler runs as soon as the head is in, and the
     /// I/O layer skips the body (closing the connection if it is too long to skip).
     Ignore,
+    /// Hand the body to `sink` piece by piece, up to `limit` bytes (413 past it).
+    Stream { sink: Box<dyn BodySink>, limit: u64 },
+    /// The head alone decides: answer this without reading the body (with
+    /// `Expect: 100-continue`, the client never sends it).
+    Reject(Response),
+}
+
+impl std::fmt::Debug for BodyPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyPolicy::Buffer { limit } => write!(f, "Buffer {{ limit: {limit} }}"),
+            BodyPolicy::Ignore => f.write_str("Ignore"),
+            BodyPolicy::Stream { limit, .. } => write!(f, "Stream {{ limit: {limit} }}"),
+            BodyPolicy::Reject(r) => write!(f, "Reject({})", r.head.status),
+        }
+    }
 }
 
 /// The application: configuration plus whatever pages load at start.
@@ -157,7 +210,7 @@ impl App {
     }
 
     /// Answer a request.
-    pub fn handle(&self, req: &Request<'_>) -> Response {
+    pub fn handle(&self, req: &Request<'_>) -> Reply {
         router::route(self, req)
     }
 

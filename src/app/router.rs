@@ -5,7 +5,7 @@
 //! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
 
 use crate::app::pages::{echo, index, plain, static_files};
-use crate::app::{App, BodyPolicy, Request, Response};
+use crate::app::{App, BodyPolicy, Reply, Request, Response};
 use crate::http::Method;
 use crate::http::head::RequestHead;
 
@@ -24,7 +24,12 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
     }
 }
 
-pub fn route(app: &App, req: &Request<'_>) -> Response {
+pub fn route(app: &App, req: &Request<'_>) -> Reply {
+    route_now(app, req).into()
+}
+
+/// The pages that answer at once.
+fn route_now(app: &App, req: &Request<'_>) -> Response {
     let path = req.path();
     let m = req.method();
     match path {

@@ -22,11 +22,12 @@
 //! ("lingering close", as nginx does), so the client reads the response instead of a
 //! reset.
 
-use crate::app::{App, Body, BodyPolicy, Request, Response};
+use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::config::Config;
 use crate::http::framing::{BodyKind, Framing};
 use crate::http::response::{self, EncodeCtx, encode_head};
 use crate::http::{Event, Method, RequestParser, Version};
+use crate::server::blocking::{Mailbox, Pool};
 use crate::server::buffer::InBuf;
 use crate::server::timer::Deadline;
 use crate::server::trace;
@@ -35,6 +36,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Requests answered per readiness event before the worker serves other connections.
@@ -65,11 +67,21 @@ pub enum Next {
 enum Phase {
     /// Waiting for, or reading, a request head.
     Head,
-    /// Reading a body the route buffers; the head is kept at the buffer's front.
-    BufferBody {
+    /// Reading a body the route buffers (into `body`) or streams (to `sink`); the
+    /// head is kept at the buffer's front.
+    Body {
         head_len: usize,
         limit: u64,
+        received: u64,
         framing: Framing,
+        started: Instant,
+    },
+    /// The handler's answer is being worked out on the blocking pool; later requests
+    /// wait (responses go out in request order).
+    Waiting {
+        version: Version,
+        keep_alive: bool,
+        is_head: bool,
         started: Instant,
     },
     /// Skipping the body of a request already answered.
@@ -87,12 +99,16 @@ pub struct Cx<'a> {
     pub config: &'a Config,
     pub date: &'a [u8],
     pub now: Instant,
+    pub pool: &'a Pool,
+    pub mailbox: &'a Arc<Mailbox>,
 }
 
 pub struct Connection {
     pub socket: TcpStream,
     pub peer: Option<SocketAddr>,
     pub id: usize,
+    /// This connection's token in its worker (set once registered).
+    pub token: usize,
     pub deadline: Deadline,
     /// The socket is registered for WRITABLE too (only while output is pending).
     pub write_interest: bool,
@@ -102,6 +118,9 @@ pub struct Connection {
     parser: RequestParser,
     phase: Phase,
     body: Vec<u8>,
+    sink: Option<Box<dyn BodySink>>,
+    /// The request line of a request in `Waiting`, for the access log.
+    waiting_line: String,
     out: Vec<u8>,
     out_pos: usize,
     file: Option<(File, u64)>,
@@ -129,6 +148,7 @@ impl Connection {
             socket,
             peer,
             id,
+            token: usize::MAX,
             deadline: Deadline::default(),
             write_interest: false,
             queued: false,
@@ -136,6 +156,8 @@ impl Connection {
             parser: RequestParser::new(limits),
             phase: Phase::Head,
             body: Vec::new(),
+            sink: None,
+            waiting_line: String::new(),
             out: Vec::new(),
             out_pos: 0,
             file: None,
@@ -236,7 +258,7 @@ impl Connection {
             }
             break;
         }
-        if self.read_eof && !self.has_output() {
+        if self.read_eof && !self.has_output() && !matches!(self.phase, Phase::Waiting { .. }) {
             // The peer is done sending and everything we owe it is written; a half
             // message can never complete.
             return Next::Close;
@@ -304,7 +326,7 @@ impl Connection {
     /// Make room in the input buffer, keeping a head that a body phase still needs.
     fn compact_input(&mut self) {
         match self.phase {
-            Phase::BufferBody { head_len, .. } => self.input.compact(0, head_len),
+            Phase::Body { head_len, .. } => self.input.compact(0, head_len),
             _ => self.input.compact(0, 0),
         }
     }
@@ -312,8 +334,10 @@ impl Connection {
     /// Parse and answer requests from the buffered input, within the budget.
     fn process(&mut self, cx: &Cx<'_>, budget: &mut usize) {
         loop {
-            if matches!(self.phase, Phase::Closing | Phase::Lingering { .. })
-                || self.backpressured()
+            if matches!(
+                self.phase,
+                Phase::Closing | Phase::Lingering { .. } | Phase::Waiting { .. }
+            ) || self.backpressured()
             {
                 return;
             }
@@ -357,27 +381,41 @@ impl Connection {
                     self.input.consume(step.consumed);
                     let n = (range.end - range.start) as u64;
                     match &mut self.phase {
-                        Phase::BufferBody { limit, framing, .. } => {
-                            if self.body.len() as u64 + n > *limit {
-                                let framing = *framing;
+                        Phase::Body {
+                            limit, received, ..
+                        } => {
+                            *received += n;
+                            if *received > *limit {
                                 let resp = Response::text_error(
                                     413,
                                     &format!(
                                         "request body is larger than this route's limit of {limit} bytes"
                                     ),
                                 );
-                                self.queue_response(
-                                    cx,
-                                    resp,
-                                    Version::Http11,
-                                    framing.keep_alive,
-                                    false,
-                                );
+                                // Dropping the sink cleans up what it wrote.
+                                self.sink = None;
+                                self.queue_response(cx, resp, Version::Http11, false, false);
                                 self.phase = Phase::Closing;
                                 return;
                             }
                             let data = self.input.slice(start + range.start, start + range.end);
-                            self.body.extend_from_slice(data);
+                            match &mut self.sink {
+                                Some(sink) => {
+                                    if let Err(resp) = sink.data(data) {
+                                        self.sink = None;
+                                        self.queue_response(
+                                            cx,
+                                            resp,
+                                            Version::Http11,
+                                            false,
+                                            false,
+                                        );
+                                        self.phase = Phase::Closing;
+                                        return;
+                                    }
+                                }
+                                None => self.body.extend_from_slice(data),
+                            }
                         }
                         Phase::SkipBody { skipped } => {
                             *skipped += n;
@@ -391,7 +429,7 @@ impl Connection {
                 }
                 Event::End => {
                     self.input.consume(step.consumed);
-                    if let Phase::BufferBody {
+                    if let Phase::Body {
                         head_len,
                         framing,
                         started,
@@ -406,7 +444,7 @@ impl Connection {
                     } else {
                         self.body.clear();
                     }
-                    if self.phase != Phase::Closing {
+                    if !matches!(self.phase, Phase::Closing | Phase::Waiting { .. }) {
                         self.phase = Phase::Head;
                     }
                     self.head_started = None;
@@ -425,43 +463,19 @@ impl Connection {
         let head = self.parser.head(self.input.slice(start, start + len));
         let policy = cx.app.body_policy(&head);
         let has_body = framing.body != BodyKind::None;
-        match policy {
-            BodyPolicy::Buffer { limit } => {
-                if let BodyKind::Length(n) = framing.body
-                    && n > limit
-                {
-                    // Decided from Content-Length, before reading a byte of the body.
-                    let resp = Response::text_error(
-                        413,
-                        &format!(
-                            "Content-Length {n} is larger than this route's limit of {limit} bytes"
-                        ),
-                    );
-                    let version = head.version;
-                    self.log_and_queue(
-                        cx,
-                        start,
-                        len,
-                        resp,
-                        version,
-                        false,
-                        cx.now,
-                        head.method == Method::Head,
-                    );
-                    self.phase = Phase::Closing;
-                    return;
+        let is_head = head.method == Method::Head;
+        let version = head.version;
+        let (limit, sink) = match policy {
+            BodyPolicy::Buffer { limit } => (limit, None),
+            BodyPolicy::Stream { sink, limit } => (limit, Some(sink)),
+            BodyPolicy::Reject(resp) => {
+                // The body, if any, is not read: the stream can't be trusted after.
+                let keep_alive = framing.keep_alive && !has_body;
+                self.log_and_queue(cx, start, len, resp, version, keep_alive, cx.now, is_head);
+                if self.phase != Phase::Closing {
+                    self.phase = Phase::SkipBody { skipped: 0 };
                 }
-                if framing.expect_continue && has_body && self.input.is_empty() {
-                    self.out.extend_from_slice(response::CONTINUE_100);
-                }
-                // Keep the head at the buffer's front while the body comes in.
-                self.input.compact(start, len);
-                self.phase = Phase::BufferBody {
-                    head_len: len,
-                    limit,
-                    framing,
-                    started: cx.now,
-                };
+                return;
             }
             BodyPolicy::Ignore => {
                 // A client waiting for 100-continue will not send the body it announced:
@@ -472,15 +486,43 @@ impl Connection {
                     ..framing
                 };
                 self.dispatch(cx, start, len, framing, cx.now);
-                if self.phase != Phase::Closing {
+                if !matches!(self.phase, Phase::Closing | Phase::Waiting { .. }) {
                     self.phase = Phase::SkipBody { skipped: 0 };
                 }
+                return;
             }
+        };
+        if let BodyKind::Length(n) = framing.body
+            && n > limit
+        {
+            // Decided from Content-Length, before reading a byte of the body.
+            let resp = Response::text_error(
+                413,
+                &format!("Content-Length {n} is larger than this route's limit of {limit} bytes"),
+            );
+            self.log_and_queue(cx, start, len, resp, version, false, cx.now, is_head);
+            self.phase = Phase::Closing;
+            return;
         }
+        if framing.expect_continue && has_body && self.input.is_empty() {
+            // The route took the head: now the client may send the body.
+            self.out.extend_from_slice(response::CONTINUE_100);
+        }
+        self.sink = sink;
+        // Keep the head at the buffer's front while the body comes in.
+        self.input.compact(start, len);
+        self.phase = Phase::Body {
+            head_len: len,
+            limit,
+            received: 0,
+            framing,
+            started: cx.now,
+        };
     }
 
-    /// Call the handler for the head at `input[head_start..head_start+head_len]` and
-    /// queue its response.
+    /// Call the handler for the head at `input[head_start..head_start+head_len]` (or
+    /// the sink that took its body) and queue its response, or hand its job to the
+    /// blocking pool.
     fn dispatch(
         &mut self,
         cx: &Cx<'_>,
@@ -498,7 +540,14 @@ impl Connection {
             chunked: framing.body == BodyKind::Chunked,
             peer: self.peer,
         };
-        let resp = match catch_unwind(AssertUnwindSafe(|| cx.app.handle(&req))) {
+        let sink = self.sink.take();
+        let reply = catch_unwind(AssertUnwindSafe(|| match sink {
+            Some(sink) => sink.finish(&req),
+            None => cx.app.handle(&req),
+        }));
+        let version = head.version;
+        let is_head = head.method == Method::Head;
+        let reply = match reply {
             Ok(r) => r,
             Err(_) => {
                 log::error!(
@@ -511,21 +560,65 @@ impl Connection {
                     "the handler for this page failed; the server carries on",
                 );
                 r.head.close = true;
-                r
+                Reply::Now(r)
             }
         };
-        let version = head.version;
-        let is_head = head.method == Method::Head;
-        self.log_and_queue(
-            cx,
-            head_start,
-            head_len,
-            resp,
+        match reply {
+            Reply::Now(resp) => self.log_and_queue(
+                cx,
+                head_start,
+                head_len,
+                resp,
+                version,
+                framing.keep_alive,
+                started,
+                is_head,
+            ),
+            Reply::Later(job) => {
+                self.waiting_line.clear();
+                self.waiting_line.push_str(head.method_str());
+                self.waiting_line.push(' ');
+                self.waiting_line.push_str(head.target());
+                self.waiting_line.push(' ');
+                self.waiting_line.push_str(version.as_str());
+                cx.pool.submit(job, self.token, Arc::clone(cx.mailbox));
+                self.phase = Phase::Waiting {
+                    version,
+                    keep_alive: framing.keep_alive,
+                    is_head,
+                    started,
+                };
+            }
+        }
+    }
+
+    /// The blocking pool's answer for the request in `Waiting` has come: send it and
+    /// go on with whatever the client pipelined meanwhile.
+    pub fn complete(&mut self, cx: &Cx<'_>, resp: Response) -> Next {
+        let Phase::Waiting {
             version,
-            framing.keep_alive,
-            started,
+            keep_alive,
             is_head,
+            started,
+        } = self.phase
+        else {
+            log::warn!("#{}: an answer came for no waiting request", self.id);
+            return Next::Wait;
+        };
+        log::info!(
+            target: "access",
+            "{} \"{}\" {} {} {:.3}ms",
+            peer_str(self.peer),
+            self.waiting_line,
+            resp.head.status,
+            if is_head { 0 } else { resp.body.len() },
+            Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
         );
+        let keep = keep_alive && !resp.head.close;
+        self.queue_response(cx, resp, version, keep, is_head);
+        self.phase = if keep { Phase::Head } else { Phase::Closing };
+        self.last_activity = cx.now;
+        self.drive(cx, false)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -662,9 +755,16 @@ impl Connection {
     pub fn on_timeout(&mut self, cx: &Cx<'_>) -> Next {
         let in_request = match self.phase {
             Phase::Head => !self.input.is_empty() || !self.parser.is_idle(),
-            Phase::BufferBody { .. } => true,
+            Phase::Body { .. } => true,
+            Phase::Waiting { .. } => {
+                // Our own work is slow, not the client: keep waiting.
+                self.last_activity = cx.now;
+                return Next::Wait;
+            }
             _ => false,
         };
+        // A body that will not complete: let the sink clean up.
+        self.sink = None;
         if in_request && !self.has_output() {
             log::info!(target: "access", "{} \"-\" 408 request timeout", peer_str(self.peer));
             let mut resp = Response::text_error(408, "the request did not arrive in time");

@@ -6,11 +6,14 @@
 //!
 //! - [`worker`]: one thread, one `mio::Poll`; accepts, drives connections, fires timers.
 //! - [`connection`]: the per-connection state machine.
+//! - [`blocking`]: the pool for slow work (fsync, hashing) and the mailbox that
+//!   brings its answers back through a `mio::Waker`.
 //! - [`buffer`]: the reused input buffer.
 //! - [`slab`]: connections addressed by generation-checked tokens.
 //! - [`timer`]: deadlines without scanning connections.
 //! - [`trace`]: `--trace` output.
 
+pub mod blocking;
 pub mod buffer;
 pub mod connection;
 pub mod slab;
@@ -49,6 +52,7 @@ impl Server {
             shared: Arc::new(worker::Shared {
                 app,
                 config,
+                pool: blocking::Pool::new(blocking::POOL_THREADS)?,
                 open: AtomicUsize::new(0),
             }),
         })

@@ -14,6 +14,7 @@
 use crate::app::App;
 use crate::config::Config;
 use crate::http::date::DateCache;
+use crate::server::blocking::{Mailbox, Pool};
 use crate::server::connection::{Connection, Cx, Next};
 use crate::server::slab::{Key, Slab};
 use crate::server::timer::Timers;
@@ -26,6 +27,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The listening socket's token (slab tokens stay below 2^63).
 const LISTENER: Token = Token(usize::MAX);
+/// The token of the worker's `mio::Waker` (answers from the blocking pool).
+const WAKER: Token = Token(usize::MAX - 1);
 /// Events taken from the kernel per `poll` call.
 const EVENTS: usize = 1024;
 /// How long accepting pauses after the process ran out of file descriptors.
@@ -37,6 +40,8 @@ const BUSY_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: wirepost\r
 pub struct Shared {
     pub app: App,
     pub config: Config,
+    /// Threads for slow work; answers come back through each worker's mailbox.
+    pub pool: Pool,
     /// Open connections across all workers.
     pub open: AtomicUsize,
 }
@@ -47,6 +52,7 @@ pub struct Worker {
     conns: Slab<Connection>,
     timers: Timers,
     shared: Arc<Shared>,
+    mailbox: Arc<Mailbox>,
     date: DateCache,
     /// Connections with input left over after their per-wake budget.
     more_work: Vec<Key>,
@@ -71,6 +77,7 @@ impl Worker {
         let mut listener = TcpListener::from_std(listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mailbox = Arc::new(Mailbox::new(mio::Waker::new(poll.registry(), WAKER)?));
         let mut date = DateCache::new();
         date.update(unix_now());
         Ok(Worker {
@@ -79,6 +86,7 @@ impl Worker {
             conns: Slab::new(),
             timers: Timers::new(),
             shared,
+            mailbox,
             date,
             more_work: Vec::new(),
             accept_paused_until: None,
@@ -114,6 +122,7 @@ impl Worker {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
+                    WAKER => self.deliver_answers(now),
                     token => {
                         let readable =
                             event.is_readable() || event.is_read_closed() || event.is_error();
@@ -143,6 +152,8 @@ impl Worker {
                         config: &shared.config,
                         date: self.date.as_bytes(),
                         now,
+                        pool: &shared.pool,
+                        mailbox: &self.mailbox,
                     };
                     let next = conn.on_timeout(&cx);
                     self.after(key, next, now);
@@ -173,6 +184,7 @@ impl Worker {
                         Connection::new(socket, Some(peer), self.next_id, &shared.config, now);
                     let key = self.conns.insert(conn);
                     let conn = self.conns.get_mut(key).expect("just inserted");
+                    conn.token = key.token();
                     if let Err(e) = self.poll.registry().register(
                         &mut conn.socket,
                         Token(key.token()),
@@ -212,9 +224,32 @@ impl Worker {
             config: &shared.config,
             date: self.date.as_bytes(),
             now,
+            pool: &shared.pool,
+            mailbox: &self.mailbox,
         };
         let next = conn.drive(&cx, readable);
         self.after(key, next, now);
+    }
+
+    /// Hand each answer from the blocking pool to its connection (if still open).
+    fn deliver_answers(&mut self, now: Instant) {
+        let shared = Arc::clone(&self.shared);
+        for (token, response) in self.mailbox.take() {
+            let key = Key::from_token(token);
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue; // the client left; the work is done all the same
+            };
+            let cx = Cx {
+                app: &shared.app,
+                config: &shared.config,
+                date: self.date.as_bytes(),
+                now,
+                pool: &shared.pool,
+                mailbox: &self.mailbox,
+            };
+            let next = conn.complete(&cx, response);
+            self.after(key, next, now);
+        }
     }
 
     /// Act on what a connection asked for: close it, queue it, or update its write
