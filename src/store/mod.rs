@@ -1,5 +1,8 @@
-//! Storage: the user and session tables, durable and recoverable.
+//! Storage: durable state under `data/`.
 //!
-//! Empty for now: the session and user tables arrive with the sessions issue. The
-//! module exists so the layering (`app → store`, and `store` knowing nothing of HTTP
-//! or I/O) is visible from the start.
+//! - [`uploads`]: stored upload files, written as they arrive and committed durably.
+//!
+//! The user and session tables arrive with the sessions issue. `store` knows nothing
+//! of HTTP or I/O loops (`app → store`).
+
+pub mod uploads;
