@@ -8,6 +8,7 @@
 //! [`ResponseHead`] plus a [`Body`]. The I/O layer frames and writes it; for `HEAD` it
 //! writes the head only. Pages know nothing of sockets.
 
+pub mod html;
 pub mod negotiate;
 pub mod pages;
 pub mod router;
