@@ -197,12 +197,19 @@ impl std::fmt::Debug for BodyPolicy {
 pub struct App {
     pub config: AppConfig,
     static_dir: PathBuf,
+    /// Stored uploads (`data/uploads/`).
+    pub uploads: std::sync::Arc<crate::store::uploads::UploadDir>,
 }
 
 impl App {
     pub fn new(config: AppConfig) -> std::io::Result<App> {
         let static_dir = config.www.join("static");
-        Ok(App { config, static_dir })
+        let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
+        Ok(App {
+            config,
+            static_dir,
+            uploads: std::sync::Arc::new(uploads),
+        })
     }
 
     /// How the route of this head takes its body.
