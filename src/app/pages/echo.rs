@@ -13,7 +13,7 @@
 
 use crate::app::{Body, Request, Response};
 use crate::http::cookie::parse_cookie_header;
-use crate::http::query::{MultiMap, parse_urlencoded};
+use crate::http::query::{MAX_FIELDS, MultiMap, parse_urlencoded, parse_urlencoded_limited};
 use serde_json::{Map, Value, json};
 
 fn grouped(map: &MultiMap) -> Value {
@@ -52,7 +52,11 @@ pub fn echo(req: &Request<'_>) -> Response {
         }
     }
     let form = if is_urlencoded(req.header("content-type")) {
-        parse_urlencoded(req.body)
+        // At most 1000 fields, like Django's DATA_UPLOAD_MAX_NUMBER_FIELDS.
+        match parse_urlencoded_limited(req.body, MAX_FIELDS) {
+            Ok(f) => f,
+            Err(e) => return Response::text_error(400, &e.to_string()),
+        }
     } else {
         MultiMap::new()
     };
