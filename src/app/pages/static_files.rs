@@ -1,0 +1,653 @@
+//! `/static/…`: files under `www/static/`, with `ETag`/`Last-Modified` and 304 (SPEC
+//! "Pages and endpoints"), the way nginx serves a directory.
+//!
+//! Theory of operation: the router hands over `rest`, the raw (still percent-encoded)
+//! path after `/static/`. It is split on `/` *before* decoding, so an encoded slash can
+//! never make a new segment, and each segment is decoded and checked on its own. The
+//! segments are joined onto the static directory, the result is canonicalized (symlinks
+//! resolved) and must still lie under the canonicalized static directory. Only regular
+//! files are served: the page opens the file and returns it as [`Body::File`], which the
+//! I/O layer reads and writes in pieces (and drops for `HEAD`). Validators come from the
+//! opened file's metadata:
+//!
+//! - `ETag: "<mtime secs hex>-<length hex>"`, strong, as nginx makes it;
+//! - `Last-Modified`: the mtime as an IMF-fixdate.
+//!
+//! Conditional GET (RFC 9110 §13.2.2 order): `If-None-Match` (`*` or a list of
+//! entity-tags, compared weakly per §13.1.2, so `W/"…"` matches) decides when present;
+//! only without it does `If-Modified-Since` count (mtime at or before the date → 304;
+//! a value that is not an HTTP-date is ignored). A 304 carries `ETag` and
+//! `Last-Modified`, no `Content-Type` and no body; the I/O layer writes no framing
+//! field for 304 (RFC 9110 §8.6).
+//!
+//! Refusals, decided here:
+//!
+//! - **400** for bytes that are wrong rather than a path that is absent: a `%` not
+//!   followed by two hex digits, and any control byte (`%00`–`%1f`, `%7f`) after
+//!   decoding — no file name we serve contains one, and nginx also answers `%00` with 400.
+//! - **404** for everything path-shaped, so a prober cannot tell "refused" from "absent":
+//!   a segment that is `.` or `..` (raw or encoded, even when the result would stay
+//!   inside), an encoded slash (`%2f`) or a backslash (raw or `%5c`) inside a segment,
+//!   an empty segment (`//`, a leading `/`, a trailing `/`), a segment that is not
+//!   UTF-8 after decoding, a path that leaves the static directory once symlinks are
+//!   resolved, anything that is not a regular file (directories get no listing and no
+//!   `index.html`: `/static/` holds assets, pages live elsewhere), and a file that
+//!   does not exist.
+//! - **403** for a file the server may not read (as nginx), **500** for other I/O errors.
+//!
+//! Dotfiles (`.well-known`, `.htaccess`) are served like any other file, as nginx does.
+
+use crate::app::{Body, Request, Response};
+use crate::http::date::{imf_fixdate, parse_http_date};
+use crate::http::response::ResponseHead;
+use std::borrow::Cow;
+use std::fs::{File, Metadata};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+/// Why a request path names no file we serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// `%` without two hex digits after it. 400.
+    BadEscape,
+    /// A control byte after decoding. 400.
+    ControlByte,
+    /// Path-shaped: dot-segment, encoded separator, empty segment, not UTF-8. 404.
+    NotAFile,
+}
+
+pub fn serve(static_dir: &Path, rest: &str, req: &Request<'_>) -> Response {
+    let relative = match relative_path(rest) {
+        Ok(p) => p,
+        Err(Refusal::BadEscape) => {
+            return Response::text_error(400, "bad percent-escape in the path");
+        }
+        Err(Refusal::ControlByte) => {
+            return Response::text_error(400, "control character in the path");
+        }
+        Err(Refusal::NotAFile) => return not_found(rest),
+    };
+    let (file, meta) = match open_inside(static_dir, &relative) {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(rest),
+        // ENOTDIR: a file used as a directory (`hello.txt/more`); ENAMETOOLONG.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::NotADirectory
+                    | io::ErrorKind::InvalidFilename
+            ) =>
+        {
+            return not_found(rest);
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Response::text_error(403, "this file may not be read");
+        }
+        Err(e) => {
+            log::warn!("static file /static/{rest}: {e}");
+            return Response::text_error(500, "could not read the file");
+        }
+    };
+
+    let len = meta.len();
+    let mtime = mtime_secs(&meta);
+    let etag = format!("\"{mtime:x}-{len:x}\"");
+    let last_modified = String::from_utf8_lossy(&imf_fixdate(mtime)).into_owned();
+
+    if not_modified(req, &etag, mtime) {
+        let mut head = ResponseHead::new(304);
+        head.header("ETag", etag);
+        head.header("Last-Modified", last_modified);
+        return Response {
+            head,
+            body: Body::Empty,
+        };
+    }
+    Response::new(200, content_type(&relative), Body::File { file, len })
+        .header("ETag", etag)
+        .header("Last-Modified", last_modified)
+}
+
+fn not_found(rest: &str) -> Response {
+    Response::text_error(404, &format!("no file at /static/{rest}"))
+}
+
+/// The path relative to the static directory that `rest` names, or why it names none.
+fn relative_path(rest: &str) -> Result<PathBuf, Refusal> {
+    let mut path = PathBuf::new();
+    for raw in rest.split('/') {
+        let seg = percent_decode(raw.as_bytes())?;
+        if seg.iter().any(|&b| b < 0x20 || b == 0x7f) {
+            return Err(Refusal::ControlByte);
+        }
+        if seg.is_empty() || &*seg == b"." || &*seg == b".." {
+            return Err(Refusal::NotAFile);
+        }
+        if seg.iter().any(|&b| b == b'/' || b == b'\\') {
+            return Err(Refusal::NotAFile);
+        }
+        let seg = std::str::from_utf8(&seg).map_err(|_| Refusal::NotAFile)?;
+        path.push(seg);
+    }
+    Ok(path)
+}
+
+/// Decode `%XX` escapes of one path segment (`+` stays a plus: that rule is for
+/// query strings). Borrows when there is nothing to decode.
+fn percent_decode(raw: &[u8]) -> Result<Cow<'_, [u8]>, Refusal> {
+    if !raw.contains(&b'%') {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            let hi = raw.get(i + 1).and_then(|&b| hex_value(b));
+            let lo = raw.get(i + 2).and_then(|&b| hex_value(b));
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+                _ => return Err(Refusal::BadEscape),
+            }
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Open `relative` under `static_dir` if, symlinks resolved, it is a regular file
+/// inside it. `Ok(None)`: it exists but is not ours to serve.
+fn open_inside(static_dir: &Path, relative: &Path) -> io::Result<Option<(File, Metadata)>> {
+    let root = static_dir.canonicalize()?;
+    let full = root.join(relative).canonicalize()?;
+    if !full.starts_with(&root) {
+        return Ok(None);
+    }
+    // Check before opening: opening a FIFO would block the worker until a writer came.
+    if !std::fs::metadata(&full)?.is_file() {
+        return Ok(None);
+    }
+    let file = File::open(&full)?;
+    // The validators and length come from the file we opened, not from the name.
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    Ok(Some((file, meta)))
+}
+
+/// Modification time in whole seconds since the epoch (0 for earlier or unknown times).
+fn mtime_secs(meta: &Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether the request's preconditions say the client's copy is current
+/// (RFC 9110 §13.2.2, steps 3 and 4 for GET/HEAD).
+fn not_modified(req: &Request<'_>, etag: &str, mtime: u64) -> bool {
+    let mut saw_if_none_match = false;
+    for (name, value) in req.head.headers() {
+        if name.eq_ignore_ascii_case("if-none-match") {
+            saw_if_none_match = true;
+            if if_none_match_hits(value, etag.as_bytes()) {
+                return true;
+            }
+        }
+    }
+    if saw_if_none_match {
+        return false;
+    }
+    match req.header("if-modified-since").and_then(parse_http_date) {
+        Some(since) => mtime <= since,
+        None => false,
+    }
+}
+
+/// Whether an `If-None-Match` value matches `etag` by weak comparison.
+///
+/// ```text
+/// If-None-Match = "*" / #entity-tag
+/// entity-tag    = [ weak ] opaque-tag
+/// weak          = %s"W/"
+/// opaque-tag    = DQUOTE *etagc DQUOTE
+/// etagc         = %x21 / %x23-7E / obs-text
+/// ```
+///
+/// Empty list elements and OWS are skipped (RFC 9110 §5.6.1); at the first malformed
+/// element the rest of the value is ignored (no match from it).
+fn if_none_match_hits(value: &[u8], etag: &[u8]) -> bool {
+    let ours = strip_weak(etag);
+    let value = value.trim_ascii();
+    if value == b"*" {
+        return true;
+    }
+    let mut rest = value;
+    loop {
+        rest = rest.trim_ascii_start();
+        while let Some(r) = rest.strip_prefix(b",") {
+            rest = r.trim_ascii_start();
+        }
+        if rest.is_empty() {
+            return false;
+        }
+        let after_weak = rest.strip_prefix(b"W/").unwrap_or(rest);
+        let Some(inner) = after_weak.strip_prefix(b"\"") else {
+            return false;
+        };
+        let Some(close) = inner.iter().position(|&b| b == b'"') else {
+            return false;
+        };
+        if &after_weak[..close + 2] == ours {
+            return true;
+        }
+        rest = &inner[close + 1..];
+        let trimmed = rest.trim_ascii_start();
+        if !trimmed.is_empty() && !trimmed.starts_with(b",") {
+            return false;
+        }
+    }
+}
+
+fn strip_weak(tag: &[u8]) -> &[u8] {
+    tag.strip_prefix(b"W/").unwrap_or(tag)
+}
+
+/// `Content-Type` by file extension (ASCII case-insensitive); text types say UTF-8.
+fn content_type(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        // RFC 9239 makes text/javascript the one to use.
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "txt" => "text/plain; charset=utf-8",
+        // RFC 8259 §11: application/json has no charset parameter; it is UTF-8.
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "pdf" => "application/pdf",
+        "wasm" => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::head::{HeaderSpan, Method, RequestHead, Span, TargetForm, Version};
+    use std::io::Read;
+    use std::time::Duration;
+
+    /// 2023-11-14T22:13:20Z, `6553f100` in hex.
+    const MTIME: u64 = 1_700_000_000;
+    const HELLO: &[u8] = b"hello, static\n";
+    const SECRET: &[u8] = b"top secret\n";
+
+    /// A temporary `root/` holding `static/` (served) and `secret.txt` (outside it).
+    struct Tree {
+        root: PathBuf,
+    }
+
+    impl Tree {
+        fn new(name: &str) -> Tree {
+            let root = std::env::temp_dir().join(format!(
+                "wirepost-static-{name}-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let _ = std::fs::remove_dir_all(&root);
+            let st = root.join("static");
+            std::fs::create_dir_all(st.join("sub")).unwrap();
+            write(&st.join("hello.txt"), HELLO);
+            write(&st.join("style.CSS"), b"body{}");
+            write(&st.join("sub/a.js"), b"let a;");
+            write(&st.join("sub/index.html"), b"<p>index</p>");
+            write(&root.join("secret.txt"), SECRET);
+            Tree { root }
+        }
+        fn dir(&self) -> PathBuf {
+            self.root.join("static")
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+
+    fn write(path: &Path, bytes: &[u8]) {
+        std::fs::write(path, bytes).unwrap();
+        let f = File::options().write(true).open(path).unwrap();
+        f.set_modified(UNIX_EPOCH + Duration::from_secs(MTIME))
+            .unwrap();
+    }
+
+    /// A `GET` head with these header fields, laid out by hand.
+    struct Head {
+        buf: Vec<u8>,
+        spans: Vec<HeaderSpan>,
+    }
+
+    impl Head {
+        fn new(fields: &[(&str, &str)]) -> Head {
+            let mut buf = b"GET /static/x HTTP/1.1\r\n".to_vec();
+            let mut spans = Vec::new();
+            for (i, (name, value)) in fields.iter().enumerate() {
+                let n0 = buf.len() as u32;
+                buf.extend_from_slice(name.as_bytes());
+                let n1 = buf.len() as u32;
+                buf.extend_from_slice(b": ");
+                let v0 = buf.len() as u32;
+                buf.extend_from_slice(value.as_bytes());
+                let v1 = buf.len() as u32;
+                buf.extend_from_slice(b"\r\n");
+                spans.push(HeaderSpan {
+                    name: Span { start: n0, end: n1 },
+                    value: Span { start: v0, end: v1 },
+                    line: i as u32 + 2,
+                });
+            }
+            buf.extend_from_slice(b"\r\n");
+            Head { buf, spans }
+        }
+        fn request(&self) -> Request<'_> {
+            Request {
+                head: RequestHead {
+                    buf: &self.buf,
+                    method: Method::Get,
+                    method_span: Span { start: 0, end: 3 },
+                    target_span: Span { start: 4, end: 13 },
+                    target_form: TargetForm::Origin,
+                    version: Version::Http11,
+                    headers: &self.spans,
+                },
+                body: b"",
+                chunked: false,
+                peer: None,
+            }
+        }
+    }
+
+    fn get(tree: &Tree, rest: &str, fields: &[(&str, &str)]) -> Response {
+        let head = Head::new(fields);
+        serve(&tree.dir(), rest, &head.request())
+    }
+
+    fn header<'r>(r: &'r Response, name: &str) -> Option<&'r str> {
+        r.head
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    fn body_bytes(r: Response) -> Vec<u8> {
+        match r.body {
+            Body::File { mut file, len } => {
+                let mut out = Vec::new();
+                file.read_to_end(&mut out).unwrap();
+                assert_eq!(out.len() as u64, len);
+                out
+            }
+            Body::Empty => Vec::new(),
+            Body::Static(b) => b.to_vec(),
+            Body::Bytes(b) => b,
+        }
+    }
+
+    fn etag_of(len: usize) -> String {
+        format!("\"6553f100-{len:x}\"")
+    }
+
+    #[test]
+    fn serves_bytes_type_and_validators() {
+        let t = Tree::new("serve");
+        let r = get(&t, "hello.txt", &[]);
+        assert_eq!(r.head.status, 200);
+        assert_eq!(
+            r.head.content_type.as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(header(&r, "ETag"), Some("\"6553f100-e\""));
+        assert_eq!(etag_of(HELLO.len()), "\"6553f100-e\"");
+        assert_eq!(
+            header(&r, "Last-Modified"),
+            Some("Tue, 14 Nov 2023 22:13:20 GMT")
+        );
+        assert_eq!(body_bytes(r), HELLO);
+
+        let r = get(&t, "sub/a.js", &[]);
+        assert_eq!(r.head.status, 200);
+        assert_eq!(
+            r.head.content_type.as_deref(),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(body_bytes(r), b"let a;");
+
+        // Extensions are matched case-insensitively; escapes of ordinary bytes decode.
+        let r = get(&t, "style.%43SS", &[]);
+        assert_eq!(r.head.status, 200);
+        assert_eq!(
+            r.head.content_type.as_deref(),
+            Some("text/css; charset=utf-8")
+        );
+    }
+
+    #[test]
+    fn content_types() {
+        let cases = [
+            ("a.html", "text/html; charset=utf-8"),
+            ("a.json", "application/json"),
+            ("a.svg", "image/svg+xml"),
+            ("a.png", "image/png"),
+            ("a.jpg", "image/jpeg"),
+            ("a.JPEG", "image/jpeg"),
+            ("a.gif", "image/gif"),
+            ("a.webp", "image/webp"),
+            ("a.ico", "image/x-icon"),
+            ("a.woff2", "font/woff2"),
+            ("a.pdf", "application/pdf"),
+            ("a.wasm", "application/wasm"),
+            ("a.bin", "application/octet-stream"),
+            ("Makefile", "application/octet-stream"),
+        ];
+        for (name, ct) in cases {
+            assert_eq!(content_type(Path::new(name)), ct, "{name}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_gives_304() {
+        let t = Tree::new("inm");
+        let tag = etag_of(HELLO.len());
+        let weak = format!("W/{tag}");
+        let list = format!("\"nope\", ,W/\"x,y\" ,{tag}");
+        for value in [tag.as_str(), weak.as_str(), list.as_str(), "*", " * "] {
+            let r = get(&t, "hello.txt", &[("If-None-Match", value)]);
+            assert_eq!(r.head.status, 304, "{value}");
+            assert!(matches!(r.body, Body::Empty));
+            assert!(r.head.content_type.is_none());
+            assert_eq!(header(&r, "ETag"), Some(tag.as_str()));
+            assert_eq!(
+                header(&r, "Last-Modified"),
+                Some("Tue, 14 Nov 2023 22:13:20 GMT")
+            );
+        }
+        // A second If-None-Match field line counts too.
+        let r = get(
+            &t,
+            "hello.txt",
+            &[("If-None-Match", "\"a\""), ("if-none-match", &tag)],
+        );
+        assert_eq!(r.head.status, 304);
+    }
+
+    #[test]
+    fn if_none_match_miss_gives_200_and_overrides_ims() {
+        let t = Tree::new("inm-miss");
+        let tag = etag_of(HELLO.len());
+        let unquoted = tag.trim_matches('"').to_owned();
+        let other_len = etag_of(HELLO.len() + 1);
+        for value in ["\"other\"", unquoted.as_str(), other_len.as_str(), "", "W/"] {
+            let r = get(
+                &t,
+                "hello.txt",
+                &[
+                    ("If-None-Match", value),
+                    ("If-Modified-Since", "Tue, 14 Nov 2023 22:13:20 GMT"),
+                ],
+            );
+            assert_eq!(r.head.status, 200, "{value:?}");
+            assert_eq!(body_bytes(r), HELLO);
+        }
+    }
+
+    #[test]
+    fn if_modified_since() {
+        let t = Tree::new("ims");
+        let cases = [
+            ("Tue, 14 Nov 2023 22:13:20 GMT", 304), // equal
+            ("Tue, 14 Nov 2023 22:13:21 GMT", 304), // later
+            ("Wed, 15 Nov 2023 00:00:00 GMT", 304),
+            ("Tue, 14 Nov 2023 22:13:19 GMT", 200), // earlier
+            ("yesterday", 200),                     // not a date: ignored
+            ("", 200),
+        ];
+        for (date, status) in cases {
+            let r = get(&t, "hello.txt", &[("If-Modified-Since", date)]);
+            assert_eq!(r.head.status, status, "{date:?}");
+            if status == 304 {
+                assert!(matches!(r.body, Body::Empty));
+                assert_eq!(header(&r, "ETag"), Some(etag_of(HELLO.len()).as_str()));
+            } else {
+                assert_eq!(body_bytes(r), HELLO);
+            }
+        }
+    }
+
+    /// Never the secret, whatever the status.
+    fn refused(t: &Tree, rest: &str, status: u16) {
+        let r = get(t, rest, &[]);
+        assert_eq!(r.head.status, status, "{rest:?}");
+        assert!(!matches!(r.body, Body::File { .. }), "{rest:?}");
+        let body = body_bytes(r);
+        assert!(!body.windows(SECRET.len()).any(|w| w == SECRET), "{rest:?}");
+    }
+
+    #[test]
+    fn escapes_are_refused() {
+        let t = Tree::new("escape");
+        for rest in [
+            "../secret.txt",
+            "%2e%2e/secret.txt",
+            "%2E%2e/secret.txt",
+            ".%2e/secret.txt",
+            "..%2fsecret.txt",
+            "..%2Fsecret.txt",
+            "sub/../../secret.txt",
+            "sub/../hello.txt", // stays inside, still a dot-segment
+            "sub%2fa.js",       // exists, but not through an encoded slash
+            "sub%2Fa.js",
+            "sub%5ca.js",
+            "sub%5Ca.js",
+            "sub\\a.js",
+            "..%5csecret.txt",
+            "./hello.txt",
+            "%2e/hello.txt",
+            "sub/./a.js",
+            "/etc/passwd", // `/static//etc/passwd`
+            "/../secret.txt",
+            "sub//a.js",
+            "hello.txt/",
+            "",
+            "..",
+            "%ff.txt", // not UTF-8
+        ] {
+            refused(&t, rest, 404);
+        }
+        for rest in [
+            "hello.txt%00",
+            "%00/../secret.txt",
+            "hello%0a.txt",
+            "hello%7f.txt",
+            "hello%zz.txt",
+            "hello.txt%",
+            "hello.txt%4",
+            "%%32%65%%32%65/secret.txt",
+        ] {
+            refused(&t, rest, 400);
+        }
+    }
+
+    #[test]
+    fn directories_and_missing_files_are_404() {
+        let t = Tree::new("dir");
+        refused(&t, "sub", 404);
+        refused(&t, "sub/", 404);
+        refused(&t, "nope.txt", 404);
+        refused(&t, "sub/nope/deeper.txt", 404);
+        refused(&t, "hello.txt/more", 404);
+        refused(&t, &"a".repeat(300), 404); // longer than NAME_MAX
+        // A static directory that does not exist serves nothing.
+        let head = Head::new(&[]);
+        let r = serve(&t.root.join("absent"), "hello.txt", &head.request());
+        assert_eq!(r.head.status, 404);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_are_refused_and_in_are_served() {
+        use std::os::unix::fs::symlink;
+        let t = Tree::new("symlink");
+        let st = t.dir();
+        symlink(t.root.join("secret.txt"), st.join("link.txt")).unwrap();
+        symlink(&t.root, st.join("up")).unwrap();
+        symlink("hello.txt", st.join("alias.txt")).unwrap();
+        refused(&t, "link.txt", 404);
+        refused(&t, "up/secret.txt", 404);
+        refused(&t, "up/static/hello.txt/../../secret.txt", 404);
+        let r = get(&t, "alias.txt", &[]);
+        assert_eq!(r.head.status, 200);
+        assert_eq!(body_bytes(r), HELLO);
+    }
+
+    #[test]
+    fn decoding() {
+        assert_eq!(&*percent_decode(b"a%20b+c").unwrap(), b"a b+c");
+        assert!(matches!(percent_decode(b"plain"), Ok(Cow::Borrowed(_))));
+        assert_eq!(percent_decode(b"%g0"), Err(Refusal::BadEscape));
+        assert_eq!(
+            relative_path("sub/a%20b.txt").unwrap(),
+            PathBuf::from("sub/a b.txt")
+        );
+        assert_eq!(
+            relative_path("caf%C3%A9.txt").unwrap(),
+            PathBuf::from("café.txt")
+        );
+    }
+}
