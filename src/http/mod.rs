@@ -24,6 +24,8 @@ pub mod date;
 pub mod error;
 pub mod framing;
 pub mod head;
+pub mod multipart;
+pub mod params;
 pub mod parser;
 pub mod query;
 pub mod response;
