@@ -4,7 +4,7 @@
 //! cheaper than any map; each arm checks its methods and answers 405 with `Allow`
 //! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
 
-use crate::app::pages::{echo, index, plain, static_files};
+use crate::app::pages::{echo, index, plain, static_files, upload};
 use crate::app::{App, BodyPolicy, Reply, Request, Response};
 use crate::http::Method;
 use crate::http::head::RequestHead;
@@ -20,6 +20,7 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
         "/echo" => BodyPolicy::Buffer {
             limit: app.config.max_body,
         },
+        "/upload/" if head.method == Method::Post => upload::body_policy(app, head),
         _ => BodyPolicy::Ignore,
     }
 }
@@ -38,6 +39,9 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
         "/" if is_get(m) => index::index(req),
         "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
         "/echo" => echo::echo(req),
+        "/upload/" if is_get(m) => upload::form(app, req),
+        // A POST's body went to the upload sink, which answered; this is not reached.
+        "/upload/" => Response::method_not_allowed("GET, HEAD, POST"),
         // Debug builds only (the integration tests run those): a handler that panics,
         // to show that a panic costs one response (500) and nothing else.
         #[cfg(debug_assertions)]

@@ -3,3 +3,4 @@ pub mod echo;
 pub mod index;
 pub mod plain;
 pub mod static_files;
+pub mod upload;
