@@ -70,7 +70,12 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
         match multipart::boundary_from_content_type(head.header("content-type").unwrap_or(b"")) {
             Ok(b) => b,
             Err(e) => {
-                let status = e.status();
+                // Not multipart at all: 415 Unsupported Media Type; a bad boundary: 400.
+                let status = if e.kind == multipart::MultipartErrorKind::NotMultipart {
+                    415
+                } else {
+                    e.status()
+                };
                 return BodyPolicy::Reject(Response::text_error(status, &e.to_string()));
             }
         };
