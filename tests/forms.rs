@@ -69,3 +69,27 @@ fn max_body_flag_sets_the_buffered_limit() {
     resp.assert_status(413);
     assert!(resp.says_close());
 }
+
+#[test]
+fn echo_lists_multipart_files_with_sizes_and_text_fields_in_form() {
+    let server = Server::start(&[]);
+    let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello there\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nabc\r\n\
+--XyZ--\r\n";
+    let resp = server.request(&post("/echo", "multipart/form-data; boundary=XyZ", body));
+    resp.assert_status(200);
+    let v = resp.json();
+    assert_eq!(v["form"], json!({"title": ["hello there"]}));
+    assert_eq!(
+        v["files"],
+        json!([{"field": "f", "filename": "a.txt", "content_type": "text/plain", "size": 3}])
+    );
+    assert_eq!(v["body_bytes"], json!(body.len()));
+    // A malformed multipart body is a 400 that says what is wrong.
+    let resp = server.request(&post(
+        "/echo",
+        "multipart/form-data; boundary=XyZ",
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"t\"\r\n\r\nno end",
+    ));
+    resp.assert_status(400);
+}

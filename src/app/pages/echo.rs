@@ -8,11 +8,13 @@
 //! ```
 //!
 //! Header values that are not UTF-8 (obs-text) are shown with U+FFFD in their place.
-//! `form` is filled from `application/x-www-form-urlencoded` bodies; other bodies are
-//! only counted. Multipart bodies (`files`) arrive with the uploads issue.
+//! `form` is filled from `application/x-www-form-urlencoded` bodies and from the
+//! text fields of `multipart/form-data` bodies, whose file parts are listed in `files`
+//! with their size (not stored); other bodies are only counted.
 
 use crate::app::{Body, Request, Response};
 use crate::http::cookie::parse_cookie_header;
+use crate::http::multipart::{self, MultipartError, MultipartLimits, MultipartParser};
 use crate::http::query::{MAX_FIELDS, MultiMap, parse_urlencoded, parse_urlencoded_limited};
 use serde_json::{Map, Value, json};
 
@@ -51,11 +53,19 @@ pub fn echo(req: &Request<'_>) -> Response {
             }
         }
     }
-    let form = if is_urlencoded(req.header("content-type")) {
+    let content_type = req.header("content-type");
+    let mut files = Vec::new();
+    let form = if is_urlencoded(content_type) {
         // At most 1000 fields, like Django's DATA_UPLOAD_MAX_NUMBER_FIELDS.
         match parse_urlencoded_limited(req.body, MAX_FIELDS) {
             Ok(f) => f,
             Err(e) => return Response::text_error(400, &e.to_string()),
+        }
+    } else if let Ok(boundary) = multipart::boundary_from_content_type(content_type.unwrap_or(b""))
+    {
+        match parse_multipart(&boundary, req.body, &mut files) {
+            Ok(f) => f,
+            Err(e) => return Response::text_error(e.status(), &e.to_string()),
         }
     } else {
         MultiMap::new()
@@ -69,11 +79,57 @@ pub fn echo(req: &Request<'_>) -> Response {
         "headers": headers,
         "cookies": cookies,
         "form": grouped(&form),
-        "files": [],
+        "files": files,
         "body_bytes": req.body.len(),
         "chunked": req.chunked,
     });
     let mut body = serde_json::to_vec_pretty(&doc).unwrap_or_default();
     body.push(b'\n');
     Response::new(200, "application/json", Body::Bytes(body))
+}
+
+/// Text fields into a multi-map; file parts (those with a `filename`) into `files`.
+fn parse_multipart(
+    boundary: &[u8],
+    body: &[u8],
+    files: &mut Vec<Value>,
+) -> Result<MultiMap, MultipartError> {
+    let mut parser = MultipartParser::new(boundary, MultipartLimits::default());
+    let mut form = MultiMap::new();
+    let mut pos = 0;
+    // (field name, filename and content type for a file part, text or size so far)
+    let mut part: Option<(String, Option<(String, Option<String>)>, Vec<u8>, u64)> = None;
+    loop {
+        let step = parser.feed(&body[pos..])?;
+        let start = pos;
+        pos += step.consumed;
+        match step.event {
+            multipart::Event::PartBegin(h) => {
+                let file = h.filename.map(|f| (f, h.content_type));
+                part = Some((h.name, file, Vec::new(), 0));
+            }
+            multipart::Event::PartData(r) => {
+                if let Some((_, file, text, size)) = &mut part {
+                    *size += r.len() as u64;
+                    if file.is_none() {
+                        text.extend_from_slice(&body[start + r.start..start + r.end]);
+                    }
+                }
+            }
+            multipart::Event::PartEnd => match part.take() {
+                Some((name, Some((filename, ct)), _, size)) => files.push(json!({
+                    "field": name, "filename": filename, "content_type": ct, "size": size
+                })),
+                Some((name, None, text, _)) => {
+                    form.push(name, String::from_utf8_lossy(&text).into_owned())
+                }
+                None => {}
+            },
+            multipart::Event::End => return Ok(form),
+            multipart::Event::NeedData => {
+                parser.finish()?;
+                return Ok(form);
+            }
+        }
+    }
 }
