@@ -4,3 +4,4 @@ pub mod index;
 pub mod plain;
 pub mod static_files;
 pub mod upload;
+pub mod uploads;

@@ -48,7 +48,7 @@ use std::time::UNIX_EPOCH;
 
 /// Why a request path names no file we serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// `%` without two hex digits after it. 400.
     BadEscape,
     /// A control byte after decoding. 400.
@@ -115,7 +115,7 @@ fn not_found(rest: &str) -> Response {
 }
 
 /// The path relative to the static directory that `rest` names, or why it names none.
-fn relative_path(rest: &str) -> Result<PathBuf, Refusal> {
+pub(crate) fn relative_path(rest: &str) -> Result<PathBuf, Refusal> {
     let mut path = PathBuf::new();
     for raw in rest.split('/') {
         let seg = percent_decode(raw.as_bytes())?;
@@ -190,7 +190,7 @@ fn open_inside(static_dir: &Path, relative: &Path) -> io::Result<Option<(File, M
 }
 
 /// Modification time in whole seconds since the epoch (0 for earlier or unknown times).
-fn mtime_secs(meta: &Metadata) -> u64 {
+pub(crate) fn mtime_secs(meta: &Metadata) -> u64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -199,7 +199,7 @@ fn mtime_secs(meta: &Metadata) -> u64 {
 
 /// Whether the request's preconditions say the client's copy is current
 /// (RFC 9110 §13.2.2, steps 3 and 4 for GET/HEAD).
-fn not_modified(req: &Request<'_>, etag: &str, mtime: u64) -> bool {
+pub(crate) fn not_modified(req: &Request<'_>, etag: &str, mtime: u64) -> bool {
     let mut saw_if_none_match = false;
     for (name, value) in req.head.headers() {
         if name.eq_ignore_ascii_case("if-none-match") {
@@ -268,7 +268,7 @@ fn strip_weak(tag: &[u8]) -> &[u8] {
 }
 
 /// `Content-Type` by file extension (ASCII case-insensitive); text types say UTF-8.
-fn content_type(path: &Path) -> &'static str {
+pub(crate) fn content_type(path: &Path) -> &'static str {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -296,7 +296,7 @@ fn content_type(path: &Path) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::http::head::{HeaderSpan, Method, RequestHead, Span, TargetForm, Version};
     use std::io::Read;
@@ -348,13 +348,13 @@ mod tests {
     }
 
     /// A `GET` head with these header fields, laid out by hand.
-    struct Head {
+    pub(crate) struct Head {
         buf: Vec<u8>,
         spans: Vec<HeaderSpan>,
     }
 
     impl Head {
-        fn new(fields: &[(&str, &str)]) -> Head {
+        pub(crate) fn new(fields: &[(&str, &str)]) -> Head {
             let mut buf = b"GET /static/x HTTP/1.1\r\n".to_vec();
             let mut spans = Vec::new();
             for (i, (name, value)) in fields.iter().enumerate() {
@@ -375,7 +375,7 @@ mod tests {
             buf.extend_from_slice(b"\r\n");
             Head { buf, spans }
         }
-        fn request(&self) -> Request<'_> {
+        pub(crate) fn request(&self) -> Request<'_> {
             Request {
                 head: RequestHead {
                     buf: &self.buf,
@@ -398,7 +398,7 @@ mod tests {
         serve(&tree.dir(), rest, &head.request())
     }
 
-    fn header<'r>(r: &'r Response, name: &str) -> Option<&'r str> {
+    pub(crate) fn header<'r>(r: &'r Response, name: &str) -> Option<&'r str> {
         r.head
             .headers
             .iter()
