@@ -323,3 +323,95 @@ fn upload_form_page_and_json() {
     resp.assert_status(200);
     assert_eq!(resp.json()["enctype"], json!("multipart/form-data"));
 }
+
+/// Upload `data` as `filename` and return the stored name.
+fn upload_one(server: &Server, filename: &str, data: &[u8]) -> String {
+    let body = multipart("srv", &[("headimg", Some(filename), data)]);
+    let resp = server.request(&upload_request("srv", &body));
+    resp.assert_status(201);
+    resp.json()["files"][0]["stored"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn stored_uploads_are_served_byte_for_byte_with_ranges() {
+    let server = Server::start(&[]);
+    let data = pattern(200_000);
+    let name = upload_one(&server, "photo.png", &data);
+
+    let resp =
+        server.request(format!("GET /uploads/{name} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    resp.assert_status(200);
+    assert_eq!(resp.body, data);
+    assert_eq!(resp.header("content-type"), Some("image/png"));
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(resp.header("accept-ranges"), Some("bytes"));
+
+    let resp = server.request(
+        format!("GET /uploads/{name} HTTP/1.1\r\nHost: x\r\nRange: bytes=100-199\r\n\r\n")
+            .as_bytes(),
+    );
+    resp.assert_status(206);
+    assert_eq!(resp.body, &data[100..200]);
+    assert_eq!(
+        resp.header("content-range"),
+        Some(format!("bytes 100-199/{}", data.len()).as_str())
+    );
+    let resp = server.request(
+        format!("GET /uploads/{name} HTTP/1.1\r\nHost: x\r\nRange: bytes=-10\r\n\r\n").as_bytes(),
+    );
+    resp.assert_status(206);
+    assert_eq!(resp.body, &data[data.len() - 10..]);
+    let resp = server.request(
+        format!("GET /uploads/{name} HTTP/1.1\r\nHost: x\r\nRange: bytes=999999-\r\n\r\n")
+            .as_bytes(),
+    );
+    resp.assert_status(416);
+    assert_eq!(
+        resp.header("content-range"),
+        Some(format!("bytes */{}", data.len()).as_str())
+    );
+}
+
+#[test]
+fn uploaded_html_and_svg_are_attachments_never_rendered_inline() {
+    let server = Server::start(&[]);
+    for (file, ct) in [("page.html", "text/html"), ("pic.svg", "image/svg+xml")] {
+        let name = upload_one(&server, file, b"<script>alert(1)</script>");
+        let resp =
+            server.request(format!("GET /uploads/{name} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        resp.assert_status(200);
+        assert!(resp.header("content-type").unwrap().starts_with(ct));
+        assert!(
+            resp.header("content-disposition")
+                .unwrap()
+                .starts_with("attachment"),
+            "{file}"
+        );
+        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+    }
+}
+
+#[test]
+fn uploads_cannot_be_escaped() {
+    let server = Server::start(&[]);
+    upload_one(&server, "a.txt", b"a");
+    for target in [
+        "/uploads/../Cargo.toml",
+        "/uploads/%2e%2e/Cargo.toml",
+        "/uploads/..%2fCargo.toml",
+        "/uploads/%00",
+        "/uploads/",
+        "/uploads/.tmp-1-1",
+    ] {
+        let resp = server.request(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        assert!(
+            matches!(resp.status, 400 | 404),
+            "{target}: {}",
+            resp.status
+        );
+        assert!(!resp.body_str().contains("[package]"), "{target}");
+    }
+}

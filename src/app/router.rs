@@ -4,7 +4,7 @@
 //! cheaper than any map; each arm checks its methods and answers 405 with `Allow`
 //! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
 
-use crate::app::pages::{echo, index, plain, static_files, upload};
+use crate::app::pages::{echo, index, plain, static_files, upload, uploads};
 use crate::app::{App, BodyPolicy, Reply, Request, Response};
 use crate::http::Method;
 use crate::http::head::RequestHead;
@@ -47,7 +47,13 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
         #[cfg(debug_assertions)]
         "/__debug/panic" => panic!("deliberate panic from /__debug/panic"),
         _ => {
-            if let Some(rest) = path.strip_prefix("/static/") {
+            if let Some(name) = path.strip_prefix("/uploads/") {
+                if is_get(m) {
+                    uploads::serve(&app.uploads, name, req)
+                } else {
+                    Response::method_not_allowed(GET_HEAD)
+                }
+            } else if let Some(rest) = path.strip_prefix("/static/") {
                 if is_get(m) {
                     static_files::serve(app.static_dir(), rest, req)
                 } else {

@@ -88,6 +88,16 @@ pub fn echo(req: &Request<'_>) -> Response {
     Response::new(200, "application/json", Body::Bytes(body))
 }
 
+/// A part of a multipart body as `/echo` reports it.
+struct EchoPart {
+    name: String,
+    /// Filename and content type, for a file part.
+    file: Option<(String, Option<String>)>,
+    /// A text field's value.
+    text: Vec<u8>,
+    size: u64,
+}
+
 /// Text fields into a multi-map; file parts (those with a `filename`) into `files`.
 fn parse_multipart(
     boundary: &[u8],
@@ -97,32 +107,44 @@ fn parse_multipart(
     let mut parser = MultipartParser::new(boundary, MultipartLimits::default());
     let mut form = MultiMap::new();
     let mut pos = 0;
-    // (field name, filename and content type for a file part, text or size so far)
-    let mut part: Option<(String, Option<(String, Option<String>)>, Vec<u8>, u64)> = None;
+    let mut part: Option<EchoPart> = None;
     loop {
         let step = parser.feed(&body[pos..])?;
         let start = pos;
         pos += step.consumed;
         match step.event {
             multipart::Event::PartBegin(h) => {
-                let file = h.filename.map(|f| (f, h.content_type));
-                part = Some((h.name, file, Vec::new(), 0));
+                part = Some(EchoPart {
+                    name: h.name,
+                    file: h.filename.map(|f| (f, h.content_type)),
+                    text: Vec::new(),
+                    size: 0,
+                });
             }
             multipart::Event::PartData(r) => {
-                if let Some((_, file, text, size)) = &mut part {
-                    *size += r.len() as u64;
-                    if file.is_none() {
-                        text.extend_from_slice(&body[start + r.start..start + r.end]);
+                if let Some(p) = &mut part {
+                    p.size += r.len() as u64;
+                    if p.file.is_none() {
+                        p.text
+                            .extend_from_slice(&body[start + r.start..start + r.end]);
                     }
                 }
             }
             multipart::Event::PartEnd => match part.take() {
-                Some((name, Some((filename, ct)), _, size)) => files.push(json!({
+                Some(EchoPart {
+                    name,
+                    file: Some((filename, ct)),
+                    size,
+                    ..
+                }) => files.push(json!({
                     "field": name, "filename": filename, "content_type": ct, "size": size
                 })),
-                Some((name, None, text, _)) => {
-                    form.push(name, String::from_utf8_lossy(&text).into_owned())
-                }
+                Some(EchoPart {
+                    name,
+                    file: None,
+                    text,
+                    ..
+                }) => form.push(name, String::from_utf8_lossy(&text).into_owned()),
                 None => {}
             },
             multipart::Event::End => return Ok(form),
