@@ -132,10 +132,20 @@ impl Response {
 /// pool, whose answer is sent once it is done.
 pub type Job = Box<dyn FnOnce() -> Response + Send + 'static>;
 
-/// What a handler gives back: a response now, or a job whose result is the response.
+/// Called once with the response, from whatever thread has it.
+pub type Done = Box<dyn FnOnce(Response) + Send + 'static>;
+
+/// Work that finishes by itself elsewhere (a durable commit in the storage thread): it
+/// is given the [`Done`] callback to call with the response when it is ready.
+pub type Pending = Box<dyn FnOnce(Done) + Send + 'static>;
+
+/// What a handler gives back: a response now, a job to run on the blocking pool whose
+/// result is the response, or a response that waits for something else (a write to
+/// become durable) without holding a thread.
 pub enum Reply {
     Now(Response),
     Later(Job),
+    Pending(Pending),
 }
 
 impl From<Response> for Reply {
@@ -149,6 +159,7 @@ impl std::fmt::Debug for Reply {
         match self {
             Reply::Now(r) => f.debug_tuple("Now").field(r).finish(),
             Reply::Later(_) => f.write_str("Later(..)"),
+            Reply::Pending(_) => f.write_str("Pending(..)"),
         }
     }
 }

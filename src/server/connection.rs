@@ -574,14 +574,22 @@ impl Connection {
                 started,
                 is_head,
             ),
-            Reply::Later(job) => {
+            Reply::Later(_) | Reply::Pending(_) => {
                 self.waiting_line.clear();
                 self.waiting_line.push_str(head.method_str());
                 self.waiting_line.push(' ');
                 self.waiting_line.push_str(head.target());
                 self.waiting_line.push(' ');
                 self.waiting_line.push_str(version.as_str());
-                cx.pool.submit(job, self.token, Arc::clone(cx.mailbox));
+                match reply {
+                    Reply::Later(job) => cx.pool.submit(job, self.token, Arc::clone(cx.mailbox)),
+                    Reply::Pending(pending) => {
+                        let mailbox = Arc::clone(cx.mailbox);
+                        let token = self.token;
+                        pending(Box::new(move |resp| mailbox.deliver(token, resp)));
+                    }
+                    Reply::Now(_) => unreachable!(),
+                }
                 self.phase = Phase::Waiting {
                     version,
                     keep_alive: framing.keep_alive,
