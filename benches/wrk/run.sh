@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Load benchmark: wirepost against nginx, one event-loop thread each, driven by wrk.
+#
+# What it measures, for three scenarios:
+#   plaintext   GET /plaintext -> "Hello, World!" (nginx: `return 200`, no file)
+#   static      GET /static/hello.html, a 1441-byte page from www/static/ (both open
+#               and stat the file per request; nginx has no open_file_cache)
+#   pipelined   GET /plaintext, 16 requests per write (benches/wrk/pipeline.lua)
+# and for each run: requests/s, p99 latency (wrk --latency; for the pipelined runs
+# the latency of a batch of 16, from pipeline.lua, as wrk's own percentiles are
+# broken with pipelining), and the server's CPU
+# time per request: utime+stime of the server's processes (/proc/PID/stat fields 14
+# and 15; for nginx master + worker) read before and after the wrk run, divided by
+# the requests wrk counted.
+#
+# Why CPU per request: on this 2-core machine the server is pinned to core 0 and wrk
+# to core 1. Without pipelining wrk itself is the bottleneck near 80-90k req/s, so
+# two decent servers post similar req/s and the server often idles part of the time;
+# the CPU the server spent per request still tells them apart. The pipelined run
+# takes most of the per-request syscall and wrk cost away, so it is the one whose
+# req/s shows the server's own ceiling (the "server CPU" column says how close to
+# 100% of its core the server was).
+#
+# Method: for each scenario the servers alternate A B A B ... (ROUNDS times each),
+# so slow drift of the machine hits both alike. Every run starts a fresh server on a
+# new port, checks its answers byte for byte, warms it up with BENCH_WARMUP seconds
+# of the same load (not measured), then measures. The final table gives medians over
+# the rounds and the ratios A/B.
+#
+#   bash benches/wrk/run.sh                                  # 10 s, 64 connections, 2 rounds
+#   BENCH_DURATION=5 BENCH_CONNS=128 ROUNDS=3 bash benches/wrk/run.sh
+#   BENCH_SERVERS="nginx nginx" bash benches/wrk/run.sh      # A/A: the noise floor
+#   BENCH_SCENARIOS="pipelined" bash benches/wrk/run.sh      # a subset
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+
+DURATION=${BENCH_DURATION:-10}
+CONNS=${BENCH_CONNS:-64}
+ROUNDS=${ROUNDS:-2}
+WARMUP=${BENCH_WARMUP:-2}
+DEPTH=${BENCH_DEPTH:-16}
+read -r -a servers <<<"${BENCH_SERVERS:-wirepost nginx}"
+read -r -a scenarios <<<"${BENCH_SCENARIOS:-plaintext static pipelined}"
+[ "${#servers[@]}" -eq 2 ] || { echo "BENCH_SERVERS must name two servers" >&2; exit 2; }
+for s in "${servers[@]}"; do
+    case $s in wirepost | nginx) ;; *) echo "unknown server: $s" >&2; exit 2 ;; esac
+done
+# Labels: the same server twice (an A/A run) gets "nginx" and "nginx-2".
+label_a=${servers[0]}
+label_b=${servers[1]}
+[ "$label_a" = "$label_b" ] && label_b="$label_b-2"
+
+need() { command -v "$1" >/dev/null 2>&1; }
+missing=()
+need wrk || missing+=(wrk)
+need nginx || missing+=(nginx)
+need curl || missing+=(curl)
+need taskset || missing+=(util-linux)
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+nginx_bin=$(command -v nginx)
+case " ${servers[*]} " in *" wirepost "*) cargo build --release -q ;; esac
+
+CLK_TCK=$(getconf CLK_TCK)
+tmp=$(mktemp -d)
+server_pid=""
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+cleanup() {
+    stop_server
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts server $1 on port $2 pinned to core 0; sets server_pid. Fails after 10 s.
+start_server() {
+    local kind=$1 port=$2 i
+    case $kind in
+    wirepost)
+        rm -rf "$tmp/data" && mkdir -p "$tmp/data"
+        RUST_LOG=warn taskset -c 0 "$repo/target/release/wirepost" --addr "127.0.0.1:$port" \
+            --workers 1 --www "$repo/www" --data "$tmp/data" >"$tmp/server.out" 2>"$tmp/server.err" &
+        server_pid=$!
+        ;;
+    nginx)
+        local dir="$tmp/nginx"
+        rm -rf "$dir" && mkdir -p "$dir"
+        sed -e "s|@PORT@|$port|g" -e "s|@TMP@|$dir|g" -e "s|@STATIC@|$repo/www/static|g" \
+            "$repo/benches/wrk/nginx.conf" >"$dir/nginx.conf"
+        taskset -c 0 "$nginx_bin" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
+            >"$tmp/server.out" 2>"$tmp/server.err" &
+        server_pid=$!
+        ;;
+    esac
+    for i in $(seq 100); do
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            echo "$kind exited at start:" >&2
+            cat "$tmp/server.out" "$tmp/server.err" "$tmp/nginx/error.log" >&2 2>/dev/null || true
+            server_pid=""
+            return 1
+        fi
+        if [ "$kind" = wirepost ] && ! grep -q "http://127.0.0.1:$port/" "$tmp/server.out"; then
+            sleep 0.1
+            continue
+        fi
+        if curl -sf -o /dev/null "http://127.0.0.1:$port/plaintext"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "$kind did not answer on port $port within 10 s" >&2
+    cat "$tmp/server.out" "$tmp/server.err" >&2 || true
+    return 1
+}
+
+# The server's processes: the one started, plus its children (nginx's worker).
+server_pids() { echo "$server_pid" $(pgrep -P "$server_pid" || true); }
+
+# utime+stime in clock ticks, summed over the given pids (threads included).
+cpu_ticks() {
+    local pid total=0
+    for pid in "$@"; do
+        # Drop "pid (comm) " first so a comm with spaces cannot shift the fields:
+        # then utime and stime (fields 14 and 15 of the line) are 12th and 13th.
+        total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$total"
+}
+
+# The answers must be right before their speed means anything.
+check_answers() {
+    local port=$1 body
+    body=$(curl -sf "http://127.0.0.1:$port/plaintext")
+    [ "$body" = "Hello, World!" ] || { echo "/plaintext answered: $body" >&2; return 1; }
+    curl -sf -o "$tmp/hello.html" "http://127.0.0.1:$port/static/hello.html"
+    cmp -s "$tmp/hello.html" "$repo/www/static/hello.html" ||
+        { echo "/static/hello.html differs from www/static/hello.html" >&2; return 1; }
+}
+
+wrk_cmd() { # scenario port duration
+    local sc=$1 port=$2 secs=$3
+    local args=(-t1 "-c$CONNS" "-d${secs}s" --latency)
+    case $sc in
+    plaintext) args+=("http://127.0.0.1:$port/plaintext") ;;
+    static) args+=("http://127.0.0.1:$port/static/hello.html") ;;
+    pipelined) args+=(-s "$repo/benches/wrk/pipeline.lua" "http://127.0.0.1:$port/plaintext" -- "$DEPTH") ;;
+    *) echo "unknown scenario: $sc" >&2; return 2 ;;
+    esac
+    PIPELINE_DEPTH=$DEPTH WRK_CONNECTIONS=$CONNS taskset -c 1 wrk "${args[@]}"
+}
+
+echo "wrk load: ${servers[0]} vs ${servers[1]}; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)"
+echo "servers on core 0, wrk -t1 -c$CONNS -d${DURATION}s on core 1; warm-up ${WARMUP}s; $ROUNDS rounds; pipelining depth $DEPTH"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+results="$tmp/results.tsv"
+: >"$results"
+for sc in "${scenarios[@]}"; do
+    for round in $(seq "$ROUNDS"); do
+        for which in a b; do
+            if [ $which = a ]; then kind=${servers[0]} label=$label_a; else kind=${servers[1]} label=$label_b; fi
+            port=$(free_port)
+            start_server "$kind" "$port"
+            check_answers "$port"
+            wrk_cmd "$sc" "$port" "$WARMUP" >/dev/null
+            read -r -a pids <<<"$(server_pids)"
+            t0=$(cpu_ticks "${pids[@]}")
+            wrk_cmd "$sc" "$port" "$DURATION" >"$tmp/wrk.out"
+            t1=$(cpu_ticks "${pids[@]}")
+            stop_server
+            row=$(python3 "$repo/benches/wrk/report.py" run "$tmp/wrk.out" $((t1 - t0)) "$CLK_TCK" "$DURATION")
+            printf '%s\t%s\t%s\t%s\n' "$sc" "$label" "$round" "$row" >>"$results"
+            IFS=$'\t' read -r reqs rps p99 cpu pct errs <<<"$row"
+            printf '%-10s %-10s round %s: %9s req/s  p99 %7s ms  %6s µs CPU/req  (server %3s%% of a core, %s requests, %s socket errors)\n' \
+                "$sc" "$label" "$round" "$rps" "$p99" "$cpu" "$pct" "$reqs" "$errs"
+        done
+    done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+python3 "$repo/benches/wrk/report.py" table "$results" "$label_a" "$label_b"
