@@ -415,3 +415,21 @@ fn uploads_cannot_be_escaped() {
         assert!(!resp.body_str().contains("[package]"), "{target}");
     }
 }
+
+#[test]
+fn non_ascii_names_get_percent_encoded_urls_that_serve_the_file() {
+    let server = Server::start(&[]);
+    let body = multipart("utf", &[("headimg", Some("café.txt"), b"bonjour")]);
+    let resp = server.request(&upload_request("utf", &body));
+    resp.assert_status(201);
+    let v = resp.json();
+    let stored = v["files"][0]["stored"].as_str().unwrap();
+    let url = v["files"][0]["url"].as_str().unwrap();
+    assert!(stored.starts_with("café-"), "{stored}");
+    assert!(url.starts_with("/uploads/caf%C3%A9-"), "{url}");
+    assert!(url.is_ascii());
+    assert_eq!(resp.header("location"), Some(url));
+    let resp = server.request(format!("GET {url} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    resp.assert_status(200);
+    assert_eq!(resp.body, b"bonjour");
+}

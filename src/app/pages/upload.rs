@@ -280,7 +280,7 @@ fn commit(files: Vec<FilePart>, fields: MultiMap, dir: &UploadDir, fmt: Format) 
         .iter()
         .map(|(field, filename, name, size)| {
             json!({"field": field, "filename": filename, "stored": name,
-                   "size": size, "url": format!("/uploads/{name}")})
+                   "size": size, "url": upload_url(name)})
         })
         .collect();
     let resp = match fmt {
@@ -289,7 +289,8 @@ fn commit(files: Vec<FilePart>, fields: MultiMap, dir: &UploadDir, fmt: Format) 
             let mut body = String::from("<h1>Uploaded</h1>\n<ul>\n");
             for (_, filename, name, size) in &stored {
                 body.push_str(&format!(
-                    "<li><a href=\"/uploads/{0}\">{0}</a> ({1} bytes, sent as {2})</li>\n",
+                    "<li><a href=\"{0}\">{1}</a> ({2} bytes, sent as {3})</li>\n",
+                    escape(&upload_url(name)),
                     escape(name),
                     size,
                     escape(filename)
@@ -304,7 +305,20 @@ fn commit(files: Vec<FilePart>, fields: MultiMap, dir: &UploadDir, fmt: Format) 
         }
     };
     match stored.first() {
-        Some((_, _, name, _)) => resp.header("Location", format!("/uploads/{name}")),
+        Some((_, _, name, _)) => resp.header("Location", upload_url(name)),
         None => resp,
     }
+}
+
+/// The URL of a stored upload. Stored names keep non-ASCII letters (`café.png`), which
+/// a URL (and the `Location` header) must carry percent-encoded.
+fn upload_url(name: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'_');
+    format!(
+        "/uploads/{}",
+        percent_encoding::utf8_percent_encode(name, KEEP)
+    )
 }
