@@ -5,4 +5,7 @@
 //! The user and session tables arrive with the sessions issue. `store` knows nothing
 //! of HTTP or I/O loops (`app → store`).
 
+mod committer;
+pub mod db;
+mod log;
 pub mod uploads;
