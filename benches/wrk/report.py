@@ -4,8 +4,9 @@
   report.py run WRK_OUTPUT TICKS_DELTA CLK_TCK DURATION
       parse one wrk --latency output; print one tab-separated line:
       requests  req/s  p99_ms  cpu_us_per_req  server_cpu_pct  socket_errors
-  report.py table RESULTS_TSV SERVER_A SERVER_B
+  report.py table RESULTS_TSV SERVER_A SERVER_B MAX_PRESSURE
       RESULTS_TSV lines: scenario server round requests rps p99_ms cpu_us cpu_pct errors
+      cpu_pressure_pct
       print medians across rounds per (scenario, server) and the ratios A/B.
 """
 import re
@@ -47,7 +48,7 @@ def parse_run(path, ticks, clk_tck, duration):
     print(f"{requests}\t{rps:.0f}\t{p99_ms:.3f}\t{cpu_us_per_req:.3f}\t{cpu_pct:.0f}\t{errors}")
 
 
-def table(path, a, b):
+def table(path, a, b, max_pressure):
     rows = [line.rstrip("\n").split("\t") for line in open(path) if line.strip()]
     scenarios = list(dict.fromkeys(r[0] for r in rows))
     med = {}
@@ -63,6 +64,7 @@ def table(path, a, b):
                 "pct": median(float(r[7]) for r in runs),
                 "err": sum(int(r[8]) for r in runs),
                 "n": len(runs),
+                "contended": sum(1 for r in runs if float(r[9]) > max_pressure),
             }
     head = f"| {'scenario':<22} | {'server':<15} | {'req/s':>9} | {'p99 ms':>7} | {'CPU µs/req':>10} | {'server CPU':>10} |"
     print(head)
@@ -73,6 +75,8 @@ def table(path, a, b):
                 continue
             m = med[sc, srv]
             err = f" ({m['err']} socket errors)" if m["err"] else ""
+            if m["contended"]:
+                err += f" ({m['contended']} of {m['n']} runs contended)"
             print(f"| {sc:<22} | {srv:<15} | {m['rps']:>9,.0f} | {m['p99']:>7.2f} | "
                   f"{m['cpu']:>10.2f} | {m['pct']:>9.0f}% |{err}")
         if (sc, a) in med and (sc, b) in med:
@@ -88,7 +92,7 @@ def table(path, a, b):
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "run":
         parse_run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
-    elif len(sys.argv) == 5 and sys.argv[1] == "table":
-        table(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 6 and sys.argv[1] == "table":
+        table(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
     else:
         raise SystemExit(__doc__)
