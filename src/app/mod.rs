@@ -8,10 +8,14 @@
 //! [`ResponseHead`] plus a [`Body`]. The I/O layer frames and writes it; for `HEAD` it
 //! writes the head only. Pages know nothing of sockets.
 
+pub mod cart;
+pub mod forms;
 pub mod html;
 pub mod negotiate;
 pub mod pages;
 pub mod router;
+pub mod session;
+pub mod users;
 
 use crate::http::head::RequestHead;
 use crate::http::response::ResponseHead;
@@ -210,16 +214,50 @@ pub struct App {
     static_dir: PathBuf,
     /// Stored uploads (`data/uploads/`).
     pub uploads: std::sync::Arc<crate::store::uploads::UploadDir>,
+    /// Users and sessions (`data/store/`).
+    pub store: crate::store::db::Store,
 }
+
+/// Seconds since the Unix epoch (the app may read the clock; `http` may not).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// How often expired sessions are purged from the store.
+pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl App {
     pub fn new(config: AppConfig) -> std::io::Result<App> {
         let static_dir = config.www.join("static");
         let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
+        let store_dir = config.data.join("store");
+        let store = crate::store::db::Store::open(&store_dir).map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot open the store in {}: {e}",
+                store_dir.display()
+            ))
+        })?;
+        // Expired sessions are refused on use at once, and purged here in the background.
+        let purge = store.clone();
+        std::thread::Builder::new()
+            .name("session-purge".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(PURGE_EVERY);
+                    match session::purge_expired(&purge, unix_now()) {
+                        Ok(0) => {}
+                        Ok(n) => log::info!("purged {n} expired sessions"),
+                        Err(e) => log::warn!("session purge failed: {e}"),
+                    }
+                }
+            })?;
         Ok(App {
             config,
             static_dir,
             uploads: std::sync::Arc::new(uploads),
+            store,
         })
     }
 

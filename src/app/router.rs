@@ -4,7 +4,7 @@
 //! cheaper than any map; each arm checks its methods and answers 405 with `Allow`
 //! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
 
-use crate::app::pages::{echo, index, plain, static_files, upload, uploads};
+use crate::app::pages::{echo, index, plain, session_lab, static_files, upload, uploads, user};
 use crate::app::{App, BodyPolicy, Reply, Request, Response};
 use crate::http::Method;
 use crate::http::head::RequestHead;
@@ -15,18 +15,56 @@ fn is_get(m: Method) -> bool {
     matches!(m, Method::Get | Method::Head)
 }
 
+/// A POST whose `Origin` names another origin than `http://` + its `Host` (or is
+/// `null`) comes from another site's page: a cross-site request forgery. No `Origin`
+/// at all (curl, nc, old browsers on same-origin forms) is allowed (SPEC).
+pub fn cross_origin(head: &RequestHead<'_>) -> bool {
+    let Some(origin) = head.header("origin") else {
+        return false;
+    };
+    let host = head.header("host").unwrap_or(b"");
+    let same = origin.len() == 7 + host.len()
+        && origin[..7].eq_ignore_ascii_case(b"http://")
+        && origin[7..].eq_ignore_ascii_case(host);
+    !same
+}
+
 pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
+    // Refused from the head alone, before a byte of the body is read. `/echo` only
+    // reports requests, so it shows the Origin rather than refusing it.
+    if head.method == Method::Post && head.path() != "/echo" && cross_origin(head) {
+        let mut r = Response::text_error(
+            403,
+            "cross-origin POST refused: the Origin header names another site than this Host",
+        );
+        r.head.close = true;
+        return BodyPolicy::Reject(r);
+    }
     match head.path() {
         "/echo" => BodyPolicy::Buffer {
             limit: app.config.max_body,
         },
         "/upload/" if head.method == Method::Post => upload::body_policy(app, head),
+        "/user/register/" | "/user/login/" | "/user/logout/" | "/session/"
+            if head.method == Method::Post =>
+        {
+            BodyPolicy::Buffer {
+                limit: app.config.max_body,
+            }
+        }
         _ => BodyPolicy::Ignore,
     }
 }
 
 pub fn route(app: &App, req: &Request<'_>) -> Reply {
-    route_now(app, req).into()
+    let post = req.method() == Method::Post;
+    match req.path() {
+        "/user/register/" if post => user::register(app, req),
+        "/user/login/" if post => user::login(app, req),
+        "/user/logout/" if post => user::logout(app, req),
+        "/session/" if post => session_lab::act(app, req),
+        _ => route_now(app, req).into(),
+    }
 }
 
 /// The pages that answer at once.
@@ -38,6 +76,15 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
         "/json" if is_get(m) => plain::json(),
         "/" if is_get(m) => index::index(req),
         "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
+        "/user/register/" if is_get(m) => user::register_form(req),
+        "/user/login/" if is_get(m) => user::login_form(req),
+        "/user/" if is_get(m) => user::whoami(app, req),
+        "/session/" if is_get(m) => session_lab::view(app, req),
+        "/user/register/" | "/user/login/" | "/session/" => {
+            Response::method_not_allowed("GET, HEAD, POST")
+        }
+        "/user/logout/" => Response::method_not_allowed("POST"),
+        "/user/" => Response::method_not_allowed(GET_HEAD),
         "/echo" => echo::echo(req),
         "/upload/" if is_get(m) => upload::form(app, req),
         // A POST's body went to the upload sink, which answered; this is not reached.

@@ -1,0 +1,102 @@
+//! The cart, kept in the session under `cart` as `{"<product id>": quantity, …}` in
+//! the order products were first added. The `/cart/…` pages arrive with the pages
+//! issue; these are the storage rules they use.
+
+use crate::app::session::Session;
+use serde_json::{Map, Value};
+
+/// The session key of the cart.
+pub const KEY: &str = "cart";
+/// Quantities a form may ask for in one go, and the most of one product in a cart.
+pub const MIN_QTY: u64 = 1;
+pub const MAX_QTY: u64 = 99;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartError {
+    /// Quantity outside 1–99 (SPEC: 400).
+    Quantity,
+}
+
+fn cart(session: &Session) -> Map<String, Value> {
+    session
+        .get(KEY)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `(product id, quantity)` in the order first added; garbage entries are skipped.
+pub fn items(session: &Session) -> Vec<(u64, u64)> {
+    cart(session)
+        .iter()
+        .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_u64()?)))
+        .filter(|&(_, q)| q > 0)
+        .collect()
+}
+
+/// Add `qty` of `product` (1–99); the total of one product stops at 99.
+pub fn add(session: &mut Session, product: u64, qty: u64) -> Result<(), CartError> {
+    if !(MIN_QTY..=MAX_QTY).contains(&qty) {
+        return Err(CartError::Quantity);
+    }
+    let mut c = cart(session);
+    let key = product.to_string();
+    let now = c.get(&key).and_then(Value::as_u64).unwrap_or(0);
+    c.insert(key, Value::from((now + qty).min(MAX_QTY)));
+    session.set(KEY, Value::Object(c));
+    Ok(())
+}
+
+/// Take `qty` of `product` out (1–99); at zero it leaves the cart.
+pub fn remove(session: &mut Session, product: u64, qty: u64) -> Result<(), CartError> {
+    if !(MIN_QTY..=MAX_QTY).contains(&qty) {
+        return Err(CartError::Quantity);
+    }
+    let mut c = cart(session);
+    let key = product.to_string();
+    let now = c.get(&key).and_then(Value::as_u64).unwrap_or(0);
+    if now <= qty {
+        c.remove(&key);
+    } else {
+        c.insert(key, Value::from(now - qty));
+    }
+    session.set(KEY, Value::Object(c));
+    Ok(())
+}
+
+/// Empty the cart.
+pub fn clear(session: &mut Session) {
+    session.remove(KEY);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_remove_clear_with_bounds() {
+        let mut s = Session::empty();
+        assert_eq!(add(&mut s, 3, 0), Err(CartError::Quantity));
+        assert_eq!(add(&mut s, 3, 100), Err(CartError::Quantity));
+        add(&mut s, 3, 2).unwrap();
+        add(&mut s, 1, 1).unwrap();
+        add(&mut s, 3, 99).unwrap();
+        assert_eq!(items(&s), vec![(3, 99), (1, 1)]);
+        remove(&mut s, 3, 98).unwrap();
+        assert_eq!(items(&s), vec![(3, 1), (1, 1)]);
+        remove(&mut s, 3, 5).unwrap();
+        assert_eq!(items(&s), vec![(1, 1)]);
+        assert!(s.is_modified());
+        clear(&mut s);
+        assert!(items(&s).is_empty());
+    }
+
+    #[test]
+    fn garbage_in_the_session_is_ignored() {
+        let mut s = Session::empty();
+        s.set(KEY, serde_json::json!({"x": 1, "2": "many", "5": 3}));
+        assert_eq!(items(&s), vec![(5, 3)]);
+        s.set(KEY, serde_json::json!("not an object"));
+        assert!(items(&s).is_empty());
+    }
+}
