@@ -85,6 +85,7 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
         }
         "/user/logout/" => Response::method_not_allowed("POST"),
         "/user/" => Response::method_not_allowed(GET_HEAD),
+        "/__stats" if is_get(m) => stats(app),
         "/echo" => echo::echo(req),
         "/upload/" if is_get(m) => upload::form(app, req),
         // A POST's body went to the upload sink, which answered; this is not reached.
@@ -114,4 +115,19 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
             }
         }
     }
+}
+
+/// `GET /__stats`: the store's counters as JSON, for benchmarks (writes vs fsyncs).
+fn stats(app: &App) -> Response {
+    let s = app.store.stats();
+    let v = serde_json::json!({"store": {
+        "writes": s.writes, "records": s.records, "commits": s.commits, "fsyncs": s.fsyncs,
+        "largest_batch": s.largest_batch, "log_bytes": s.log_bytes,
+        "live_records": s.live_records, "generation": s.generation,
+    }});
+    Response::new(
+        200,
+        "application/json",
+        crate::app::Body::Bytes(v.to_string().into_bytes()),
+    )
 }
