@@ -157,7 +157,15 @@ fn acknowledged_writes_survive_kill_9() {
             }
         }));
     }
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill in the middle of the burst, once some of each kind have been acknowledged
+    // (hashing makes registrations slow, more so on a busy machine).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline
+        && (users.lock().unwrap().len() < 3 || values.lock().unwrap().len() < 50)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     stop.store(true, Ordering::Relaxed);

@@ -231,6 +231,8 @@ pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 impl App {
     pub fn new(config: AppConfig) -> std::io::Result<App> {
         let static_dir = config.www.join("static");
+        // Canonical once, so a request only checks its own path for symlinks.
+        let static_dir = static_dir.canonicalize().unwrap_or(static_dir);
         let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
         let store_dir = config.data.join("store");
         let store = crate::store::db::Store::open(&store_dir).map_err(|e| {

@@ -114,6 +114,9 @@ pub struct Connection {
     pub write_interest: bool,
     /// Already in the worker's queue of connections with work left.
     pub queued: bool,
+    /// The last readiness event said the peer closed its side (or an error): reads
+    /// must go on to EOF rather than stop at a short read.
+    pub peer_closing: bool,
     input: InBuf,
     parser: RequestParser,
     phase: Phase,
@@ -152,6 +155,7 @@ impl Connection {
             deadline: Deadline::default(),
             write_interest: false,
             queued: false,
+            peer_closing: false,
             input: InBuf::new(cap),
             parser: RequestParser::new(limits),
             phase: Phase::Head,
@@ -299,6 +303,7 @@ impl Connection {
                 }
             }
             let spare = self.input.spare();
+            let asked = spare.len();
             match self.socket.read(spare) {
                 Ok(0) => {
                     self.read_eof = true;
@@ -311,6 +316,14 @@ impl Connection {
                     self.input.filled(n);
                     total += n;
                     self.last_activity = now;
+                    if n < asked && !self.peer_closing {
+                        // A short read emptied the socket's queue: the next byte to
+                        // arrive raises a new edge, so the read that would only say
+                        // WouldBlock is skipped (nginx does the same; one syscall less
+                        // per request). Not when the peer's FIN came with this event:
+                        // that edge is spent, so we read on to see the EOF.
+                        return Ok(total);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -785,11 +798,18 @@ impl Connection {
     }
 }
 
-/// Read exactly `len` bytes (or fewer at end of file) from `file` onto `out`.
+/// Read `len` bytes from `file` onto `out`: one `read` for a small file, where
+/// `read_to_end` would probe with extra small reads (5 reads for a 1.4 KiB page,
+/// measured with strace). Fewer bytes (the file shrank) or an error: `Err`.
 fn read_piece(mut file: &File, len: u64, out: &mut Vec<u8>) -> Result<u64, ()> {
-    match (&mut file).take(len).read_to_end(out) {
-        Ok(n) => Ok(n as u64),
-        Err(_) => Err(()),
+    let start = out.len();
+    out.resize(start + len as usize, 0);
+    match file.read_exact(&mut out[start..]) {
+        Ok(()) => Ok(len),
+        Err(_) => {
+            out.truncate(start);
+            Err(())
+        }
     }
 }
 

@@ -124,9 +124,12 @@ impl Worker {
                     LISTENER => self.accept(now),
                     WAKER => self.deliver_answers(now),
                     token => {
-                        let readable =
-                            event.is_readable() || event.is_read_closed() || event.is_error();
-                        self.drive(Key::from_token(token.0), now, readable);
+                        let closing = event.is_read_closed() || event.is_error();
+                        let key = Key::from_token(token.0);
+                        if let Some(conn) = self.conns.get_mut(key) {
+                            conn.peer_closing |= closing;
+                        }
+                        self.drive(key, now, event.is_readable() || closing);
                     }
                 }
             }
