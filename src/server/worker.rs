@@ -61,6 +61,23 @@ pub struct Worker {
     index: usize,
 }
 
+/// What a connection gets from its worker for one call.
+fn cx<'a>(
+    shared: &'a Shared,
+    date: &'a DateCache,
+    mailbox: &'a Arc<Mailbox>,
+    now: Instant,
+) -> Cx<'a> {
+    Cx {
+        app: &shared.app,
+        config: &shared.config,
+        date: date.as_bytes(),
+        now,
+        pool: &shared.pool,
+        mailbox,
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -150,14 +167,7 @@ impl Worker {
                 };
                 if self.timers.check(&mut conn.deadline, at, token, now) {
                     let shared = Arc::clone(&self.shared);
-                    let cx = Cx {
-                        app: &shared.app,
-                        config: &shared.config,
-                        date: self.date.as_bytes(),
-                        now,
-                        pool: &shared.pool,
-                        mailbox: &self.mailbox,
-                    };
+                    let cx = cx(&shared, &self.date, &self.mailbox, now);
                     let next = conn.on_timeout(&cx);
                     self.after(key, next, now);
                 }
@@ -222,14 +232,7 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        let cx = Cx {
-            app: &shared.app,
-            config: &shared.config,
-            date: self.date.as_bytes(),
-            now,
-            pool: &shared.pool,
-            mailbox: &self.mailbox,
-        };
+        let cx = cx(&shared, &self.date, &self.mailbox, now);
         let next = conn.drive(&cx, readable);
         self.after(key, next, now);
     }
@@ -242,14 +245,7 @@ impl Worker {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue; // the client left; the work is done all the same
             };
-            let cx = Cx {
-                app: &shared.app,
-                config: &shared.config,
-                date: self.date.as_bytes(),
-                now,
-                pool: &shared.pool,
-                mailbox: &self.mailbox,
-            };
+            let cx = cx(&shared, &self.date, &self.mailbox, now);
             let next = conn.complete(&cx, response);
             self.after(key, next, now);
         }
