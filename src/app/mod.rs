@@ -15,6 +15,7 @@ pub mod negotiate;
 pub mod pages;
 pub mod router;
 pub mod session;
+pub mod templates;
 pub mod users;
 
 use crate::http::head::RequestHead;
