@@ -9,6 +9,7 @@
 //! writes the head only. Pages know nothing of sockets.
 
 pub mod cart;
+pub mod catalogue;
 pub mod forms;
 pub mod html;
 pub mod negotiate;
@@ -17,6 +18,7 @@ pub mod router;
 pub mod session;
 pub mod templates;
 pub mod users;
+pub mod view;
 
 use crate::http::head::RequestHead;
 use crate::http::response::ResponseHead;
@@ -217,6 +219,10 @@ pub struct App {
     pub uploads: std::sync::Arc<crate::store::uploads::UploadDir>,
     /// Users and sessions (`data/store/`).
     pub store: crate::store::db::Store,
+    /// The pages' templates (`www/templates/*.html`), compiled once at start.
+    pub templates: std::sync::Arc<templates::Templates>,
+    /// The products (`www/catalogue.json`), loaded once at start.
+    pub catalogue: catalogue::Catalogue,
 }
 
 /// Seconds since the Unix epoch (the app may read the clock; `http` may not).
@@ -234,6 +240,14 @@ impl App {
         let static_dir = config.www.join("static");
         // Canonical once, so a request only checks its own path for symlinks.
         let static_dir = static_dir.canonicalize().unwrap_or(static_dir);
+        // Templates and catalogue first: a syntax error stops the start with its file
+        // and line, before anything is opened.
+        let template_dir = config.www.join("templates");
+        let templates = templates::Templates::load(&template_dir)
+            .and_then(|t| t.require(&template_dir, view::TEMPLATES).map(|()| t))
+            .map_err(|e| std::io::Error::other(format!("template error: {e}")))?;
+        let catalogue = catalogue::Catalogue::load(&config.www.join("catalogue.json"), &static_dir)
+            .map_err(|e| std::io::Error::other(format!("catalogue error: {e}")))?;
         let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
         let store_dir = config.data.join("store");
         let store = crate::store::db::Store::open(&store_dir).map_err(|e| {
@@ -261,6 +275,8 @@ impl App {
             static_dir,
             uploads: std::sync::Arc::new(uploads),
             store,
+            templates: std::sync::Arc::new(templates),
+            catalogue,
         })
     }
 

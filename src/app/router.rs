@@ -4,7 +4,10 @@
 //! cheaper than any map; each arm checks its methods and answers 405 with `Allow`
 //! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
 
-use crate::app::pages::{echo, index, plain, session_lab, static_files, upload, uploads, user};
+use crate::app::pages::{
+    cart, cookie_lab, echo, history, index, plain, products, session_lab, static_files, upload,
+    uploads, user,
+};
 use crate::app::{App, BodyPolicy, Reply, Request, Response};
 use crate::http::Method;
 use crate::http::head::RequestHead;
@@ -45,13 +48,17 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
             limit: app.config.max_body,
         },
         "/upload/" if head.method == Method::Post => upload::body_policy(app, head),
-        "/user/register/" | "/user/login/" | "/user/logout/" | "/session/"
+        "/user/register/" | "/user/login/" | "/user/logout/" | "/session/" | "/cart/add/"
+        | "/cart/remove/" | "/cart/clear/" | "/history/clear/"
             if head.method == Method::Post =>
         {
             BodyPolicy::Buffer {
                 limit: app.config.max_body,
             }
         }
+        p if head.method == Method::Post && is_cookie_lab(p) => BodyPolicy::Buffer {
+            limit: app.config.max_body,
+        },
         _ => BodyPolicy::Ignore,
     }
 }
@@ -63,6 +70,10 @@ pub fn route(app: &App, req: &Request<'_>) -> Reply {
         "/user/login/" if post => user::login(app, req),
         "/user/logout/" if post => user::logout(app, req),
         "/session/" if post => session_lab::act(app, req),
+        "/cart/add/" if post => cart::change(app, req, true),
+        "/cart/remove/" if post => cart::change(app, req, false),
+        "/cart/clear/" if post => cart::clear(app, req),
+        p if post && is_cookie_lab(p) => cookie_lab::set(app, req),
         _ => route_now(app, req).into(),
     }
 }
@@ -74,10 +85,10 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
     match path {
         "/plaintext" if is_get(m) => plain::plaintext(),
         "/json" if is_get(m) => plain::json(),
-        "/" if is_get(m) => index::index(req),
+        "/" if is_get(m) => index::index(app, req),
         "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
-        "/user/register/" if is_get(m) => user::register_form(req),
-        "/user/login/" if is_get(m) => user::login_form(req),
+        "/user/register/" if is_get(m) => user::register_form(app, req),
+        "/user/login/" if is_get(m) => user::login_form(app, req),
         "/user/" if is_get(m) => user::whoami(app, req),
         "/session/" if is_get(m) => session_lab::view(app, req),
         "/user/register/" | "/user/login/" | "/session/" => {
@@ -90,6 +101,18 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
         "/upload/" if is_get(m) => upload::form(app, req),
         // A POST's body went to the upload sink, which answered; this is not reached.
         "/upload/" => Response::method_not_allowed("GET, HEAD, POST"),
+        "/products/" if is_get(m) => products::list(app, req),
+        "/history/" if is_get(m) => history::view(app, req),
+        "/cart/" if is_get(m) => cart::view(app, req),
+        "/products/" | "/history/" | "/cart/" => Response::method_not_allowed(GET_HEAD),
+        "/history/clear/" if m == Method::Post => history::clear(),
+        "/history/clear/" | "/cart/add/" | "/cart/remove/" | "/cart/clear/" => {
+            Response::method_not_allowed("POST")
+        }
+        // Browsers ask for it on pages without `<link rel="icon">` (and on images).
+        "/favicon.ico" if is_get(m) => static_files::serve(app.static_dir(), "favicon.ico", req),
+        // Django's APPEND_SLASH: these pages live at the address with the slash.
+        "/products" | "/history" | "/cart" | "/cookies" if is_get(m) => append_slash(req),
         // Debug builds only (the integration tests run those): a handler that panics,
         // to show that a panic costs one response (500) and nothing else.
         #[cfg(debug_assertions)]
@@ -100,6 +123,20 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
                     uploads::serve(&app.uploads, name, req)
                 } else {
                     Response::method_not_allowed(GET_HEAD)
+                }
+            } else if let Some(rest) = path.strip_prefix("/products/") {
+                match rest.strip_suffix('/') {
+                    Some(id) if !id.contains('/') && is_get(m) => products::show(app, req, id),
+                    Some(id) if !id.contains('/') => Response::method_not_allowed(GET_HEAD),
+                    // `/products/3`: the product page is `/products/3/`.
+                    None if !rest.contains('/') && is_get(m) => append_slash(req),
+                    _ => Response::text_error(404, &format!("no page at {path}")),
+                }
+            } else if is_cookie_lab(path) {
+                if is_get(m) {
+                    cookie_lab::view(app, req)
+                } else {
+                    Response::method_not_allowed("GET, HEAD, POST")
                 }
             } else if let Some(rest) = path.strip_prefix("/static/") {
                 if is_get(m) {
@@ -115,6 +152,26 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
             }
         }
     }
+}
+
+/// Every path under `/cookies/` is the cookie lab.
+fn is_cookie_lab(path: &str) -> bool {
+    path.starts_with("/cookies/")
+}
+
+/// `301 Moved Permanently` to the same target with a `/` after the path (query kept).
+fn append_slash(req: &Request<'_>) -> Response {
+    let location = match req.head.query() {
+        Some(q) => format!("{}/?{q}", req.path()),
+        None => format!("{}/", req.path()),
+    };
+    let body = format!("301 Moved Permanently: see {location}\n").into_bytes();
+    Response::new(
+        301,
+        "text/plain; charset=utf-8",
+        crate::app::Body::Bytes(body),
+    )
+    .header("Location", location)
 }
 
 /// `GET /__stats`: the store's counters as JSON, for benchmarks (writes vs fsyncs).

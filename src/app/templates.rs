@@ -363,6 +363,9 @@ struct Parser<'s, 'f> {
     file: &'f Path,
     tokens: Vec<Token<'s>>,
     at: usize,
+    /// The constructs being parsed (`for`, line), innermost last, to name the one
+    /// left open when a closing tag of another turns up.
+    open: Vec<(&'static str, usize)>,
 }
 
 /// What ended a run of nodes: a closing tag (its words and line), or the end.
@@ -386,7 +389,32 @@ impl<'s> Parser<'s, '_> {
                     if until.contains(&head) {
                         return Ok((out, Some((words, line))));
                     }
-                    out.push(self.tag(&words, inner, line)?);
+                    if let Some(&(what, open_line)) = self.open.last()
+                        && matches!(head, "else" | "elif" | "endif" | "endfor" | "endblock")
+                    {
+                        return Err(err(
+                            self.file,
+                            open_line,
+                            format!(
+                                "{{% {what} %}} is never closed (missing {{% end{what} %}} \
+                                 before the {{% {head} %}} of line {line})"
+                            ),
+                        ));
+                    }
+                    let what = match head {
+                        "if" => Some("if"),
+                        "for" => Some("for"),
+                        "block" => Some("block"),
+                        _ => None,
+                    };
+                    if let Some(what) = what {
+                        self.open.push((what, line));
+                    }
+                    let node = self.tag(&words, inner, line);
+                    if what.is_some() {
+                        self.open.pop();
+                    }
+                    out.push(node?);
                 }
             }
         }
@@ -567,6 +595,7 @@ fn parse(file: &Path, src: &str) -> Result<Parsed, TemplateError> {
         file,
         tokens,
         at: 0,
+        open: Vec::new(),
     };
     let (nodes, ending) = p.nodes(&[])?;
     debug_assert!(ending.is_none());
@@ -1075,6 +1104,14 @@ mod tests {
             (
                 "x\n{% endif %}",
                 "t.html:2: {% endif %} without an opening tag",
+            ),
+            (
+                "{% block b %}\n{% for x in y %}\n{% endblock %}",
+                "t.html:2: {% for %} is never closed (missing {% endfor %} before the {% endblock %} of line 3)",
+            ),
+            (
+                "{% for x in y %}{% if a %}{% endfor %}",
+                "t.html:1: {% if %} is never closed (missing {% endif %} before the {% endfor %} of line 1)",
             ),
             ("{% else %}", "t.html:1: {% else %} without an opening tag"),
             (

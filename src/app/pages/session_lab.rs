@@ -7,11 +7,11 @@
 //! to `/session/` once the change is durable.
 
 use crate::app::forms::{form_fields, redirect, save_then};
-use crate::app::html::{escape, page};
 use crate::app::negotiate::{Format, format};
 use crate::app::session::Session;
+use crate::app::view::html;
 use crate::app::{App, Body, Reply, Request, Response, unix_now};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Longest session key name a form may set.
 pub const MAX_KEY: usize = 128;
@@ -27,47 +27,15 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
             Response::new(200, "application/json", Body::Bytes(body))
         }
         Format::Html => {
-            let mut rows = String::new();
-            for (k, v) in session.data() {
-                rows.push_str(&format!(
-                    "<tr><td><code>{}</code></td><td><code>{}</code></td></tr>\n",
-                    escape(k),
-                    escape(&v.to_string())
-                ));
-            }
-            let key = session
-                .key()
-                .map(|k| format!("<code>{}</code>", escape(k)))
-                .unwrap_or_else(|| {
-                    "none yet (a session is created when something is stored)".into()
-                });
-            let expires = match session.expires() {
-                Some(e) if session.browser_session() => {
-                    format!("when the browser closes (server-side at unix time {e})")
-                }
-                Some(e) => format!("unix time {e}"),
-                None => "-".into(),
-            };
-            let body = format!(
-                "<h1>Your session</h1>\n<p>Key: {key}<br>Expires: {expires}</p>\n\
-<table>\n<tr><th>key</th><th>value (JSON)</th></tr>\n{rows}</table>\n\
-<h2>Change it</h2>\n\
-<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"set\">\
-<label>key <input name=\"key\" required></label> <label>value <input name=\"value\"></label> \
-<button>Set</button></form>\n\
-<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"delete\">\
-<label>key <input name=\"key\" required></label> <button>Delete</button></form>\n\
-<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"expiry\">\
-<label>seconds <input name=\"seconds\" value=\"0\" inputmode=\"numeric\"></label> \
-<button>Set expiry</button> (0: until the browser closes)</form>\n\
-<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"clear\">\
-<button>Clear the session</button></form>"
-            );
-            Response::new(
-                200,
-                "text/html; charset=utf-8",
-                Body::Bytes(page("Session", &body).into_bytes()),
-            )
+            // The template's context: the JSON data, plus each value as JSON text.
+            let rows: Vec<Value> = session
+                .data()
+                .iter()
+                .map(|(k, v)| json!({"key": k, "json": v.to_string()}))
+                .collect();
+            let mut context = session.to_json();
+            context["rows"] = Value::Array(rows);
+            html(&app.templates, 200, "session.html", &context)
         }
     }
     .header("Vary", "Accept, Cookie")

@@ -12,8 +12,9 @@
 //! that fails, is cut off or is too large drops the sink, and with it every temporary
 //! file: nothing is left behind.
 
-use crate::app::html::{escape, page};
 use crate::app::negotiate::{Format, format};
+use crate::app::templates::Templates;
+use crate::app::view::html;
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::http::head::RequestHead;
 use crate::http::multipart::{self, MultipartLimits, MultipartParser, PartHeaders};
@@ -23,24 +24,14 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const FORM: &str = r#"<h1>Upload a file</h1>
-<p>The form below is sent as <code>multipart/form-data</code>: each field becomes a
-<em>part</em> with its own small header, separated by a boundary line. The server
-parses the parts as they arrive and streams each file to disk, so a large file costs no
-more memory than a small one.</p>
-<form method="post" action="/upload/" enctype="multipart/form-data">
-<p><label>Your name <input name="username" maxlength="64"></label></p>
-<p><label>Files <input type="file" name="headimg" multiple></label></p>
-<p><button type="submit">Upload</button></p>
-</form>"#;
-
 /// `GET /upload/`: the form (or, as JSON, what it sends).
 pub fn form(app: &App, req: &Request<'_>) -> Response {
     match format(req.header("accept")) {
-        Format::Html => Response::new(
+        Format::Html => html(
+            &app.templates,
             200,
-            "text/html; charset=utf-8",
-            Body::Bytes(page("Upload", FORM).into_bytes()),
+            "upload.html",
+            &json!({"action": "/upload/", "enctype": "multipart/form-data"}),
         ),
         Format::Json => json_response(
             200,
@@ -89,6 +80,7 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
         part: None,
         files: Vec::new(),
         ended: false,
+        templates: Arc::clone(&app.templates),
     };
     BodyPolicy::Stream {
         sink: Box::new(sink),
@@ -125,6 +117,8 @@ pub struct UploadSink {
     part: Option<Part>,
     files: Vec<FilePart>,
     ended: bool,
+    /// For the HTML answer, rendered on the pool thread.
+    templates: Arc<Templates>,
 }
 
 fn storage_error(e: std::io::Error) -> Response {
@@ -244,15 +238,27 @@ impl BodySink for UploadSink {
         }
         let fmt = format(req.header("accept"));
         let UploadSink {
-            files, fields, dir, ..
+            files,
+            fields,
+            dir,
+            templates,
+            ..
         } = *self;
-        Reply::Later(Box::new(move || commit(files, fields, &dir, fmt)))
+        Reply::Later(Box::new(move || {
+            commit(files, fields, &dir, fmt, &templates)
+        }))
     }
 }
 
 /// Make every file durable under its stored name, then answer 201. Runs on the
 /// blocking pool. If one file fails, the ones already stored are removed too.
-fn commit(files: Vec<FilePart>, fields: MultiMap, dir: &UploadDir, fmt: Format) -> Response {
+fn commit(
+    files: Vec<FilePart>,
+    fields: MultiMap,
+    dir: &UploadDir,
+    fmt: Format,
+    templates: &Templates,
+) -> Response {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -285,24 +291,12 @@ fn commit(files: Vec<FilePart>, fields: MultiMap, dir: &UploadDir, fmt: Format) 
         .collect();
     let resp = match fmt {
         Format::Json => json_response(201, &json!({"fields": grouped, "files": files_json})),
-        Format::Html => {
-            let mut body = String::from("<h1>Uploaded</h1>\n<ul>\n");
-            for (_, filename, name, size) in &stored {
-                body.push_str(&format!(
-                    "<li><a href=\"{0}\">{1}</a> ({2} bytes, sent as {3})</li>\n",
-                    escape(&upload_url(name)),
-                    escape(name),
-                    size,
-                    escape(filename)
-                ));
-            }
-            body.push_str("</ul>\n<p><a href=\"/upload/\">Upload another</a></p>");
-            Response::new(
-                201,
-                "text/html; charset=utf-8",
-                Body::Bytes(page("Uploaded", &body).into_bytes()),
-            )
-        }
+        Format::Html => html(
+            templates,
+            201,
+            "uploaded.html",
+            &json!({"files": files_json}),
+        ),
     };
     match stored.first() {
         Some((_, _, name, _)) => resp.header("Location", upload_url(name)),

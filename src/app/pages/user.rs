@@ -8,11 +8,12 @@
 //! runs on the blocking pool.
 
 use crate::app::forms::{form_fields, redirect, store_error};
-use crate::app::html::{escape, page};
 use crate::app::negotiate::{Format, format};
 use crate::app::session::Session;
+use crate::app::templates::Templates;
 use crate::app::users::{self, UserError};
-use crate::app::{App, Body, Reply, Request, Response, unix_now};
+use crate::app::view::{html, json_response};
+use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::store::db::Store;
 use serde_json::json;
 
@@ -20,69 +21,78 @@ use serde_json::json;
 pub const USER_KEY: &str = "_auth_user";
 
 fn form_page(
+    templates: &Templates,
     fmt: Format,
     status: u16,
     which: &str,
     error: Option<&str>,
     username: &str,
 ) -> Response {
+    let login = which == "login";
     if fmt == Format::Json {
-        let mut body = serde_json::to_vec_pretty(&json!({
-            "form": which,
-            "fields": if which == "login" { json!(["username", "password", "remember"]) }
-                      else { json!(["username", "password"]) },
-            "error": error,
-        }))
-        .unwrap_or_default();
-        body.push(b'\n');
-        return Response::new(status, "application/json", Body::Bytes(body));
+        return json_response(
+            status,
+            &json!({
+                "form": which,
+                "fields": if login { json!(["username", "password", "remember"]) }
+                          else { json!(["username", "password"]) },
+                "error": error,
+            }),
+        );
     }
-    let (title, action, extra) = if which == "login" {
-        (
-            "Log in",
-            "/user/login/",
-            "<p><label><input type=\"checkbox\" name=\"remember\" value=\"1\"> Remember me \
-             (a cookie that outlives the browser)</label></p>\n",
-        )
+    let (title, action) = if login {
+        ("Log in", "/user/login/")
     } else {
-        ("Register", "/user/register/", "")
+        ("Register", "/user/register/")
     };
-    let error_html = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e)))
-        .unwrap_or_default();
-    let other = if which == "login" {
-        "<p>No account yet? <a href=\"/user/register/\">Register</a>.</p>"
-    } else {
-        "<p>Already registered? <a href=\"/user/login/\">Log in</a>.</p>"
-    };
-    let body = format!(
-        "<h1>{title}</h1>\n{error_html}<form method=\"post\" action=\"{action}\">\n\
-<p><label>Username <input name=\"username\" value=\"{}\" maxlength=\"32\" required></label></p>\n\
-<p><label>Password <input type=\"password\" name=\"password\" required></label></p>\n\
-{extra}<p><button type=\"submit\">{title}</button></p>\n</form>\n{other}",
-        escape(username)
-    );
-    Response::new(
-        status,
-        "text/html; charset=utf-8",
-        Body::Bytes(page(title, &body).into_bytes()),
+    let context = json!({
+        "title": title, "action": action, "login": login,
+        "error": error, "username": username,
+    });
+    html(templates, status, "user_form.html", &context).header("Vary", "Accept")
+}
+
+pub fn register_form(app: &App, req: &Request<'_>) -> Response {
+    form_page(
+        &app.templates,
+        format(req.header("accept")),
+        200,
+        "register",
+        None,
+        "",
     )
-    .header("Vary", "Accept")
 }
 
-pub fn register_form(req: &Request<'_>) -> Response {
-    form_page(format(req.header("accept")), 200, "register", None, "")
+pub fn login_form(app: &App, req: &Request<'_>) -> Response {
+    form_page(
+        &app.templates,
+        format(req.header("accept")),
+        200,
+        "login",
+        None,
+        "",
+    )
 }
 
-pub fn login_form(req: &Request<'_>) -> Response {
-    form_page(format(req.header("accept")), 200, "login", None, "")
-}
-
-fn refused(fmt: Format, which: &str, e: UserError, username: &str) -> Response {
+fn refused(
+    templates: &Templates,
+    fmt: Format,
+    which: &str,
+    e: UserError,
+    username: &str,
+) -> Response {
     match e {
-        UserError::Invalid(why) => form_page(fmt, 400, which, Some(why), username),
-        UserError::Exists => form_page(fmt, 409, which, Some("user already exists"), username),
+        UserError::Invalid(why) => form_page(templates, fmt, 400, which, Some(why), username),
+        UserError::Exists => form_page(
+            templates,
+            fmt,
+            409,
+            which,
+            Some("user already exists"),
+            username,
+        ),
         UserError::BadCredentials => form_page(
+            templates,
             fmt,
             400,
             which,
@@ -142,14 +152,15 @@ pub fn register(app: &App, req: &Request<'_>) -> Reply {
     if let Err(e) =
         users::validate_username(&username).and_then(|()| users::validate_password(&password))
     {
-        return refused(fmt, "register", e, &username).into();
+        return refused(&app.templates, fmt, "register", e, &username).into();
     }
     let session = Session::load(&app.store, req, unix_now());
     let store = app.store.clone();
+    let templates = app.templates.clone();
     Reply::Later(Box::new(move || {
         match users::register(&store, &username, &password, unix_now()) {
             Ok(ticket) => log_in_and_redirect(&store, session, &username, false, Some(ticket)),
-            Err(e) => refused(fmt, "register", e, &username),
+            Err(e) => refused(&templates, fmt, "register", e, &username),
         }
     }))
 }
@@ -169,14 +180,15 @@ pub fn login(app: &App, req: &Request<'_>) -> Reply {
     if let Err(e) =
         users::validate_username(&username).and_then(|()| users::validate_password(&password))
     {
-        return refused(fmt, "login", e, &username).into();
+        return refused(&app.templates, fmt, "login", e, &username).into();
     }
     let session = Session::load(&app.store, req, unix_now());
     let store = app.store.clone();
+    let templates = app.templates.clone();
     Reply::Later(Box::new(move || {
         match users::authenticate(&store, &username, &password) {
             Ok(()) => log_in_and_redirect(&store, session, &username, remember, None),
-            Err(e) => refused(fmt, "login", e, &username),
+            Err(e) => refused(&templates, fmt, "login", e, &username),
         }
     }))
 }
@@ -199,26 +211,9 @@ pub fn whoami(app: &App, req: &Request<'_>) -> Response {
             };
             let mut body = serde_json::to_vec(&v).unwrap_or_default();
             body.push(b'\n');
-            Response::new(200, "application/json", Body::Bytes(body))
+            Response::new(200, "application/json", crate::app::Body::Bytes(body))
         }
-        Format::Html => {
-            let body = match user {
-                Some(u) => format!(
-                    "<h1>Hello, {}</h1>\n<p>You are logged in. The server knows it from your \
-                     <code>sessionid</code> cookie, which names a record in its session table.</p>\n\
-                     <form method=\"post\" action=\"/user/logout/\"><button type=\"submit\">Log out</button></form>",
-                    escape(u)
-                ),
-                None => "<h1>Nobody is logged in</h1>\n<p><a href=\"/user/login/\">Log in</a> or \
-                         <a href=\"/user/register/\">register</a>.</p>"
-                    .to_string(),
-            };
-            Response::new(
-                200,
-                "text/html; charset=utf-8",
-                Body::Bytes(page("You", &body).into_bytes()),
-            )
-        }
+        Format::Html => html(&app.templates, 200, "user.html", &json!({"username": user})),
     }
     .header("Vary", "Accept, Cookie")
 }

@@ -1,0 +1,46 @@
+//! `/products/` and `/products/<id>/`: the catalogue, and one product with its
+//! "add to cart" form. Viewing a product records it in the `history` cookie
+//! (see [`history`](super::history)).
+
+use crate::app::catalogue::parse_id;
+use crate::app::pages::history;
+use crate::app::view::{Vary, error_page, respond};
+use crate::app::{App, Request, Response};
+use serde_json::{Value, json};
+
+/// `GET /products/`: every product. JSON `{"products": [{"id", "name", "price_cents",
+/// "price", "description", "image", "url"}, …]}`.
+pub fn list(app: &App, req: &Request<'_>) -> Response {
+    let products: Vec<Value> = app.catalogue.all().iter().map(|p| p.to_json()).collect();
+    respond(
+        app,
+        req,
+        200,
+        "products.html",
+        &json!({"products": products}),
+        Vary::Accept,
+    )
+}
+
+/// `GET /products/<id>/` (`id` is the path segment): the product, and a `Set-Cookie`
+/// with the history that now starts with it. 404 for an id that is not a canonical
+/// number of a product in the catalogue.
+pub fn show(app: &App, req: &Request<'_>, id: &str) -> Response {
+    let Some(product) = parse_id(id).and_then(|id| app.catalogue.get(id)) else {
+        return error_page(
+            app,
+            req,
+            404,
+            &format!("there is no product {id:?} in the catalogue"),
+            Some(("/products/", "all products")),
+        );
+    };
+    let ids = history::record(&history::from_request(req, &app.catalogue), product.id);
+    let data = json!({
+        "product": product.to_json(),
+        "max_qty": crate::app::cart::MAX_QTY,
+    });
+    // The Set-Cookie depends on the Cookie sent: `Vary: Cookie`.
+    respond(app, req, 200, "product.html", &data, Vary::AcceptCookie)
+        .header("Set-Cookie", history::set_cookie(&ids))
+}

@@ -1,0 +1,145 @@
+//! What the template pages share: one set of data answered as HTML (a template from
+//! `www/templates/`) or as JSON (the data itself), per the request's `Accept`; error
+//! pages; the cookies of a request.
+
+use crate::app::negotiate::{Format, format};
+use crate::app::templates::Templates;
+use crate::app::{App, Body, Request, Response};
+use crate::http::cookie::parse_cookie_header;
+use serde_json::{Value, json};
+
+/// Every template the pages render; checked at start so none is ever missing.
+pub const TEMPLATES: &[&str] = &[
+    "base.html",
+    "index.html",
+    "error.html",
+    "products.html",
+    "product.html",
+    "history.html",
+    "cart.html",
+    "cookies.html",
+    "user_form.html",
+    "user.html",
+    "session.html",
+    "upload.html",
+    "uploaded.html",
+];
+
+/// Does the page's content depend on the request's cookies (`Vary: Cookie`)?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vary {
+    Accept,
+    AcceptCookie,
+}
+
+/// `data` as pretty JSON with a final newline.
+pub fn json_response(status: u16, data: &Value) -> Response {
+    let mut body = serde_json::to_vec_pretty(data).unwrap_or_default();
+    body.push(b'\n');
+    Response::new(status, "application/json", Body::Bytes(body))
+}
+
+/// Answer `data`: rendered through `template` for HTML, as it is for JSON.
+pub fn respond(
+    app: &App,
+    req: &Request<'_>,
+    status: u16,
+    template: &str,
+    data: &Value,
+    vary: Vary,
+) -> Response {
+    respond_as(
+        &app.templates,
+        format(req.header("accept")),
+        status,
+        template,
+        data,
+        vary,
+    )
+}
+
+/// [`respond`] for a format already decided (e.g. on a pool thread, away from the
+/// request).
+pub fn respond_as(
+    templates: &Templates,
+    fmt: Format,
+    status: u16,
+    template: &str,
+    data: &Value,
+    vary: Vary,
+) -> Response {
+    let resp = match fmt {
+        Format::Json => json_response(status, data),
+        Format::Html => html(templates, status, template, data),
+    };
+    resp.header(
+        "Vary",
+        match vary {
+            Vary::Accept => "Accept",
+            Vary::AcceptCookie => "Accept, Cookie",
+        },
+    )
+}
+
+/// `template` rendered with `context`, as an HTML response (no `Vary`: for pages whose
+/// JSON form is not the template's context).
+pub fn html(templates: &Templates, status: u16, template: &str, context: &Value) -> Response {
+    Response::new(
+        status,
+        "text/html; charset=utf-8",
+        Body::Bytes(templates.render(template, context).into_bytes()),
+    )
+}
+
+/// An error as a page (HTML, with the layout and a way back) or as JSON
+/// `{"status": 400, "error": "…"}`.
+pub fn error_page(
+    app: &App,
+    req: &Request<'_>,
+    status: u16,
+    message: &str,
+    back: Option<(&str, &str)>,
+) -> Response {
+    if format(req.header("accept")) == Format::Json {
+        return json_response(status, &json!({"status": status, "error": message}))
+            .header("Vary", "Accept");
+    }
+    let data = json!({
+        "status": status,
+        "reason": crate::http::response::reason(status),
+        "error": message,
+        "back": back.map(|(href, title)| json!({"href": href, "title": title})),
+    });
+    respond(app, req, status, "error.html", &data, Vary::Accept)
+}
+
+/// Every cookie the request sent, in order, across all its `Cookie` fields (parsed
+/// leniently: see `http::cookie`).
+pub fn request_cookies(req: &Request<'_>) -> Vec<(String, String)> {
+    req.head
+        .headers()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, v)| parse_cookie_header(v))
+        .collect()
+}
+
+/// The request's `Cookie` field as sent (several joined with `; `), if any.
+pub fn cookie_header(req: &Request<'_>) -> Option<String> {
+    let values: Vec<String> = req
+        .head
+        .headers()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    (!values.is_empty()).then(|| values.join("; "))
+}
+
+/// The first cookie called `name` (SPEC: for a repeated name the first one counts).
+pub fn first_cookie(req: &Request<'_>, name: &str) -> Option<String> {
+    req.head
+        .headers()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, v)| parse_cookie_header(v))
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
