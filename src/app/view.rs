@@ -58,6 +58,28 @@ pub fn respond(
     )
 }
 
+/// [`respond`], with `extra` keys (links, form state: presentation, not data) added
+/// to the template's context only.
+pub fn respond_extra(
+    app: &App,
+    req: &Request<'_>,
+    status: u16,
+    template: &str,
+    data: &Value,
+    extra: Value,
+    vary: Vary,
+) -> Response {
+    let fmt = format(req.header("accept"));
+    if fmt == Format::Json {
+        return respond_as(&app.templates, fmt, status, template, data, vary);
+    }
+    let mut context = data.clone();
+    if let (Value::Object(c), Value::Object(e)) = (&mut context, extra) {
+        c.extend(e);
+    }
+    respond_as(&app.templates, fmt, status, template, &context, vary)
+}
+
 /// [`respond`] for a format already decided (e.g. on a pool thread, away from the
 /// request).
 pub fn respond_as(

@@ -5,7 +5,9 @@
 //! - `GET` shows the cookies the browser sent with **this** request (parsed from its
 //!   `Cookie` field, duplicates and order kept), the field as it came, and links to a
 //!   parent, a sub-path and a sibling. JSON: `{"path": "/cookies/a/x", "cookies":
-//!   {"name": "value"}, …}` (`cookies`: the first of a repeated name; `sent`: all).
+//!   {"name": "value"}, "sent": [{"name", "value"}…], "header": "…",
+//!   "default_path": "/cookies/a"}` (`cookies`: the first of a repeated name; `sent`:
+//!   all, in order; the links and the form are the HTML page's, not data).
 //! - `POST` (to the same path) sets one cookie from the form: `name`, `value`,
 //!   `max_age` (seconds, may be negative: expire now), `expires` (**seconds from now**,
 //!   turned into a date by the server, so nobody has to type an IMF-fixdate; negative
@@ -20,7 +22,7 @@
 //!   `localhost`-like hosts (the page says so).
 
 use crate::app::forms::{form_fields, redirect};
-use crate::app::view::{Vary, cookie_header, request_cookies, respond};
+use crate::app::view::{Vary, cookie_header, request_cookies, respond_extra};
 use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::http::cookie::{SameSite, SetCookie};
 use crate::http::query::MultiMap;
@@ -145,8 +147,8 @@ impl Form {
     }
 }
 
-/// The page's data: this request's cookies, plus the form (and an error) to show.
-fn data(req: &Request<'_>, form: &Form, error: Option<&str>) -> Value {
+/// The page's data (and JSON): this request's cookies, and an error if any.
+fn data(req: &Request<'_>, error: Option<&str>) -> Value {
     let path = req.path();
     let sent = request_cookies(req);
     let mut cookies = Map::new();
@@ -159,23 +161,26 @@ fn data(req: &Request<'_>, form: &Form, error: Option<&str>) -> Value {
         .iter()
         .map(|(k, v)| json!({"name": k, "value": v}))
         .collect();
-    let links: Vec<Value> = LINKS
-        .iter()
-        .map(|l| json!({"href": l, "current": *l == path}))
-        .collect();
     let mut d = json!({
         "path": path,
         "cookies": cookies,
         "sent": sent,
         "header": cookie_header(req),
         "default_path": default_path(path),
-        "links": links,
-        "form": form.to_json(),
     });
     if let Some(e) = error {
         d["error"] = json!(e);
     }
     d
+}
+
+/// What the HTML page shows besides the data: links to other paths, the form.
+fn extra(req: &Request<'_>, form: &Form) -> Value {
+    let links: Vec<Value> = LINKS
+        .iter()
+        .map(|l| json!({"href": l, "current": *l == req.path()}))
+        .collect();
+    json!({"links": links, "form": form.to_json()})
 }
 
 fn initial_form() -> Form {
@@ -187,8 +192,8 @@ fn initial_form() -> Form {
 
 /// `GET /cookies/…`.
 pub fn view(app: &App, req: &Request<'_>) -> Response {
-    let d = data(req, &initial_form(), None);
-    respond(app, req, 200, "cookies.html", &d, Vary::AcceptCookie)
+    let (d, x) = (data(req, None), extra(req, &initial_form()));
+    respond_extra(app, req, 200, "cookies.html", &d, x, Vary::AcceptCookie)
 }
 
 /// `POST /cookies/…`: set one cookie, 302 back here.
@@ -203,8 +208,8 @@ pub fn set(app: &App, req: &Request<'_>) -> Reply {
             .header("Set-Cookie", cookie.to_string())
             .into(),
         Err(why) => {
-            let d = data(req, &form, Some(&why));
-            respond(app, req, 400, "cookies.html", &d, Vary::AcceptCookie).into()
+            let (d, x) = (data(req, Some(&why)), extra(req, &form));
+            respond_extra(app, req, 400, "cookies.html", &d, x, Vary::AcceptCookie).into()
         }
     }
 }
