@@ -13,7 +13,10 @@ use std::time::Instant;
 use wirepost::http::{HeadLimits, HeadParser};
 
 fn load_request() -> Vec<u8> {
-    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/browser_request.txt");
+    let shared = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/bench/browser_request.txt"
+    );
     let local = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/browser_request.txt");
     std::fs::read(shared)
         .or_else(|_| std::fs::read(local))
@@ -94,6 +97,11 @@ fn main() {
     println!("{:<28} {:>10} {:>10}", "parser", "ns/req", "MB/s");
     println!("{:<28} {:>10.1} {:>10.0}", "httparse (whole)", h, mbps(h));
     println!("{:<28} {:>10.1} {:>10.0}", "wirepost (whole)", w, mbps(w));
-    println!("{:<28} {:>10.1} {:>10.0}", "wirepost (split in two)", s, mbps(s));
+    println!(
+        "{:<28} {:>10.1} {:>10.0}",
+        "wirepost (split in two)",
+        s,
+        mbps(s)
+    );
     println!("ratio wirepost/httparse time (whole): {:.2}", w / h);
 }

@@ -123,7 +123,11 @@ fn tail(text: &str, n: usize) -> String {
 fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("WIREPOST_E2E_CHROMIUM") {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "WIREPOST_E2E_CHROMIUM={} is not a file", p.display());
+        assert!(
+            p.is_file(),
+            "WIREPOST_E2E_CHROMIUM={} is not a file",
+            p.display()
+        );
         return p;
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -154,7 +158,9 @@ fn node_ready(e2e_dir: &Path) -> PathBuf {
             )
         });
     assert!(
-        e2e_dir.join("node_modules/playwright-core/package.json").is_file(),
+        e2e_dir
+            .join("node_modules/playwright-core/package.json")
+            .is_file(),
         "the end-to-end test needs playwright-core in tests/e2e/node_modules.\n\
          Install it: `npm ci --prefix tests/e2e` (scripts/test does this; it downloads no browser)."
     );
@@ -231,7 +237,10 @@ fn browser_flow() {
                     let _ = writeln!(f, "--- e2e: server killed; starting it again on {addr} ---");
                 }
                 server = WirePost::start(&addr.to_string(), &data, &log);
-                assert_eq!(server.addr, addr, "the restarted server is on another address");
+                assert_eq!(
+                    server.addr, addr,
+                    "the restarted server is on another address"
+                );
                 restarts += 1;
                 transcript.push_str(&format!("  (server restarted on {addr}, same data dir)\n"));
                 // The script may have died meanwhile: its output then says why.
@@ -258,7 +267,10 @@ fn browser_flow() {
     if success {
         // Shown with `cargo test --test e2e -- --nocapture`.
         print!("{transcript}");
-        assert_eq!(restarts, 1, "the flow should restart the server once:\n{transcript}");
+        assert_eq!(
+            restarts, 1,
+            "the flow should restart the server once:\n{transcript}"
+        );
         let _ = fs::remove_dir_all(&dir);
         return;
     }

@@ -30,7 +30,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const REQUEST: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n\r\n";
+const REQUEST: &[u8] =
+    b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n\r\n";
 
 /// Send `n` requests one at a time and read each response (whose length is `len`).
 fn round_trips(stream: &mut TcpStream, n: usize, len: usize) {
