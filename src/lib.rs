@@ -9,11 +9,13 @@
 //! - [`server`]: the I/O layer. One `mio` event loop per worker thread, connection
 //!   state machines, buffers and timers. It owns no HTTP rules and no page logic.
 //! - [`app`]: routing and pages, plain functions from a request to a response.
-//! - [`store`]: durable tables (users, sessions), empty for now.
-#![forbid(unsafe_code)]
+//! - [`store`]: durable tables (users, sessions) and stored uploads.
+//! - [`sys`]: the few system calls `std` lacks, the crate's only `unsafe` code.
+#![deny(unsafe_code)] // allowed in `sys` alone
 
 pub mod app;
 pub mod config;
 pub mod http;
 pub mod server;
 pub mod store;
+pub mod sys;

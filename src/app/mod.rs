@@ -11,6 +11,7 @@
 pub mod cart;
 pub mod catalogue;
 pub mod forms;
+pub mod hasher;
 pub mod html;
 pub mod negotiate;
 pub mod pages;
@@ -223,6 +224,8 @@ pub struct App {
     pub templates: std::sync::Arc<templates::Templates>,
     /// The products (`www/catalogue.json`), loaded once at start.
     pub catalogue: catalogue::Catalogue,
+    /// The threads that hash and verify passwords (Argon2id).
+    pub hasher: std::sync::Arc<hasher::Hasher>,
 }
 
 /// Seconds since the Unix epoch (the app may read the clock; `http` may not).
@@ -270,6 +273,7 @@ impl App {
                     }
                 }
             })?;
+        let hasher = hasher::Hasher::start(hasher::default_threads(), hasher::QUEUE)?;
         Ok(App {
             config,
             static_dir,
@@ -277,6 +281,7 @@ impl App {
             store,
             templates: std::sync::Arc::new(templates),
             catalogue,
+            hasher: std::sync::Arc::new(hasher),
         })
     }
 

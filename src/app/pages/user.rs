@@ -5,7 +5,7 @@
 //! refresh then repeats the harmless GET, not the POST), and only once its writes are
 //! durable: the registration's user record and the session that logs the new user in
 //! are both fsynced before the 302 leaves. Password hashing (Argon2id, tens of ms)
-//! runs on the blocking pool.
+//! runs on the application's hasher threads ([`crate::app::hasher`]).
 
 use crate::app::forms::{form_fields, redirect, store_error};
 use crate::app::negotiate::{Format, format};
@@ -14,7 +14,7 @@ use crate::app::templates::Templates;
 use crate::app::users::{self, UserError};
 use crate::app::view::{html, json_response};
 use crate::app::{App, Reply, Request, Response, unix_now};
-use crate::store::db::Store;
+use crate::store::db::{Store, StoreError, Ticket};
 use serde_json::json;
 
 /// The session key holding the logged-in username.
@@ -103,15 +103,16 @@ fn refused(
     }
 }
 
-/// Log `username` in on `session` (new key: no fixation) and answer 302 once durable.
-/// Blocking (pool thread).
+/// Log `username` in on `session` (new key: no fixation) and answer 302 once the
+/// writes in `wait_for` and the session are durable. Never blocks: the 302 waits in
+/// the store's callbacks, not in a thread.
 fn log_in_and_redirect(
     store: &Store,
     mut session: Session,
     username: &str,
     remember: bool,
-    wait_for: Option<crate::store::db::Ticket>,
-) -> Response {
+    wait_for: Option<Ticket>,
+) -> Reply {
     if session.get(USER_KEY).and_then(|v| v.as_str()) != Some(username)
         && session.get(USER_KEY).is_some()
     {
@@ -127,18 +128,43 @@ fn log_in_and_redirect(
     });
     let saved = match session.save(store, unix_now()) {
         Ok(s) => s,
-        Err(e) => return store_error(e),
+        Err(e) => return store_error(e).into(),
     };
-    for t in wait_for.into_iter().chain(saved.ticket) {
-        if let Err(e) = store.wait_durable(t) {
-            return store_error(e);
-        }
-    }
     let mut resp = redirect("/user/");
     if let Some(c) = saved.set_cookie {
         resp = resp.header("Set-Cookie", c);
     }
-    resp
+    let tickets: Vec<Ticket> = wait_for.into_iter().chain(saved.ticket).collect();
+    if tickets.is_empty() {
+        return resp.into();
+    }
+    let store = store.clone();
+    Reply::Pending(Box::new(move |done| {
+        when_durable(
+            store,
+            tickets,
+            Box::new(move |r| done(r.map_or_else(store_error, |()| resp))),
+        )
+    }))
+}
+
+/// Call `then` once every ticket is durable (with the first failure, if any).
+fn when_durable(
+    store: Store,
+    mut tickets: Vec<Ticket>,
+    then: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+) {
+    let Some(t) = tickets.pop() else {
+        return then(Ok(()));
+    };
+    let s = store.clone();
+    store.on_durable(
+        t,
+        Box::new(move |r| match r {
+            Ok(()) => when_durable(s, tickets, then),
+            Err(e) => then(Err(e)),
+        }),
+    );
 }
 
 pub fn register(app: &App, req: &Request<'_>) -> Reply {
@@ -157,10 +183,10 @@ pub fn register(app: &App, req: &Request<'_>) -> Reply {
     let session = Session::load(&app.store, req, unix_now());
     let store = app.store.clone();
     let templates = app.templates.clone();
-    Reply::Later(Box::new(move || {
-        match users::register(&store, &username, &password, unix_now()) {
+    app.hasher.reply(Box::new(move |mem| {
+        match users::register(mem, &store, &username, &password, unix_now()) {
             Ok(ticket) => log_in_and_redirect(&store, session, &username, false, Some(ticket)),
-            Err(e) => refused(&templates, fmt, "register", e, &username),
+            Err(e) => refused(&templates, fmt, "register", e, &username).into(),
         }
     }))
 }
@@ -185,10 +211,10 @@ pub fn login(app: &App, req: &Request<'_>) -> Reply {
     let session = Session::load(&app.store, req, unix_now());
     let store = app.store.clone();
     let templates = app.templates.clone();
-    Reply::Later(Box::new(move || {
-        match users::authenticate(&store, &username, &password) {
+    app.hasher.reply(Box::new(move |mem| {
+        match users::authenticate(mem, &store, &username, &password) {
             Ok(()) => log_in_and_redirect(&store, session, &username, remember, None),
-            Err(e) => refused(&templates, fmt, "login", e, &username),
+            Err(e) => refused(&templates, fmt, "login", e, &username).into(),
         }
     }))
 }
