@@ -17,6 +17,10 @@ pub const IDLE_TIMEOUT_SECS: f64 = 60.0;
 /// nginx's default is 512 per worker; we take more, as each of ours costs ~40 KiB
 /// at most in buffers.
 pub const MAX_CONNECTIONS: usize = 10_000;
+/// Seconds a stopping server (SIGTERM, Ctrl-C) gives requests in flight to finish
+/// before it closes what is left (systemd waits 90 s before it kills; nginx waits
+/// forever unless told). Storage is flushed after, whatever happened.
+pub const DRAIN_TIMEOUT_SECS: f64 = 10.0;
 /// Largest buffered (urlencoded/JSON) request body; SPEC: 1 MiB, like Django's
 /// `DATA_UPLOAD_MAX_MEMORY_SIZE`... rounded to a power of two.
 pub const MAX_BODY: u64 = 1 << 20;
@@ -34,6 +38,7 @@ pub struct Config {
     pub trace: bool,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
+    pub drain_timeout: Duration,
     pub max_connections: usize,
     pub limits: HeadLimits,
 }
@@ -50,6 +55,7 @@ impl Default for Config {
             trace: false,
             header_timeout: Duration::from_secs_f64(HEADER_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs_f64(IDLE_TIMEOUT_SECS),
+            drain_timeout: Duration::from_secs_f64(DRAIN_TIMEOUT_SECS),
             max_connections: MAX_CONNECTIONS,
             limits: HeadLimits::default(),
         }
@@ -72,12 +78,16 @@ Each flag can also be set by the environment variable WIREPOST_<NAME>
   --trace                   print every connection's bytes in and out
   --header-timeout SECS     408 if a head takes longer    [10]
   --idle-timeout SECS       close idle connections after  [60]
+  --drain-timeout SECS      on SIGTERM, wait for requests [10]
   --max-connections N       open connections at most      [10000]
   --max-request-line BYTES  414 past it                   [8192]
   --max-header-section BYTES 431 past it                  [16384]
   --max-headers N           431 past it                   [100]
 
 Logging: RUST_LOG=info (default) logs one line per request; RUST_LOG=warn none.
+Stopping: SIGTERM or Ctrl-C stops accepting, closes idle connections, lets requests in
+flight finish (up to --drain-timeout), flushes storage and exits 0; a second signal
+exits at once.
 ";
 
 /// What went wrong reading flags.
@@ -133,6 +143,7 @@ const FLAGS: &[&str] = &[
     "trace",
     "header-timeout",
     "idle-timeout",
+    "drain-timeout",
     "max-connections",
     "max-request-line",
     "max-header-section",
@@ -202,6 +213,7 @@ impl Config {
                 "trace" => c.trace = !matches!(value.as_str(), "0" | "false" | "no" | "off" | ""),
                 "header-timeout" => c.header_timeout = parse_secs(&value).ok_or_else(bad)?,
                 "idle-timeout" => c.idle_timeout = parse_secs(&value).ok_or_else(bad)?,
+                "drain-timeout" => c.drain_timeout = parse_secs(&value).ok_or_else(bad)?,
                 "max-connections" => c.max_connections = count()?,
                 "max-request-line" => c.limits.max_request_line = size()? as usize,
                 "max-header-section" => c.limits.max_header_section = size()? as usize,
@@ -236,6 +248,11 @@ mod tests {
         assert_eq!(c.max_upload, 1 << 30);
         assert_eq!(c.header_timeout, Duration::from_secs(10));
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.drain_timeout, Duration::from_secs(10));
+        assert_eq!(
+            parse(&["--drain-timeout", "0.5"], &[]).unwrap().drain_timeout,
+            Duration::from_millis(500)
+        );
         assert_eq!(c.limits.max_request_line, MAX_REQUEST_LINE);
         assert_eq!(c.limits.max_header_section, MAX_HEADER_SECTION);
         assert_eq!(c.limits.max_headers, MAX_HEADERS);
