@@ -250,7 +250,9 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.drain_timeout, Duration::from_secs(10));
         assert_eq!(
-            parse(&["--drain-timeout", "0.5"], &[]).unwrap().drain_timeout,
+            parse(&["--drain-timeout", "0.5"], &[])
+                .unwrap()
+                .drain_timeout,
             Duration::from_millis(500)
         );
         assert_eq!(c.limits.max_request_line, MAX_REQUEST_LINE);

@@ -30,6 +30,48 @@ pub fn thread_nice() -> io::Result<i32> {
     }
 }
 
+/// SIGTERM and SIGINT, blocked in every thread so that only [`StopSignals::wait`]
+/// receives them: no signal handler runs, so nothing has to be async-signal-safe.
+pub struct StopSignals {
+    set: libc::sigset_t,
+}
+
+impl StopSignals {
+    /// Block SIGTERM and SIGINT in the calling thread and in every thread it starts
+    /// from now on (threads inherit the mask). Call it first in `main`, before any
+    /// thread exists, or a thread that still takes the signal would be killed by it.
+    pub fn block() -> io::Result<StopSignals> {
+        // SAFETY: `set` is a local the calls initialise before it is read;
+        // `pthread_sigmask` reads it and writes nothing back (old set: null).
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            Ok(StopSignals { set })
+        }
+    }
+
+    /// Wait for the next SIGTERM or SIGINT; returns its name.
+    pub fn wait(&self) -> io::Result<&'static str> {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: `self.set` was initialised in `block`; `sig` is a local out-value.
+        let r = unsafe { libc::sigwait(&self.set, &mut sig) };
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        Ok(if sig == libc::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

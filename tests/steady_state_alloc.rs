@@ -58,7 +58,7 @@ fn plaintext_keep_alive_allocates_nothing_per_request() {
     config.www = concat!(env!("CARGO_MANIFEST_DIR"), "/www").into();
     let server = wirepost::server::Server::bind(config).unwrap();
     let addr = server.local_addr().unwrap();
-    std::thread::spawn(move || server.run());
+    std::thread::spawn(move || server.run(None));
 
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();

@@ -1,5 +1,5 @@
-//! The blocking pool: threads for work that must not run on an event loop (fsync,
-//! password hashing), and the mailbox through which their answers come back.
+//! The blocking pool: threads for work that must not run on an event loop (fsync),
+//! and the mailbox through which their answers come back.
 //!
 //! Theory of operation: a connection whose handler replied [`Reply::Later`] hands the
 //! job to the pool with its worker's [`Mailbox`] and its own token, and waits. A pool
@@ -15,8 +15,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
-/// Threads in the pool. Jobs are short (an fsync, an Argon2 hash of ~20 ms); a few
-/// threads keep a burst of logins from queueing behind one another on two cores.
+/// Threads in the pool. Jobs are short (the fsyncs that commit an upload); password
+/// hashing has threads of its own (`app::hasher`).
 pub const POOL_THREADS: usize = 4;
 
 /// Answers for one worker, and the waker that tells it they are there.
@@ -39,6 +39,15 @@ impl Mailbox {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((token, response));
+        if let Err(e) = self.waker.wake() {
+            log::error!("cannot wake a worker: {e}");
+        }
+    }
+
+    /// Wake the worker with no answer (it then looks at [`Shared::stopping`]).
+    ///
+    /// [`Shared::stopping`]: crate::server::worker::Shared::stopping
+    pub fn wake(&self) {
         if let Err(e) = self.waker.wake() {
             log::error!("cannot wake a worker: {e}");
         }

@@ -26,7 +26,6 @@ use crate::config::Config;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
 /// A bound, not yet running server.
 pub struct Server {
@@ -49,12 +48,11 @@ impl Server {
         })?;
         Ok(Server {
             listener,
-            shared: Arc::new(worker::Shared {
+            shared: Arc::new(worker::Shared::new(
                 app,
                 config,
-                pool: blocking::Pool::new(blocking::POOL_THREADS)?,
-                open: AtomicUsize::new(0),
-            }),
+                blocking::Pool::new(blocking::POOL_THREADS)?,
+            )),
         })
     }
 
@@ -62,8 +60,10 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Run the workers; returns only if one fails to start or its loop fails.
-    pub fn run(self) -> io::Result<()> {
+    /// Run the workers until they have drained after [`Server::stop`] (or after a
+    /// stop signal, given `signals`), then flush storage. Returns an error if a worker
+    /// fails to start or its loop fails.
+    pub fn run(self, signals: Option<crate::sys::StopSignals>) -> io::Result<()> {
         let n = self.shared.config.workers.max(1);
         let mut handles = Vec::with_capacity(n);
         for i in 0..n {
@@ -76,18 +76,67 @@ impl Server {
                     .spawn(move || w.run())?,
             );
         }
+        // The workers hold their own handles; this one would keep accepting in the
+        // kernel's backlog after they let go.
+        drop(self.listener);
+        if let Some(signals) = signals {
+            let shared = Arc::clone(&self.shared);
+            std::thread::Builder::new()
+                .name("signals".into())
+                .spawn(move || wait_for_signals(&signals, &shared))?;
+        }
+        let mut result = Ok(());
         for h in handles {
-            match h.join() {
-                Ok(r) => r?,
-                Err(_) => return Err(io::Error::other("a worker thread panicked")),
+            let r = match h.join() {
+                Ok(r) => r,
+                Err(_) => Err(io::Error::other("a worker thread panicked")),
+            };
+            if let Err(e) = r {
+                // One loop failed: stop the others too, and still flush storage.
+                self.shared.stop();
+                result = result.and(Err(e));
             }
         }
-        Ok(())
+        self.shared.app.store.shutdown();
+        log::info!("storage flushed; stopped");
+        result
+    }
+
+    /// A handle that stops the server as SIGTERM does.
+    pub fn stopper(&self) -> impl Fn() + Send + Sync + 'static {
+        let shared = Arc::clone(&self.shared);
+        move || shared.stop()
     }
 }
 
-/// Bind, print the URL, serve.
-pub fn run(config: Config) -> io::Result<()> {
+/// The first SIGTERM or SIGINT drains; a second one exits at once.
+fn wait_for_signals(signals: &crate::sys::StopSignals, shared: &worker::Shared) {
+    let mut stopping = false;
+    loop {
+        match signals.wait() {
+            Ok(sig) if !stopping => {
+                stopping = true;
+                log::warn!(
+                    "{sig}: stopping: no new connections; requests in flight have {:?} to finish \
+                     (send it again to exit at once)",
+                    shared.config.drain_timeout
+                );
+                shared.stop();
+            }
+            Ok(sig) => {
+                log::warn!("{sig} again: exiting now, storage not flushed");
+                std::process::exit(1);
+            }
+            Err(e) => {
+                log::error!("waiting for signals: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Bind, print the URL, serve until a stop signal (see [`crate::sys::StopSignals`]).
+pub fn run(config: Config, signals: Option<crate::sys::StopSignals>) -> io::Result<()> {
     let workers = config.workers;
     let server = Server::bind(config)?;
     let addr = server.local_addr()?;
@@ -99,5 +148,5 @@ pub fn run(config: Config) -> io::Result<()> {
     out.flush()?;
     drop(out);
     log::info!("serving on http://{addr}/");
-    server.run()
+    server.run(signals)
 }

@@ -21,8 +21,8 @@ use crate::server::timer::Timers;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use std::io::{self, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The listening socket's token (slab tokens stay below 2^63).
@@ -44,11 +44,44 @@ pub struct Shared {
     pub pool: Pool,
     /// Open connections across all workers.
     pub open: AtomicUsize,
+    /// Set once to stop: workers drain and return (see [`Shared::stop`]).
+    pub stopping: AtomicBool,
+    /// Every worker's mailbox, to wake them all when stopping.
+    pub mailboxes: Mutex<Vec<Arc<Mailbox>>>,
+}
+
+impl Shared {
+    pub fn new(app: App, config: Config, pool: Pool) -> Shared {
+        Shared {
+            app,
+            config,
+            pool,
+            open: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            mailboxes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Ask every worker to drain: stop accepting, close idle connections, let the
+    /// others finish their requests (each response then says `Connection: close`)
+    /// until `--drain-timeout`, then return from [`Worker::run`].
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for m in self
+            .mailboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            m.wake();
+        }
+    }
 }
 
 pub struct Worker {
     poll: Poll,
-    listener: TcpListener,
+    /// `None` once draining: dropped, so the kernel refuses new clients.
+    listener: Option<TcpListener>,
     conns: Slab<Connection>,
     timers: Timers,
     shared: Arc<Shared>,
@@ -57,6 +90,8 @@ pub struct Worker {
     /// Connections with input left over after their per-wake budget.
     more_work: Vec<Key>,
     accept_paused_until: Option<Instant>,
+    /// Draining since `stop`: when to give up on the connections still open.
+    drain_deadline: Option<Instant>,
     next_id: usize,
     index: usize,
 }
@@ -95,11 +130,16 @@ impl Worker {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mailbox = Arc::new(Mailbox::new(mio::Waker::new(poll.registry(), WAKER)?));
+        shared
+            .mailboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&mailbox));
         let mut date = DateCache::new();
         date.update(unix_now());
         Ok(Worker {
             poll,
-            listener,
+            listener: Some(listener),
             conns: Slab::new(),
             timers: Timers::new(),
             shared,
@@ -107,6 +147,7 @@ impl Worker {
             date,
             more_work: Vec::new(),
             accept_paused_until: None,
+            drain_deadline: None,
             next_id: index,
             index,
         })
@@ -121,6 +162,10 @@ impl Worker {
                 .next()
                 .map(|at| at.saturating_duration_since(now));
             if let Some(at) = self.accept_paused_until {
+                let d = at.saturating_duration_since(now);
+                timeout = Some(timeout.map_or(d, |t| t.min(d)));
+            }
+            if let Some(at) = self.drain_deadline {
                 let d = at.saturating_duration_since(now);
                 timeout = Some(timeout.map_or(d, |t| t.min(d)));
             }
@@ -172,12 +217,61 @@ impl Worker {
                     self.after(key, next, now);
                 }
             }
+            if self.drain_deadline.is_none() && self.shared.stopping.load(Ordering::Acquire) {
+                self.begin_drain(now);
+            }
+            if let Some(deadline) = self.drain_deadline {
+                self.close_idle();
+                if self.conns.is_empty() {
+                    log::info!("worker {}: drained", self.index);
+                    return Ok(());
+                }
+                if now >= deadline {
+                    log::warn!(
+                        "worker {}: drain timeout; closing {} connections with requests unfinished",
+                        self.index,
+                        self.conns.len()
+                    );
+                    for key in self.conns.keys() {
+                        self.close(key);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Stop accepting (the listening socket closes once every worker has let go of
+    /// it: new clients are refused by the kernel) and mark every connection so that
+    /// its next response closes it.
+    fn begin_drain(&mut self, now: Instant) {
+        self.drain_deadline = Some(now + self.shared.config.drain_timeout);
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        self.accept_paused_until = None;
+        for key in self.conns.keys() {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.draining = true;
+            }
+        }
+    }
+
+    /// Close connections with no request under way (idle keep-alive ones).
+    fn close_idle(&mut self) {
+        for key in self.conns.keys() {
+            if self.conns.get_mut(key).is_some_and(|c| c.is_idle()) {
+                self.close(key);
+            }
         }
     }
 
     fn accept(&mut self, now: Instant) {
         loop {
-            match self.listener.accept() {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
                 Ok((mut socket, peer)) => {
                     let shared = &self.shared;
                     if shared.open.load(Ordering::Relaxed) >= shared.config.max_connections {
