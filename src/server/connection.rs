@@ -117,6 +117,8 @@ pub struct Connection {
     /// The last readiness event said the peer closed its side (or an error): reads
     /// must go on to EOF rather than stop at a short read.
     pub peer_closing: bool,
+    /// The server is stopping: the next response closes the connection.
+    pub draining: bool,
     input: InBuf,
     parser: RequestParser,
     phase: Phase,
@@ -156,6 +158,7 @@ impl Connection {
             write_interest: false,
             queued: false,
             peer_closing: false,
+            draining: false,
             input: InBuf::new(cap),
             parser: RequestParser::new(limits),
             phase: Phase::Head,
@@ -171,6 +174,15 @@ impl Connection {
             last_activity: now,
             trace: config.trace,
         }
+    }
+
+    /// Between requests: no byte of a next request, no response under way. A
+    /// stopping server closes such connections at once.
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Head
+            && self.input.is_empty()
+            && self.head_started.is_none()
+            && !self.has_output()
     }
 
     /// Output waits to be written.
@@ -635,7 +647,7 @@ impl Connection {
             if is_head { 0 } else { resp.body.len() },
             Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
         );
-        let keep = keep_alive && !resp.head.close;
+        let keep = keep_alive && !resp.head.close && !self.draining;
         self.queue_response(cx, resp, version, keep, is_head);
         self.phase = if keep { Phase::Head } else { Phase::Closing };
         self.last_activity = cx.now;
@@ -672,7 +684,7 @@ impl Connection {
                 Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
             );
         }
-        let keep = keep_alive && !resp.head.close;
+        let keep = keep_alive && !resp.head.close && !self.draining;
         self.queue_response(cx, resp, version, keep, is_head);
         if !keep {
             self.phase = Phase::Closing;
