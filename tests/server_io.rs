@@ -243,3 +243,73 @@ fn bad_flags_exit_with_status_2_and_a_message() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--max-body"));
 }
+
+/// CPU time (user + system, in clock ticks) the process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Out of file descriptors (`ulimit -n`), accept fails with EMFILE while the listener
+/// stays readable: the worker must pause accepting, not spin on it, and serve again
+/// once descriptors are free.
+#[test]
+fn out_of_file_descriptors_accept_backs_off_instead_of_spinning() {
+    let mut server = Server::start(&["--workers", "1"]);
+    let pid = server.pid();
+    // Once a request is answered, every worker has its poll and waker descriptors.
+    server.request(&get("/plaintext")).assert_status(200);
+    std::thread::sleep(Duration::from_millis(200));
+    let open_fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let limit = open_fds + 3;
+    let status = Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--nofile={limit}:{limit}"))
+        .status()
+        .expect("run prlimit(1) (util-linux)");
+    assert!(status.success(), "prlimit failed");
+
+    // Three connections take the last descriptors; the rest wait in the backlog.
+    let mut held: Vec<_> = (0..3).map(|_| server.connect()).collect();
+    for c in &mut held {
+        c.request(&get("/plaintext")).assert_status(200);
+    }
+    let mut waiting: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(pid);
+    let ticks_per_s = 100; // USER_HZ on Linux
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(pid) - before;
+    assert!(
+        used * 100 < ticks_per_s * 20,
+        "the server used {used} ticks of CPU in 1 s while out of descriptors: spinning"
+    );
+    assert!(server.log().contains("pausing accepts"), "{}", server.log());
+    assert!(server.is_running());
+
+    // Descriptors come back: every waiting client is served (one at a time if need
+    // be: each asks to close after its answer).
+    held.clear();
+    for c in &mut waiting {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK"), "{answer:?}");
+    }
+    let log = server.log();
+    // Paused for over a second (10+ pauses of 100 ms): one warning per shortage.
+    let warnings = log.matches("pausing accepts").count();
+    assert!(
+        (1..=3).contains(&warnings),
+        "one warning per shortage, not one per pause: {log}"
+    );
+    assert!(log.contains("accepting again"), "{log}");
+}

@@ -90,6 +90,8 @@ pub struct Worker {
     /// Connections with input left over after their per-wake budget.
     more_work: Vec<Key>,
     accept_paused_until: Option<Instant>,
+    /// Accept failed for want of file descriptors (warned once; cleared on success).
+    out_of_fds: bool,
     /// Draining since `stop`: when to give up on the connections still open.
     drain_deadline: Option<Instant>,
     next_id: usize,
@@ -147,6 +149,7 @@ impl Worker {
             date,
             more_work: Vec::new(),
             accept_paused_until: None,
+            out_of_fds: false,
             drain_deadline: None,
             next_id: index,
             index,
@@ -273,6 +276,10 @@ impl Worker {
             };
             match listener.accept() {
                 Ok((mut socket, peer)) => {
+                    if self.out_of_fds {
+                        log::warn!("worker {}: accepting again", self.index);
+                        self.out_of_fds = false;
+                    }
                     let shared = &self.shared;
                     if shared.open.load(Ordering::Relaxed) >= shared.config.max_connections {
                         log::warn!(
@@ -309,7 +316,14 @@ impl Worker {
                 Err(e) if e.raw_os_error() == Some(24) || e.raw_os_error() == Some(23) => {
                     // EMFILE / ENFILE: out of file descriptors. Pause instead of
                     // spinning on a listener that stays readable.
-                    log::warn!("worker {}: accept: {e}; pausing accepts", self.index);
+                    // Warn once per shortage, not every pause.
+                    if !self.out_of_fds {
+                        log::warn!(
+                            "worker {}: accept: {e}; pausing accepts for {ACCEPT_BACKOFF:?} at a time until descriptors are free",
+                            self.index
+                        );
+                        self.out_of_fds = true;
+                    }
                     self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
                     return;
                 }
