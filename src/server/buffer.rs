@@ -21,9 +21,12 @@ pub struct InBuf {
 }
 
 impl InBuf {
+    /// An empty buffer: nothing is allocated until the first read, so a connection
+    /// that never sends a byte (a silent flood up to `--max-connections`) costs no
+    /// buffer at all.
     pub fn new(cap: usize) -> Self {
         InBuf {
-            data: vec![0; INITIAL.min(cap)],
+            data: Vec::new(),
             pos: 0,
             end: 0,
             cap,
@@ -79,7 +82,7 @@ impl InBuf {
     /// when the buffer is at its cap and full.
     pub fn spare(&mut self) -> &mut [u8] {
         if self.data.len() - self.end < MIN_READ && self.data.len() < self.cap {
-            let new_len = (self.data.len() * 2).clamp(INITIAL, self.cap);
+            let new_len = (self.data.len() * 2).clamp(INITIAL.min(self.cap), self.cap);
             self.data.resize(new_len, 0);
         }
         &mut self.data[self.end..]
@@ -125,6 +128,18 @@ mod tests {
         b.compact(0, 0);
         assert!(b.is_empty());
         assert_eq!(b.pos(), 0);
+    }
+
+    #[test]
+    fn allocates_nothing_before_the_first_read() {
+        let mut b = InBuf::new(1 << 16);
+        assert_eq!(b.data.capacity(), 0);
+        assert!(b.is_empty());
+        b.compact(0, 0);
+        b.shrink_if_idle();
+        assert_eq!(b.data.capacity(), 0);
+        assert_eq!(b.spare().len(), INITIAL);
+        assert_eq!(InBuf::new(100).spare().len(), 100);
     }
 
     #[test]

@@ -10,10 +10,12 @@
 //! 3. writes the output buffer until the socket would block, refilling it from a file
 //!    body if one is being sent.
 //!
-//! Work is bounded per call: at most [`MAX_REQUESTS_PER_WAKE`] requests, and no new
+//! Work is bounded per call: at most [`MAX_REQUESTS_PER_WAKE`] requests, at most
+//! [`MAX_INPUT_PER_WAKE`] bytes read after the first read (a fast body), at most
+//! [`MAX_OUTPUT_PER_WAKE`] bytes of a file body written (a fast reader), and no new
 //! request while more than [`OUTPUT_HIGH_WATER`] bytes wait to be written (a client
-//! that pipelines without reading cannot make us buffer without end). When the budget
-//! runs out with input left, `drive` says [`Next::MoreWork`] and the worker comes back
+//! that pipelines without reading cannot make us buffer without end). When a budget
+//! runs out with work left, `drive` says [`Next::MoreWork`] and the worker comes back
 //! after serving the others.
 //!
 //! A response that ends the connection (an error, `Connection: close`, HTTP/1.0) stops
@@ -41,6 +43,16 @@ use std::time::{Duration, Instant};
 
 /// Requests answered per readiness event before the worker serves other connections.
 pub const MAX_REQUESTS_PER_WAKE: usize = 128;
+/// Bytes read from one connection per readiness event (beyond the first read) before
+/// the worker serves the others: a body arriving as fast as the client can send it
+/// (a 1 GiB upload, a million one-byte chunks) is taken a slice at a time, so the
+/// requests of other connections wait at most for one slice, not for the whole body.
+pub const MAX_INPUT_PER_WAKE: usize = 32 * 1024;
+/// File-body bytes sent to one connection per readiness event before the worker
+/// serves the others: a client that reads fast (a large download over loopback, or
+/// many clients whose socket buffers are still empty) would otherwise have a whole
+/// file copied in one turn while every other request waited.
+pub const MAX_OUTPUT_PER_WAKE: usize = 2 * FILE_PIECE;
 /// No new request is parsed while more than this many response bytes wait.
 pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 /// A file body up to this size is read whole behind the head (one write); larger ones
@@ -133,6 +145,8 @@ pub struct Connection {
     read_eof: bool,
     /// Reading stopped before the socket would block (buffer full or backpressure).
     read_pending: bool,
+    /// Writing stopped at the per-wake output budget while the socket could take more.
+    write_pending: bool,
     /// When the first byte of the current head arrived (for the 408 deadline).
     head_started: Option<Instant>,
     last_activity: Instant,
@@ -170,6 +184,7 @@ impl Connection {
             file: None,
             read_eof: false,
             read_pending: false,
+            write_pending: false,
             head_started: None,
             last_activity: now,
             trace: config.trace,
@@ -223,16 +238,22 @@ impl Connection {
     }
 
     fn drive_inner(&mut self, cx: &Cx<'_>, readable: bool) -> Next {
-        if (readable || self.read_pending)
-            && let Err(e) = self.fill(cx.now)
-        {
-            log::debug!("#{} read error: {e}", self.id);
-            return Next::Close;
+        // Bytes this call may still read once the first read is done.
+        let mut read_left = MAX_INPUT_PER_WAKE;
+        if readable || self.read_pending {
+            match self.fill(cx.now) {
+                Ok(n) => read_left = read_left.saturating_sub(n),
+                Err(e) => {
+                    log::debug!("#{} read error: {e}", self.id);
+                    return Next::Close;
+                }
+            }
         }
         let mut budget = MAX_REQUESTS_PER_WAKE;
+        let mut write_left = MAX_OUTPUT_PER_WAKE;
         loop {
             self.process(cx, &mut budget);
-            if let Err(e) = self.flush(cx.now) {
+            if let Err(e) = self.flush(cx.now, &mut write_left) {
                 log::debug!("#{} write error: {e}", self.id);
                 return Next::Close;
             }
@@ -256,19 +277,29 @@ impl Connection {
                 self.input.consume(n);
                 self.input.compact(0, 0);
                 if self.read_pending {
-                    if let Err(_e) = self.fill(cx.now) {
-                        return Next::Close;
+                    if read_left == 0 {
+                        // A client that keeps sending while we linger: its turn is up.
+                        return Next::MoreWork;
+                    }
+                    match self.fill(cx.now) {
+                        Ok(n) => read_left = read_left.saturating_sub(n),
+                        Err(_) => return Next::Close,
                     }
                     continue;
                 }
                 return Next::Wait;
             }
-            // Room again after backpressure: read what we left in the socket.
-            if self.read_pending && !self.backpressured() && !self.read_eof {
+            // Room again after backpressure (or a full buffer): read what we left in
+            // the socket, within this call's read budget.
+            if self.read_pending && !self.backpressured() && !self.read_eof && read_left > 0 {
                 match self.fill(cx.now) {
                     Ok(0) => {}
-                    Ok(_) if budget > 0 => continue,
-                    Ok(_) => {}
+                    Ok(n) => {
+                        read_left = read_left.saturating_sub(n);
+                        if budget > 0 {
+                            continue;
+                        }
+                    }
                     Err(_) => return Next::Close,
                 }
             }
@@ -282,7 +313,20 @@ impl Connection {
         if self.phase == Phase::Head && !self.input.is_empty() && self.head_started.is_none() {
             self.head_started = Some(cx.now);
         }
-        if budget == 0 && !self.input.is_empty() && !self.backpressured() {
+        if self.write_pending {
+            // The socket would take more of a file body: no writable edge will come,
+            // so come back after the others.
+            return Next::MoreWork;
+        }
+        // A budget ran out with work left (input to parse, or bytes left in the socket,
+        // which raise no new edge): come back after the others. Not while waiting on
+        // the blocking pool (its answer drives us) or on the client reading (the
+        // writable edge does).
+        if (budget == 0 || read_left == 0)
+            && (!self.input.is_empty() || self.read_pending)
+            && !self.backpressured()
+            && !matches!(self.phase, Phase::Waiting { .. })
+        {
             return Next::MoreWork;
         }
         if self.input.is_empty() && self.phase == Phase::Head {
@@ -734,8 +778,10 @@ impl Connection {
         }
     }
 
-    /// Write pending output until the socket would block.
-    fn flush(&mut self, now: Instant) -> io::Result<()> {
+    /// Write pending output until the socket would block, or until `write_left` bytes
+    /// have gone and the next piece of a file body would be read (`write_pending`).
+    fn flush(&mut self, now: Instant, write_left: &mut usize) -> io::Result<()> {
+        self.write_pending = false;
         loop {
             if self.out_pos == self.out.len() {
                 self.out_pos = 0;
@@ -746,6 +792,10 @@ impl Connection {
                 let Some((file, remaining)) = &mut self.file else {
                     return Ok(());
                 };
+                if *write_left == 0 {
+                    self.write_pending = true;
+                    return Ok(());
+                }
                 let want = (*remaining).min(FILE_PIECE as u64);
                 match read_piece(file, want, &mut self.out) {
                     Ok(n) if n == want => {
@@ -775,6 +825,7 @@ impl Connection {
                         );
                     }
                     self.out_pos += n;
+                    *write_left = write_left.saturating_sub(n);
                     self.last_activity = now;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
