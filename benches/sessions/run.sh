@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load benchmarks for durable session writes and for logins (issue 4, "Measure").
+# Load benchmarks for durable session writes and for logins (issue 4, "Measure"), and
+# for the cookie and session pages (issue 5, "Measure").
 #
 #   writes  POST /session/ action=set&key=n&value=<counter>, each of the 64 wrk
 #           connections writing its own session (benches/sessions/session_write.lua),
@@ -13,13 +14,29 @@
 #           (default 20) as user `bench`, alternating runs A B A B. Every login answer
 #           must be a 302 to /user/ setting a sessionid. Reports req/s of both, their
 #           ratio, p99, the logins answered and their latency, and the server's CPU
-#           split between its event loop (worker-*), its blocking pool (blocking-*,
-#           where Argon2id runs), and the storage thread (wirepost-store).
+#           split between its event loop (worker-*), its password hasher (argon2-*,
+#           where Argon2id runs), its blocking pool (blocking-*), and the storage
+#           thread (wirepost-store).
+#   products  GET /products/3/ with `Cookie: history=2.1` on every request (the page
+#           parses the history cookie and answers `Set-Cookie: history=3.2.1`), against
+#           GET /plaintext, alternating runs A B A B. Checked before load: 200 and that
+#           Set-Cookie. No store writes are allowed during the run.
+#   cart    GET /cart/ with `Cookie: sessionid=<id>` of a session whose cart holds two
+#           products (made before load with curl: POST /cart/add/ product=1&qty=2, then
+#           product=2), against GET /plaintext, alternating runs A B A B. Checked
+#           before load: GET /cart/ as JSON shows both items (qty 2 and 1) and sends no
+#           Set-Cookie. A read must not write the session: the /__stats store counters
+#           before and after the run must show no writes (the table reports them).
+#   For products and cart the table gives req/s, p99 and the server's CPU µs per
+#   request of each, and req/s endpoint / plaintext (issue 5 aims at >= 0.60). wrk
+#   sends no Accept header, so both pages answer HTML from their templates, as to a
+#   browser.
 #
 # Conventions from benches/wrk/run.sh: the server is wirepost --workers 1 with
-# RUST_LOG=warn pinned to core 0 (taskset -c 0: all its threads, storage thread and
-# blocking pool included, share that core), wrk -t1 -c64 --latency pinned to core 1
-# (the login client too); a fresh server on a fresh data dir per run, answers checked
+# RUST_LOG=warn pinned to core 0 (taskset -c 0: all its threads, storage thread,
+# hasher and blocking pool included, share that core; the hasher then has one thread,
+# half the cores the server may use, at nice 10), wrk -t1 -c64 --latency pinned to
+# core 1 (the login client too); a fresh server on a fresh data dir per run, answers checked
 # before load, BENCH_WARMUP s of the same load unmeasured, medians over ROUNDS.
 # BENCH_PIN=0 runs the server unpinned with --workers 2 (BENCH_WORKERS) instead, wrk
 # and the login client still on core 1.
@@ -41,7 +58,8 @@
 # else on our virtual CPUs). A run above BENCH_MAX_FOREIGN % (default 5) of either is
 # run again, up to BENCH_RETRIES times; the table marks runs kept although disturbed.
 #
-#   bash benches/sessions/run.sh                         # both, 10 s runs, 64 conns, 2 rounds
+#   bash benches/sessions/run.sh                         # all four, 10 s runs, 64 conns, 2 rounds
+#   BENCH_SCENARIOS="products cart" bash benches/sessions/run.sh
 #   BENCH_SCENARIOS=logins BENCH_LOGIN_RATE=5 bash benches/sessions/run.sh
 #   BENCH_WRK_THREADS=64 BENCH_SCENARIOS=writes bash benches/sessions/run.sh  # -t64 -c64
 #   BENCH_KEEP=1 ...                                     # keep every run's raw files
@@ -49,7 +67,8 @@
 #                             # default when perf is installed; session runs only)
 #
 # Exits non-zero on a wrong answer, a non-302 session or login answer, socket errors,
-# a session count other than the connection count, or store counters that do not add up.
+# a session count other than the connection count, store counters that do not add up,
+# or store writes during a /plaintext, products or cart run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -70,9 +89,9 @@ RETRIES=${BENCH_RETRIES:-2}
 DATA=${BENCH_DATA:-$repo/target/bench-sessions}
 FSYNC_TRACE=${BENCH_FSYNC_TRACE:-1}
 command -v perf >/dev/null || FSYNC_TRACE=0
-read -r -a scenarios <<<"${BENCH_SCENARIOS:-writes logins}"
+read -r -a scenarios <<<"${BENCH_SCENARIOS:-writes logins products cart}"
 for sc in "${scenarios[@]}"; do
-    case $sc in writes | logins) ;; *) echo "unknown scenario: $sc (writes, logins)" >&2; exit 2 ;; esac
+    case $sc in writes | logins | products | cart) ;; *) echo "unknown scenario: $sc (writes, logins, products, cart)" >&2; exit 2 ;; esac
 done
 [ $((CONNS % WRK_THREADS)) -eq 0 ] || { echo "BENCH_CONNS must be a multiple of BENCH_WRK_THREADS" >&2; exit 2; }
 
@@ -176,6 +195,46 @@ check_answers() {
     grep -q '^HTTP/1.1 302' <<<"$head" || { echo "logging in as bench:"$'\n'"$head" >&2; return 1; }
 }
 
+# The products and cart pages, before their load. For cart, makes the session whose
+# cart the load reads and sets cart_sid to its id.
+HISTORY_SENT=2.1
+HISTORY_WRITTEN=3.2.1
+cart_sid=""
+check_pages() {
+    local sc=$1 base="http://127.0.0.1:$2" body head jar=$tmp/cartjar
+    case $sc in
+    products)
+        head=$(curl -s -o "$tmp/product.html" -D - -H "Cookie: history=$HISTORY_SENT" "$base/products/3/")
+        grep -q '^HTTP/1.1 200' <<<"$head" &&
+            grep -qi "^Set-Cookie: history=$HISTORY_WRITTEN;" <<<"$head" ||
+            { echo "GET /products/3/ with history=$HISTORY_SENT answered:"$'\n'"$head" >&2; return 1; }
+        body=$(curl -sf -H "Cookie: history=$HISTORY_SENT" -H 'Accept: application/json' "$base/products/3/")
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["product"]["id"]==3, d' "$body" ||
+            { echo "GET /products/3/ as JSON: $body" >&2; return 1; }
+        ;;
+    cart)
+        rm -f "$jar"
+        head=$(curl -s -o /dev/null -D - -c "$jar" --data-raw 'product=1&qty=2' "$base/cart/add/")
+        grep -q '^HTTP/1.1 302' <<<"$head" && grep -qi '^Set-Cookie: sessionid=' <<<"$head" ||
+            { echo "POST /cart/add/ product=1&qty=2 answered:"$'\n'"$head" >&2; return 1; }
+        head=$(curl -s -o /dev/null -D - -b "$jar" -c "$jar" --data-raw 'product=2' "$base/cart/add/")
+        grep -q '^HTTP/1.1 302' <<<"$head" ||
+            { echo "POST /cart/add/ product=2 answered:"$'\n'"$head" >&2; return 1; }
+        cart_sid=$(awk '$6 == "sessionid" {print $7}' "$jar")
+        [ -n "$cart_sid" ] || { echo "no sessionid in the cookie jar after adding to the cart" >&2; return 1; }
+        body=$(curl -sf -H "Cookie: sessionid=$cart_sid" -H 'Accept: application/json' "$base/cart/")
+        python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert [(i["id"], i["qty"]) for i in d["items"]] == [(1, 2), (2, 1)] and d["count"] == 3, d' "$body" ||
+            { echo "GET /cart/ after adding 2 x product 1 and product 2: $body" >&2; return 1; }
+        head=$(curl -s -o /dev/null -D - -H "Cookie: sessionid=$cart_sid" "$base/cart/")
+        grep -q '^HTTP/1.1 200' <<<"$head" && ! grep -qi '^Set-Cookie:' <<<"$head" ||
+            { echo "GET /cart/ (HTML, reading the session) answered:"$'\n'"$head" >&2; return 1; }
+        ;;
+    esac
+}
+
 # utime+stime (ticks) of the server process and of each of its threads, of the
 # login client if one runs, the server's resident memory (kB), and the machine's
 # steal ticks, as "name value" lines.
@@ -216,6 +275,8 @@ wrk_run() { # load port seconds outfile
     case $load in
     session) args+=(-s "$here/session_write.lua" "http://127.0.0.1:$port/session/") ;;
     plaintext) args+=("http://127.0.0.1:$port/plaintext") ;;
+    products) args+=(-H "Cookie: history=$HISTORY_SENT" "http://127.0.0.1:$port/products/3/") ;;
+    cart) args+=(-H "Cookie: sessionid=$cart_sid" "http://127.0.0.1:$port/cart/") ;;
     esac
     # bash's time: user and system seconds of wrk itself (taskset execs it).
     { TIMEFORMAT='wrk_cpu %U %S'; time taskset -c 1 wrk "${args[@]}" >"$out"; } 2>"$out.time"
@@ -227,14 +288,18 @@ one_run() {
     local sc=$1 label=$2 round=$3 attempt port dir load foreign
     n_run=$((n_run + 1))
     dir=$runs/$n_run
-    load=plaintext
-    [ "$label" = session-writes ] && load=session
+    case $label in
+    session-writes) load=session ;;
+    products | cart) load=$label ;;
+    *) load=plaintext ;;
+    esac
     for attempt in $(seq $((RETRIES + 1))); do
         rm -rf "$dir" && mkdir -p "$dir"
         wait_for_quiet
         port=$(free_port)
         start_server "$port"
         check_answers "$port"
+        check_pages "$load" "$port"
         if [ "$label" = plaintext+logins ]; then
             taskset -c 1 python3 "$here/login_client.py" "$port" "$LOGIN_RATE" "$dir/logins.log" &
             client_pid=$!
@@ -283,7 +348,11 @@ echo "wirepost --workers $WORKERS, $pin_text; wrk -t$WRK_THREADS -c$CONNS -d${DU
 echo "data dir $DATA/run on $data_dev ($fstype)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); runs where other processes used, or steal took, more than ${MAX_FOREIGN}% of a core are run again (up to $RETRIES times)"
 for sc in "${scenarios[@]}"; do
-    if [ "$sc" = writes ]; then pair=(session-writes plaintext); else pair=(plaintext plaintext+logins); fi
+    case $sc in
+    writes) pair=(session-writes plaintext) ;;
+    logins) pair=(plaintext plaintext+logins) ;;
+    *) pair=("$sc" plaintext) ;;
+    esac
     for round in $(seq "$ROUNDS"); do
         for label in "${pair[@]}"; do
             one_run "$sc" "$label" "$round"
