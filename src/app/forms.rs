@@ -31,16 +31,34 @@ pub fn redirect(location: &str) -> Response {
         .header("Location", location.to_string())
 }
 
-/// The answer when storage failed: 507 when the disk is full, else 503.
+/// The answer when storage failed: 507 when the disk is full; 503 (with
+/// `Retry-After: 1`) while the store pauses writes after a failure (it tries again a
+/// second later) and for other I/O errors. Each says that nothing was saved, and each
+/// logs one line saying why.
 pub fn store_error(e: StoreError) -> Response {
-    log::error!("storage: {e:?}");
     let (status, msg) = match &e {
-        StoreError::Io(io) if io.raw_os_error() == Some(28) => {
+        StoreError::Io(io) if is_disk_full(io) => {
             (507, "the server's disk is full; nothing was saved")
         }
+        StoreError::Failed => (
+            503,
+            "the server's storage failed a moment ago (disk full?) and pauses writes; \
+             nothing was saved; try again in a second",
+        ),
         _ => (503, "the server could not save this; nothing was changed"),
     };
-    Response::text_error(status, msg)
+    log::error!("storage: answering {status}, nothing saved: {e}");
+    let r = Response::text_error(status, msg);
+    if status == 503 {
+        r.header("Retry-After", "1")
+    } else {
+        r
+    }
+}
+
+/// `ENOSPC`: no space left on the device.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull
 }
 
 /// Save `session` and answer `resp` (with the session's `Set-Cookie`) once the write
@@ -70,5 +88,48 @@ pub fn save_then(app: &App, session: &mut Session, resp: Response) -> Reply {
                 )
             }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    fn body(r: &Response) -> String {
+        match &r.body {
+            Body::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn retry_after(r: &Response) -> Option<&str> {
+        r.head
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "Retry-After")
+            .map(|(_, v)| v.as_ref())
+    }
+
+    #[test]
+    fn storage_errors_say_nothing_was_saved() {
+        let full = store_error(StoreError::Io(io::Error::from_raw_os_error(28)));
+        assert_eq!(full.head.status, 507);
+        assert!(body(&full).contains("disk is full; nothing was saved"));
+        assert_eq!(retry_after(&full), None);
+
+        let paused = store_error(StoreError::Failed);
+        assert_eq!(paused.head.status, 503);
+        assert!(
+            body(&paused).contains("nothing was saved"),
+            "{}",
+            body(&paused)
+        );
+        assert_eq!(retry_after(&paused), Some("1"));
+
+        let eio = store_error(StoreError::Io(io::Error::from_raw_os_error(5)));
+        assert_eq!(eio.head.status, 503);
+        assert!(body(&eio).contains("nothing was changed"));
+        assert_eq!(retry_after(&eio), Some("1"));
     }
 }

@@ -128,11 +128,34 @@ impl TempUpload {
                 Err(e) => return Err(e),
             }
         };
-        fs::remove_file(&self.path)?;
-        self.done = true;
-        File::open(&self.dir)?.sync_all()?;
-        Ok(stored)
+        // From here on the file has its stored name: a failure must take that name
+        // away again, or a failed upload (answered 507/500) would be left behind.
+        let finished = (|| {
+            #[cfg(test)]
+            if FAIL_AFTER_LINK.with(|f| f.replace(false)) {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            fs::remove_file(&self.path)?;
+            File::open(&self.dir)?.sync_all()
+        })();
+        match finished {
+            Ok(()) => {
+                self.done = true;
+                Ok(stored)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(self.dir.join(&stored));
+                Err(e)
+            }
+        }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Make this thread's next commit fail after the link (as a directory fsync on a
+    /// failing disk would).
+    static FAIL_AFTER_LINK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl Drop for TempUpload {
@@ -292,6 +315,27 @@ mod tests {
         assert!(dir.stored(&na).is_some());
         assert!(dir.stored("../x").is_none());
         assert!(dir.stored(".tmp-1-1").is_none());
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_commit_that_fails_after_the_link_leaves_nothing() {
+        let root = temp_root("after-link");
+        let dir = UploadDir::open(&root).unwrap();
+        let mut a = dir.temp().unwrap();
+        a.write(b"half-stored").unwrap();
+        FAIL_AFTER_LINK.with(|f| f.set(true));
+        let e = a.commit("cat.png", 42).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(28));
+        let names: Vec<String> = fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.is_empty(), "left behind: {names:?}");
+        // The next commit of the same name works and gets the name.
+        let mut b = dir.temp().unwrap();
+        b.write(b"whole").unwrap();
+        assert_eq!(b.commit("cat.png", 42).unwrap(), "cat-42.png");
         let _ = fs::remove_dir_all(&root);
     }
 

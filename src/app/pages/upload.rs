@@ -12,6 +12,7 @@
 //! that fails, is cut off or is too large drops the sink, and with it every temporary
 //! file: nothing is left behind.
 
+use crate::app::forms::is_disk_full;
 use crate::app::negotiate::{Format, format};
 use crate::app::templates::Templates;
 use crate::app::view::html;
@@ -129,14 +130,17 @@ pub struct UploadSink {
     templates: Arc<Templates>,
 }
 
+/// A file could not be written or committed: 507 when the disk is full, else 500.
+/// The sink (or `commit`) removes what was written, so nothing of the upload is left.
 fn storage_error(e: std::io::Error) -> Response {
-    log::error!("upload: storage failed: {e}");
-    let status = if e.raw_os_error() == Some(28) {
-        507
+    let (status, msg) = if is_disk_full(&e) {
+        log::error!("upload: not stored, disk full: {e}; its partial files are removed");
+        (507, "the server's disk is full; the upload was not stored")
     } else {
-        500
+        log::error!("upload: not stored, storage failed: {e}; its partial files are removed");
+        (500, "the upload could not be stored")
     };
-    let mut r = Response::text_error(status, "the upload could not be stored");
+    let mut r = Response::text_error(status, msg);
     r.head.close = true;
     r
 }
