@@ -442,6 +442,24 @@ fn more_than_100_header_fields_is_431() {
 }
 
 #[test]
+fn limit_errors_quote_the_limits_set_by_flags() {
+    let server = Server::start(&["--max-headers", "3", "--max-request-line", "64"]);
+    expect_error_and_close(
+        &server,
+        b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+        431,
+        "line 5: more than 3 header fields",
+    );
+    let long = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(64));
+    expect_error_and_close(
+        &server,
+        long.as_bytes(),
+        414,
+        "line 1: request line is longer than 64 bytes",
+    );
+}
+
+#[test]
 fn unsupported_versions_are_505() {
     let server = Server::start(&[]);
     for version in ["HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "HTTP/3.0"] {

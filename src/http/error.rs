@@ -163,11 +163,25 @@ pub struct ParseError {
     pub line: u32,
     /// 0-based byte offset from the first byte of the message.
     pub byte: u64,
+    /// For an error about a configured limit (414, 431): the limit in force, so the
+    /// message quotes it rather than the default.
+    pub limit: Option<u64>,
 }
 
 impl ParseError {
     pub fn new(kind: ErrorKind, line: u32, byte: u64) -> Self {
-        ParseError { kind, line, byte }
+        ParseError {
+            kind,
+            line,
+            byte,
+            limit: None,
+        }
+    }
+
+    /// The same error, saying which limit was in force.
+    pub fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self
     }
 
     /// The status code to answer with.
@@ -178,7 +192,19 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.kind.message())
+        let line = self.line;
+        match (self.kind, self.limit) {
+            (ErrorKind::RequestLineTooLong, Some(n)) => {
+                write!(f, "line {line}: request line is longer than {n} bytes")
+            }
+            (ErrorKind::HeaderSectionTooLarge, Some(n)) => {
+                write!(f, "line {line}: header section is longer than {n} bytes")
+            }
+            (ErrorKind::TooManyHeaders, Some(n)) => {
+                write!(f, "line {line}: more than {n} header fields")
+            }
+            _ => write!(f, "line {line}: {}", self.kind.message()),
+        }
     }
 }
 

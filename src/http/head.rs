@@ -367,11 +367,13 @@ impl HeadParser {
     fn request_line_too_long(&self, line_start: usize) -> ParseError {
         let byte = line_start + self.limits.max_request_line;
         err(ErrorKind::RequestLineTooLong, self.line, byte)
+            .with_limit(self.limits.max_request_line as u64)
     }
 
     fn section_too_large(&self) -> ParseError {
         let byte = self.section_start + self.limits.max_header_section;
         err(ErrorKind::HeaderSectionTooLarge, self.line, byte)
+            .with_limit(self.limits.max_header_section as u64)
     }
 
     /// A complete line in state `RequestLine`: an empty line to skip, or the request
@@ -438,7 +440,8 @@ impl HeadParser {
             return Err(err(ErrorKind::BareLf, self.line, lf));
         }
         if self.headers.len() == self.limits.max_headers {
-            return Err(err(ErrorKind::TooManyHeaders, self.line, start));
+            return Err(err(ErrorKind::TooManyHeaders, self.line, start)
+                .with_limit(self.limits.max_headers as u64));
         }
         self.headers.push(field);
         self.line += 1;
@@ -1145,6 +1148,41 @@ mod tests {
         line.extend_from_slice(b" HTTP/1.1");
         assert_eq!(line.len(), len);
         line
+    }
+
+    #[test]
+    fn limit_messages_quote_the_limit_in_force() {
+        let limits = HeadLimits {
+            max_request_line: 20,
+            max_header_section: 40,
+            max_headers: 2,
+        };
+        let cases: [(&[u8], &str); 4] = [
+            (
+                b"GET /aaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n",
+                "line 1: request line is longer than 20 bytes",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: bbbbbbbbbbbbbbbbbbbbb\r\n\r\n",
+                "line 3: header section is longer than 40 bytes",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+                "line 4: more than 2 header fields",
+            ),
+            (
+                // Not a limit: the usual message.
+                b"GET / HTTP/1.1\r\nA b: 1\r\n\r\n",
+                "line 2: header name contains a space",
+            ),
+        ];
+        for (input, want) in cases {
+            let e = parse_with(input, limits, false).0.unwrap_err();
+            assert_eq!(e.to_string(), want);
+        }
+        // Without a limit attached, the kind's own (default) wording.
+        let bare = ParseError::new(RequestLineTooLong, 1, 0).to_string();
+        assert_eq!(bare, "line 1: request line is longer than 8192 bytes");
     }
 
     #[test]
