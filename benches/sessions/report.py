@@ -282,7 +282,7 @@ def table(runs_dir, max_foreign):
                      ("login p99 ms", "login_p99", "{:.0f}"),
                      ("hash CPU ms/login", "cpu_ms_per_login", "{:.0f}")]
         else:
-            cols += [("store writes", "store_writes", "{:,}")]
+            cols += [("store writes", "store_writes", "{:,.0f}")]
 
         def row(first, second, vals):
             cells = [first, second] + vals
