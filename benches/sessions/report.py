@@ -180,7 +180,11 @@ def load(d):
         r["login_p50"], r["login_p99"] = pct(lats, 50), pct(lats, 99)
         r["login_max"] = lats[-1] if lats else float("nan")
         r["logins_unanswered"] = r["logins_started_total"] - r["logins_answered_total"]
-        r["cpu_ms_per_login"] = 1e3 * r["hash_s"] / len(inwin) if inwin else float("nan")
+        # Hash CPU over the logins that got their 302 (a 503 from a full hasher queue
+        # costs no hash).
+        good = [x for x in inwin if x[1] == "302"]
+        r["logins_503"] = sum(1 for x in inwin if x[1] == "503")
+        r["cpu_ms_per_login"] = 1e3 * r["hash_s"] / len(good) if good else float("nan")
     return r
 
 
@@ -254,7 +258,7 @@ def line(d):
     if "logins_s" in r:
         s += (f"\n{'':>32}{r['logins_in_window']} logins answered ({r['logins_s']:.1f}/s), "
               f"p50 {r['login_p50']:.0f} ms p99 {r['login_p99']:.0f} ms max {r['login_max']:.0f} ms, "
-              f"hasher+pool CPU {r['cpu_ms_per_login']:.0f} ms/login; {r['logins_unanswered']} unanswered at the end; "
+              f"{r['logins_503']} of them 503, hasher+pool CPU {r['cpu_ms_per_login']:.0f} ms per 302; {r['logins_unanswered']} unanswered at the end; "
               f"client {r['client_cpu']:.0f}% of core 1")
     s += (f"\n{'':>32}other processes {r['foreign']:.0f}% of a core, steal {r['steal']:.0f}%, "
           f"I/O pressure {r['io_pressure']:.0f}%")
