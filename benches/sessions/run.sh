@@ -12,7 +12,8 @@
 #   logins  GET /plaintext alone against GET /plaintext while another client
 #           (benches/sessions/login_client.py) logs in BENCH_LOGIN_RATE times a second
 #           (default 20) as user `bench`, alternating runs A B A B. Every login answer
-#           must be a 302 to /user/ setting a sessionid. Reports req/s of both, their
+#           must be a 302 to /user/ setting a sessionid, or a 503 (the hasher shedding a
+#           login it cannot take on in time; counted in the table). Reports req/s of both, their
 #           ratio, p99, the logins answered and their latency, and the server's CPU
 #           split between its event loop (worker-*), its password hasher (argon2-*,
 #           where Argon2id runs), its blocking pool (blocking-*), and the storage
@@ -66,7 +67,8 @@
 #   BENCH_FSYNC_TRACE=0 ...   # no perf trace of the storage thread's fsyncs (on by
 #                             # default when perf is installed; session runs only)
 #
-# Exits non-zero on a wrong answer, a non-302 session or login answer, socket errors,
+# Exits non-zero on a wrong answer, a non-302 session answer, a login answer neither
+# 302 nor 503, socket errors,
 # a session count other than the connection count, store counters that do not add up,
 # or store writes during a /plaintext, products or cart run.
 set -euo pipefail

@@ -14,7 +14,8 @@
 //! fresh 19 MiB, competing with the event loops for every core. Here the number of
 //! hashes at once is [`default_threads`] (half the cores), the memory is bounded by
 //! threads × 19 MiB, and a queue past [`QUEUE`] jobs answers 503 with `Retry-After`
-//! at once instead of letting the wait grow without bound.
+//! at once instead of letting the wait grow without bound; a job that waited more
+//! than [`MAX_WAIT`] for its turn gets the same 503 instead of a hash.
 
 use crate::app::users::HashMemory;
 use crate::app::{Done, Reply, Response};
@@ -26,12 +27,19 @@ use std::sync::{Arc, Mutex};
 /// about a second and a half of work for one thread; a job past it gets 503.
 pub const QUEUE: usize = 64;
 
+/// The longest a job may wait in the queue. One that waited longer is answered 503
+/// (`Retry-After: 1`) without hashing: when the event loops keep every core busy,
+/// the hasher (at [`NICE`]) gets only part of one and falls behind, and a login that
+/// waits seconds is worse than one told at once to try again.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A job for a hasher thread: given the thread's Argon2 memory, it answers.
 pub type HashJob = Box<dyn FnOnce(&mut HashMemory) -> Reply + Send + 'static>;
 
 struct Task {
     job: HashJob,
     done: Done,
+    queued: std::time::Instant,
 }
 
 /// The hasher's sending side; share it in an `Arc`.
@@ -74,17 +82,16 @@ impl Hasher {
     }
 
     fn submit(&self, job: HashJob, done: Done) {
-        match self.tx.try_send(Task { job, done }) {
+        let task = Task {
+            job,
+            done,
+            queued: std::time::Instant::now(),
+        };
+        match self.tx.try_send(task) {
             Ok(()) => {}
             Err(TrySendError::Full(task)) => {
                 log::warn!("password hasher busy: {QUEUE} jobs queued; answering 503");
-                (task.done)(
-                    Response::text_error(
-                        503,
-                        "too many logins and registrations at once; try again in a second",
-                    )
-                    .header("Retry-After", "1"),
-                )
+                (task.done)(busy())
             }
             Err(TrySendError::Disconnected(task)) => {
                 (task.done)(Response::text_error(503, "the password hasher is gone"))
@@ -104,6 +111,15 @@ fn lower_priority() {
     }
 }
 
+/// The answer to a job the hasher cannot take on in time.
+fn busy() -> Response {
+    Response::text_error(
+        503,
+        "too many logins and registrations at once; try again in a second",
+    )
+    .header("Retry-After", "1")
+}
+
 fn run(rx: &Mutex<Receiver<Task>>) {
     lower_priority();
     let mut memory = HashMemory::new();
@@ -113,7 +129,15 @@ fn run(rx: &Mutex<Receiver<Task>>) {
             Ok(task) => task,
             Err(_) => return, // the Hasher is gone: the server is stopping
         };
-        let Task { job, done } = task;
+        let Task { job, done, queued } = task;
+        if queued.elapsed() > MAX_WAIT {
+            log::warn!(
+                "password hasher behind: a job waited {:?}; answering 503",
+                queued.elapsed()
+            );
+            done(busy());
+            continue;
+        }
         let reply = catch_unwind(AssertUnwindSafe(|| job(&mut memory))).unwrap_or_else(|_| {
             log::error!("a password-hashing job panicked; answering 500");
             Response::text_error(500, "internal error while checking the password").into()
@@ -167,6 +191,33 @@ mod tests {
             Box::new(|_: &mut HashMemory| Response::text_error(204, "").into()),
         );
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 204);
+    }
+
+    #[test]
+    fn a_job_that_waited_past_max_wait_is_503_without_running() {
+        let hasher = Arc::new(Hasher::start(1, 4).unwrap());
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // The only thread is busy for longer than MAX_WAIT…
+        let blocker = status_of(
+            &hasher,
+            Box::new(|_: &mut HashMemory| {
+                std::thread::sleep(MAX_WAIT + Duration::from_millis(200));
+                Response::text_error(200, "").into()
+            }),
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        // …so the job queued behind it is refused when its turn comes, not run.
+        let r = Arc::clone(&ran);
+        let late = status_of(
+            &hasher,
+            Box::new(move |_: &mut HashMemory| {
+                r.store(true, std::sync::atomic::Ordering::SeqCst);
+                Response::text_error(200, "").into()
+            }),
+        );
+        assert_eq!(blocker.recv_timeout(Duration::from_secs(10)).unwrap(), 200);
+        assert_eq!(late.recv_timeout(Duration::from_secs(10)).unwrap(), 503);
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]
