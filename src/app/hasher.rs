@@ -90,7 +90,7 @@ impl Hasher {
         match self.tx.try_send(task) {
             Ok(()) => {}
             Err(TrySendError::Full(task)) => {
-                log::warn!("password hasher busy: {QUEUE} jobs queued; answering 503");
+                shed(&format!("{QUEUE} jobs queued"));
                 (task.done)(busy())
             }
             Err(TrySendError::Disconnected(task)) => {
@@ -108,6 +108,22 @@ pub const NICE: i32 = 10;
 fn lower_priority() {
     if let Err(e) = crate::sys::set_thread_nice(NICE) {
         log::warn!("cannot lower the password hasher's priority: {e}");
+    }
+}
+
+/// Count a shed job, and warn at most once a second (an overloaded server must not
+/// also flood its log): `password hasher behind: <why>; 17 jobs answered 503 …`.
+fn shed(why: &str) {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    static SHED: AtomicU64 = AtomicU64::new(0);
+    static LAST_WARN_S: AtomicU64 = AtomicU64::new(0);
+    let n = SHED.fetch_add(1, Relaxed) + 1;
+    let now = crate::app::unix_now();
+    let last = LAST_WARN_S.load(Relaxed);
+    if now > last && LAST_WARN_S.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+        log::warn!(
+            "password hasher behind: {why}; {n} login/registration jobs answered 503 so far"
+        );
     }
 }
 
@@ -131,10 +147,7 @@ fn run(rx: &Mutex<Receiver<Task>>) {
         };
         let Task { job, done, queued } = task;
         if queued.elapsed() > MAX_WAIT {
-            log::warn!(
-                "password hasher behind: a job waited {:?}; answering 503",
-                queued.elapsed()
-            );
+            shed(&format!("a job waited {:?}", queued.elapsed()));
             done(busy());
             continue;
         }
