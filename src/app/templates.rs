@@ -42,10 +42,10 @@
 //!   (totals, formatted prices) in Rust and puts it in the data, where the JSON
 //!   form gets it too.
 
-use crate::app::html::escape;
+use crate::app::html::escape_into;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// A template that could not be loaded: where, and why.
@@ -833,18 +833,18 @@ fn render_nodes(nodes: &[Node], scope: &Scope<'_>, out: &mut String) {
     for n in nodes {
         match n {
             Node::Text(t) => out.push_str(t),
-            Node::Var { path, safe } => {
-                let text = match scope.lookup(path) {
-                    None | Some(Value::Null) => continue,
-                    Some(Value::String(s)) => std::borrow::Cow::Borrowed(s.as_str()),
-                    Some(other) => std::borrow::Cow::Owned(other.to_string()),
-                };
-                if *safe {
-                    out.push_str(&text);
-                } else {
-                    out.push_str(&escape(&text));
+            Node::Var { path, safe } => match scope.lookup(path) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) if *safe => out.push_str(s),
+                Some(Value::String(s)) => escape_into(out, s),
+                // Digits, `-`, `.`, `e`, `+`, `true`, `false`: nothing to escape.
+                Some(Value::Number(n)) => {
+                    let _ = write!(out, "{n}");
                 }
-            }
+                Some(Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+                Some(other) if *safe => out.push_str(&other.to_string()),
+                Some(other) => escape_into(out, &other.to_string()),
+            },
             Node::If {
                 negate,
                 path,
@@ -869,6 +869,25 @@ fn render_nodes(nodes: &[Node], scope: &Scope<'_>, out: &mut String) {
     }
 }
 
+/// Whether any lookup in `nodes` (nested ones included) starts with `loop`.
+fn uses_loop(nodes: &[Node]) -> bool {
+    let is_loop = |path: &Lookup| path.first().is_some_and(|f| f == "loop");
+    nodes.iter().any(|n| match n {
+        Node::Text(_) | Node::Include { .. } => false,
+        Node::Var { path, .. } => is_loop(path),
+        Node::If {
+            path,
+            then,
+            otherwise,
+            ..
+        } => is_loop(path) || uses_loop(then) || uses_loop(otherwise),
+        Node::For {
+            path, body, empty, ..
+        } => is_loop(path) || uses_loop(body) || uses_loop(empty),
+        Node::Block { body, .. } => uses_loop(body),
+    })
+}
+
 fn render_for(
     var: &str,
     list: Option<&Value>,
@@ -877,19 +896,28 @@ fn render_for(
     scope: &Scope<'_>,
     out: &mut String,
 ) {
+    // `loop` is built per item only when the body names it (most loops don't).
+    let needs_loop = uses_loop(body);
     let one = |i: usize, len: usize, item: &Value, out: &mut String| {
-        let meta = serde_json::json!({"index": i + 1, "first": i == 0, "last": i + 1 == len});
-        let with_loop = Scope {
-            root: scope.root,
-            name: "loop",
-            value: &meta,
-            parent: Some(scope),
+        let meta;
+        let with_loop;
+        let parent = if needs_loop {
+            meta = serde_json::json!({"index": i + 1, "first": i == 0, "last": i + 1 == len});
+            with_loop = Scope {
+                root: scope.root,
+                name: "loop",
+                value: &meta,
+                parent: Some(scope),
+            };
+            &with_loop
+        } else {
+            scope
         };
         let with_item = Scope {
             root: scope.root,
             name: var,
             value: item,
-            parent: Some(&with_loop),
+            parent: Some(parent),
         };
         render_nodes(body, &with_item, out);
     };
