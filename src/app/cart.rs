@@ -27,8 +27,10 @@ fn cart(session: &Session) -> Map<String, Value> {
 
 /// `(product id, quantity)` in the order first added; garbage entries are skipped.
 pub fn items(session: &Session) -> Vec<(u64, u64)> {
-    cart(session)
-        .iter()
+    let Some(cart) = session.get(KEY).and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    cart.iter()
         .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_u64()?)))
         .filter(|&(_, q)| q > 0)
         .collect()

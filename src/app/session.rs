@@ -24,6 +24,7 @@ use crate::app::Request;
 use crate::http::cookie::{SameSite, SetCookie, parse_cookie_header};
 use crate::store::db::{Store, StoreError, Ticket};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 /// The session cookie's name (Django's).
 pub const COOKIE: &str = "sessionid";
@@ -38,6 +39,10 @@ pub const KEY_BYTES: usize = 16;
 #[derive(Debug, Clone)]
 pub struct Session {
     key: Option<String>,
+    /// The stored record, shared with the store, while the data is only read: its
+    /// `data` object is the session's data (no copy unless the page changes it).
+    stored: Option<Arc<Value>>,
+    /// The data once owned (always, when `stored` is `None`).
     data: Map<String, Value>,
     expires: Option<u64>,
     /// Seconds of life given at each save; 0 means "until the browser closes".
@@ -85,6 +90,7 @@ impl Session {
     pub fn empty() -> Session {
         Session {
             key: None,
+            stored: None,
             data: Map::new(),
             expires: None,
             age: DEFAULT_AGE,
@@ -99,18 +105,21 @@ impl Session {
         let Some(key) = cookie_key(req).filter(|k| valid_key(k)) else {
             return Session::empty();
         };
-        let Some(record) = store.get(TABLE, &key) else {
+        let Some(record) = store.get_shared(TABLE, &key) else {
             return Session::empty();
         };
         let expires = record["expires"].as_u64().unwrap_or(0);
         if expires <= now {
             return Session::empty();
         }
+        let age = record["age"].as_u64().unwrap_or(DEFAULT_AGE);
         Session {
             key: Some(key),
-            data: record["data"].as_object().cloned().unwrap_or_default(),
+            // A record whose data is not an object reads as empty data.
+            stored: record["data"].is_object().then_some(record),
+            data: Map::new(),
             expires: Some(expires),
-            age: record["age"].as_u64().unwrap_or(DEFAULT_AGE),
+            age,
             modified: false,
             old_key: None,
             flushed: false,
@@ -121,10 +130,21 @@ impl Session {
         self.key.as_deref()
     }
     pub fn data(&self) -> &Map<String, Value> {
-        &self.data
+        match self.stored.as_deref().and_then(|r| r["data"].as_object()) {
+            Some(m) => m,
+            None => &self.data,
+        }
     }
     pub fn get(&self, k: &str) -> Option<&Value> {
-        self.data.get(k)
+        self.data().get(k)
+    }
+
+    /// The data, to change: copied out of the stored record the first time.
+    fn data_mut(&mut self) -> &mut Map<String, Value> {
+        if let Some(r) = self.stored.take() {
+            self.data = r["data"].as_object().cloned().unwrap_or_default();
+        }
+        &mut self.data
     }
     pub fn expires(&self) -> Option<u64> {
         self.expires
@@ -138,12 +158,12 @@ impl Session {
     }
 
     pub fn set(&mut self, k: &str, v: Value) {
-        self.data.insert(k.to_string(), v);
+        self.data_mut().insert(k.to_string(), v);
         self.modified = true;
     }
 
     pub fn remove(&mut self, k: &str) -> Option<Value> {
-        let v = self.data.remove(k);
+        let v = self.data_mut().remove(k);
         if v.is_some() {
             self.modified = true;
         }
@@ -161,6 +181,7 @@ impl Session {
         if let Some(k) = self.key.take() {
             self.old_key = Some(k);
         }
+        self.stored = None;
         self.data.clear();
         self.expires = None;
         self.age = DEFAULT_AGE;
@@ -197,7 +218,7 @@ impl Session {
         let expires = now + life;
         self.expires = Some(expires);
         let record = json!({
-            "data": Value::Object(self.data.clone()),
+            "data": Value::Object(self.data().clone()),
             "expires": expires,
             "age": self.age,
         });
@@ -224,7 +245,7 @@ impl Session {
             "key": self.key,
             "expires": self.expires,
             "browser_session": self.browser_session(),
-            "data": Value::Object(self.data.clone()),
+            "data": Value::Object(self.data().clone()),
         })
     }
 }
