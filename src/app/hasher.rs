@@ -120,7 +120,11 @@ fn shed(why: &str) {
     let n = SHED.fetch_add(1, Relaxed) + 1;
     let now = crate::app::unix_now();
     let last = LAST_WARN_S.load(Relaxed);
-    if now > last && LAST_WARN_S.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+    if now > last
+        && LAST_WARN_S
+            .compare_exchange(last, now, Relaxed, Relaxed)
+            .is_ok()
+    {
         log::warn!(
             "password hasher behind: {why}; {n} login/registration jobs answered 503 so far"
         );
