@@ -54,6 +54,8 @@ pub fn format_price(cents: u64) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     products: Vec<Product>,
+    /// `products[i].to_json()`, built once: pages copy it instead of rebuilding it.
+    json: Vec<Value>,
 }
 
 impl Catalogue {
@@ -98,7 +100,8 @@ impl Catalogue {
                 return Err(format!("product {} has no name", p.id));
             }
         }
-        Ok(Catalogue { products })
+        let json = products.iter().map(Product::to_json).collect();
+        Ok(Catalogue { products, json })
     }
 
     pub fn get(&self, id: u64) -> Option<&Product> {
@@ -106,6 +109,19 @@ impl Catalogue {
             .binary_search_by_key(&id, |p| p.id)
             .ok()
             .map(|i| &self.products[i])
+    }
+
+    /// The product's [`Product::to_json`], built at load.
+    pub fn json(&self, id: u64) -> Option<&Value> {
+        self.products
+            .binary_search_by_key(&id, |p| p.id)
+            .ok()
+            .map(|i| &self.json[i])
+    }
+
+    /// Every product's [`Product::to_json`], in id order.
+    pub fn all_json(&self) -> &[Value] {
+        &self.json
     }
 
     pub fn all(&self) -> &[Product] {
@@ -175,6 +191,10 @@ mod tests {
         assert_eq!(c.all()[0].id, 1);
         assert_eq!(c.get(2).unwrap().name, "b");
         assert!(c.get(3).is_none());
+        assert_eq!(c.json(2), Some(&c.get(2).unwrap().to_json()));
+        assert!(c.json(3).is_none());
+        assert_eq!(c.all_json().len(), 2);
+        assert_eq!(c.all_json()[0], c.all()[0].to_json());
         assert_eq!(c.get(1).unwrap().to_json()["price"], "12.50");
         assert_eq!(c.get(1).unwrap().to_json()["url"], "/products/1/");
         assert!(Catalogue::new(vec![product(1, "a"), product(1, "b")]).is_err());

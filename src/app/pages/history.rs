@@ -21,8 +21,9 @@ use crate::app::catalogue::{Catalogue, parse_id};
 use crate::app::forms::redirect;
 use crate::app::view::{Vary, first_cookie, respond};
 use crate::app::{App, Request, Response};
-use crate::http::cookie::{SameSite, SetCookie};
+use crate::http::cookie::SetCookie;
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 /// The cookie's name.
 pub const COOKIE: &str = "history";
@@ -60,17 +61,21 @@ pub fn record(ids: &[u64], id: u64) -> Vec<u64> {
         .collect()
 }
 
-/// The `Set-Cookie` value storing `ids`.
+/// The `Set-Cookie` value storing `ids`: what `SetCookie` would write (the test
+/// checks it), built in one `String` since every product view sends it.
 pub fn set_cookie(ids: &[u64]) -> String {
-    let value: Vec<String> = ids.iter().map(u64::to_string).collect();
-    SetCookie::new(COOKIE, &value.join(&SEP.to_string()))
-        .expect("digits and dots are cookie-octets")
-        .max_age(MAX_AGE)
-        .path("/")
-        .expect("/ is a valid path")
-        .http_only()
-        .same_site(SameSite::Lax)
-        .to_string()
+    const ATTRIBUTES: &str = "; Max-Age=2592000; Path=/; HttpOnly; SameSite=Lax";
+    let mut out = String::with_capacity(COOKIE.len() + 1 + ids.len() * 3 + ATTRIBUTES.len());
+    out.push_str(COOKIE);
+    out.push('=');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(SEP);
+        }
+        let _ = write!(out, "{id}");
+    }
+    out.push_str(ATTRIBUTES);
+    out
 }
 
 /// The `Set-Cookie` value deleting the cookie (`Max-Age=0`, same path).
@@ -91,8 +96,8 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
     let ids = from_request(req, &app.catalogue);
     let products: Vec<Value> = ids
         .iter()
-        .filter_map(|&id| app.catalogue.get(id))
-        .map(|p| p.to_json())
+        .filter_map(|&id| app.catalogue.json(id))
+        .cloned()
         .collect();
     let data = json!({
         "products": products,
@@ -111,6 +116,7 @@ pub fn clear() -> Response {
 mod tests {
     use super::*;
     use crate::app::catalogue::Product;
+    use crate::http::cookie::SameSite;
 
     fn catalogue() -> Catalogue {
         Catalogue::new(
@@ -143,6 +149,27 @@ mod tests {
             h = record(&h, id);
         }
         assert_eq!(h, [12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    }
+
+    #[test]
+    fn set_cookie_writes_what_set_cookie_would() {
+        for ids in [
+            &[][..],
+            &[7],
+            &[1, 3, 2],
+            &[12, 11, 10, 9, 8, 7, 6, 5, 4, 3],
+        ] {
+            let value: Vec<String> = ids.iter().map(u64::to_string).collect();
+            let want = SetCookie::new(COOKIE, &value.join(&SEP.to_string()))
+                .unwrap()
+                .max_age(MAX_AGE)
+                .path("/")
+                .unwrap()
+                .http_only()
+                .same_site(SameSite::Lax)
+                .to_string();
+            assert_eq!(set_cookie(ids), want, "{ids:?}");
+        }
     }
 
     #[test]

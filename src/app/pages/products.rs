@@ -6,18 +6,22 @@ use crate::app::catalogue::parse_id;
 use crate::app::pages::history;
 use crate::app::view::{Vary, error_page, respond};
 use crate::app::{App, Request, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 /// `GET /products/`: every product. JSON `{"products": [{"id", "name", "price_cents",
 /// "price", "description", "image", "url"}, …]}`.
 pub fn list(app: &App, req: &Request<'_>) -> Response {
-    let products: Vec<Value> = app.catalogue.all().iter().map(|p| p.to_json()).collect();
+    let mut data = Map::new();
+    data.insert(
+        "products".into(),
+        Value::Array(app.catalogue.all_json().to_vec()),
+    );
     respond(
         app,
         req,
         200,
         "products.html",
-        &json!({"products": products}),
+        &Value::Object(data),
         Vary::Accept,
     )
 }
@@ -26,7 +30,8 @@ pub fn list(app: &App, req: &Request<'_>) -> Response {
 /// with the history that now starts with it. 404 for an id that is not a canonical
 /// number of a product in the catalogue.
 pub fn show(app: &App, req: &Request<'_>, id: &str) -> Response {
-    let Some(product) = parse_id(id).and_then(|id| app.catalogue.get(id)) else {
+    let Some((id, product)) = parse_id(id).and_then(|id| Some((id, app.catalogue.json(id)?)))
+    else {
         return error_page(
             app,
             req,
@@ -35,12 +40,19 @@ pub fn show(app: &App, req: &Request<'_>, id: &str) -> Response {
             Some(("/products/", "all products")),
         );
     };
-    let ids = history::record(&history::from_request(req, &app.catalogue), product.id);
-    let data = json!({
-        "product": product.to_json(),
-        "max_qty": crate::app::cart::MAX_QTY,
-    });
+    let ids = history::record(&history::from_request(req, &app.catalogue), id);
+    // (Built by hand: `json!` would copy the product's JSON once more.)
+    let mut data = Map::new();
+    data.insert("product".into(), product.clone());
+    data.insert("max_qty".into(), Value::from(crate::app::cart::MAX_QTY));
     // The Set-Cookie depends on the Cookie sent: `Vary: Cookie`.
-    respond(app, req, 200, "product.html", &data, Vary::AcceptCookie)
-        .header("Set-Cookie", history::set_cookie(&ids))
+    respond(
+        app,
+        req,
+        200,
+        "product.html",
+        &Value::Object(data),
+        Vary::AcceptCookie,
+    )
+    .header("Set-Cookie", history::set_cookie(&ids))
 }
