@@ -43,7 +43,7 @@
 //!   form gets it too.
 
 use crate::app::html::escape_into;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -804,16 +804,26 @@ impl<'a> Scope<'a> {
         }
         let mut v = match found {
             Some(v) => v,
-            None => self.root.get(first)?,
+            None => member(self.root.as_object()?, first)?,
         };
         for seg in rest {
             v = match v {
-                Value::Object(m) => m.get(seg)?,
+                Value::Object(m) => member(m, seg)?,
                 Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
                 _ => return None,
             };
         }
         Some(v)
+    }
+}
+
+/// `map[key]`. The pages' objects are small: comparing a dozen keys costs less than
+/// hashing one with `Map::get`'s SipHash (same answer: keys are unique).
+fn member<'v>(map: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if map.len() <= 16 {
+        map.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
     }
 }
 
