@@ -10,7 +10,7 @@
 //! empty, and every image is a file under `www/static/` (a page never links a 404).
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::path::Path;
 
 /// One product, as in `www/catalogue.json`.
@@ -56,7 +56,13 @@ pub struct Catalogue {
     products: Vec<Product>,
     /// `products[i].to_json()`, built once: pages copy it instead of rebuilding it.
     json: Vec<Value>,
+    /// The same, with room for [`EXTRA_ROOM`] more keys (see [`Catalogue::json_with_room`]).
+    roomy: Vec<Value>,
 }
+
+/// Keys a page may add to a copy of [`Catalogue::json_with_room`] without the copy
+/// growing (the cart's four per line).
+pub const EXTRA_ROOM: usize = 4;
 
 impl Catalogue {
     /// Read `file` and check it; images must exist under `static_dir` (the directory
@@ -100,8 +106,21 @@ impl Catalogue {
                 return Err(format!("product {} has no name", p.id));
             }
         }
-        let json = products.iter().map(Product::to_json).collect();
-        Ok(Catalogue { products, json })
+        let json: Vec<Value> = products.iter().map(Product::to_json).collect();
+        let roomy = json
+            .iter()
+            .map(|j| {
+                let fields = j.as_object().expect("a product is an object");
+                let mut m = Map::with_capacity(fields.len() + EXTRA_ROOM);
+                m.extend(fields.clone());
+                Value::Object(m)
+            })
+            .collect();
+        Ok(Catalogue {
+            products,
+            json,
+            roomy,
+        })
     }
 
     pub fn get(&self, id: u64) -> Option<&Product> {
@@ -117,6 +136,17 @@ impl Catalogue {
             .binary_search_by_key(&id, |p| p.id)
             .ok()
             .map(|i| &self.json[i])
+    }
+
+    /// [`Catalogue::json`] for a page that adds up to [`EXTRA_ROOM`] keys to its copy:
+    /// a `Map` keeps its capacity when cloned, so the copy never reallocates. (The
+    /// plain one stays compact: copying the spare room costs the pages that add
+    /// nothing.)
+    pub fn json_with_room(&self, id: u64) -> Option<&Value> {
+        self.products
+            .binary_search_by_key(&id, |p| p.id)
+            .ok()
+            .map(|i| &self.roomy[i])
     }
 
     /// Every product's [`Product::to_json`], in id order.
@@ -193,6 +223,8 @@ mod tests {
         assert!(c.get(3).is_none());
         assert_eq!(c.json(2), Some(&c.get(2).unwrap().to_json()));
         assert!(c.json(3).is_none());
+        assert_eq!(c.json_with_room(2), c.json(2));
+        assert!(c.json_with_room(3).is_none());
         assert_eq!(c.all_json().len(), 2);
         assert_eq!(c.all_json()[0], c.all()[0].to_json());
         assert_eq!(c.get(1).unwrap().to_json()["price"], "12.50");

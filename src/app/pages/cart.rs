@@ -32,7 +32,8 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
     let (mut count, mut total) = (0u64, 0u64);
     // Products no longer in the catalogue are skipped.
     for (id, qty) in store::items(&session) {
-        let (Some(p), Some(Value::Object(json))) = (app.catalogue.get(id), app.catalogue.json(id))
+        let (Some(p), Some(Value::Object(json))) =
+            (app.catalogue.get(id), app.catalogue.json_with_room(id))
         else {
             continue;
         };
@@ -47,7 +48,7 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
         items.push(Value::Object(item));
     }
     // (Built by hand: `json!` would copy `items` once more.)
-    let mut data = Map::new();
+    let mut data = Map::with_capacity(5);
     data.insert("items".into(), Value::Array(items));
     data.insert("count".into(), Value::from(count));
     data.insert("total_cents".into(), Value::from(total));
