@@ -9,6 +9,7 @@
 //! message instead of breaking pages: ids are unique and at least 1, names are not
 //! empty, and every image is a file under `www/static/` (a page never links a 404).
 
+use crate::app::html::push_u64;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -47,7 +48,13 @@ impl Product {
 
 /// Cents as a decimal string: `1250` → `"12.50"`.
 pub fn format_price(cents: u64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
+    let mut s = String::with_capacity(24);
+    push_u64(&mut s, cents / 100);
+    let c = (cents % 100) as u8;
+    s.push('.');
+    s.push(char::from(b'0' + c / 10));
+    s.push(char::from(b'0' + c % 10));
+    s
 }
 
 /// Every product, in id order.
@@ -197,6 +204,12 @@ mod tests {
         assert_eq!(format_price(5), "0.05");
         assert_eq!(format_price(0), "0.00");
         assert_eq!(format_price(123_400), "1234.00");
+        for cents in (0..2000).chain([u64::MAX - 1, u64::MAX]) {
+            assert_eq!(
+                format_price(cents),
+                format!("{}.{:02}", cents / 100, cents % 100)
+            );
+        }
         assert_eq!(parse_id("3"), Some(3));
         assert_eq!(parse_id("12"), Some(12));
         for bad in [

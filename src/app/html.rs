@@ -10,9 +10,8 @@ pub fn escape(text: &str) -> String {
 
 /// [`escape`], appending to `out`: runs of safe bytes go in with one `push_str`.
 pub fn escape_into(out: &mut String, text: &str) {
-    let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in text.as_bytes().iter().enumerate() {
         let entity = match b {
             b'&' => "&amp;",
             b'<' => "&lt;",
@@ -21,12 +20,28 @@ pub fn escape_into(out: &mut String, text: &str) {
             b'\'' => "&#39;",
             _ => continue,
         };
-        // `i` is an ASCII byte, so both slices end on character boundaries.
+        // `b` is ASCII, so both slices end on character boundaries.
         out.push_str(&text[start..i]);
         out.push_str(entity);
         start = i + 1;
     }
     out.push_str(&text[start..]);
+}
+
+/// `n` in decimal digits, appended to `out` (what `write!(out, "{n}")` writes, without
+/// the formatting machinery: pages write many numbers).
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
 }
 
 /// A whole page around `body` (trusted markup), with the shared stylesheet.
@@ -46,6 +61,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn decimal_digits() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, u64::MAX - 1, u64::MAX] {
+            let mut out = String::from("x");
+            push_u64(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    #[test]
     fn escapes_markup_and_quotes() {
         assert_eq!(
             escape(r#"<script>alert("x")</script> & 'y'"#),
@@ -58,6 +82,18 @@ mod tests {
         let mut out = String::from("x");
         escape_into(&mut out, "a\"b");
         assert_eq!(out, "xa&quot;b");
+        for c in 0..=255u8 {
+            let s = char::from(c).to_string();
+            let want = match c {
+                b'&' => "&amp;".to_string(),
+                b'<' => "&lt;".into(),
+                b'>' => "&gt;".into(),
+                b'"' => "&quot;".into(),
+                b'\'' => "&#39;".into(),
+                _ => s.clone(),
+            };
+            assert_eq!(escape(&s), want);
+        }
         assert!(page("<t>", "<p>ok</p>").contains("<title>&lt;t&gt; · wirepost</title>"));
     }
 }

@@ -42,7 +42,7 @@
 //!   (totals, formatted prices) in Rust and puts it in the data, where the JSON
 //!   form gets it too.
 
-use crate::app::html::escape_into;
+use crate::app::html::{escape_into, push_u64};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
@@ -848,9 +848,12 @@ fn render_nodes(nodes: &[Node], scope: &Scope<'_>, out: &mut String) {
                 Some(Value::String(s)) if *safe => out.push_str(s),
                 Some(Value::String(s)) => escape_into(out, s),
                 // Digits, `-`, `.`, `e`, `+`, `true`, `false`: nothing to escape.
-                Some(Value::Number(n)) => {
-                    let _ = write!(out, "{n}");
-                }
+                Some(Value::Number(n)) => match n.as_u64() {
+                    Some(u) => push_u64(out, u),
+                    None => {
+                        let _ = write!(out, "{n}");
+                    }
+                },
                 Some(Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
                 Some(other) if *safe => out.push_str(&other.to_string()),
                 Some(other) => escape_into(out, &other.to_string()),
