@@ -63,13 +63,13 @@ pub struct Catalogue {
     products: Vec<Product>,
     /// `products[i].to_json()`, built once: pages copy it instead of rebuilding it.
     json: Vec<Value>,
-    /// The same, with room for [`EXTRA_ROOM`] more keys (see [`Catalogue::json_with_room`]).
-    roomy: Vec<Value>,
+    /// The same followed by [`LINE_KEYS`] (see [`Catalogue::cart_line`]).
+    lines: Vec<Value>,
 }
 
-/// Keys a page may add to a copy of [`Catalogue::json_with_room`] without the copy
-/// growing (the cart's four per line).
-pub const EXTRA_ROOM: usize = 4;
+/// What a cart line adds to its product's JSON, in this order (see
+/// [`Catalogue::cart_line`]).
+pub const LINE_KEYS: [&str; 4] = ["qty", "line_total_cents", "line_total", "can_add"];
 
 impl Catalogue {
     /// Read `file` and check it; images must exist under `static_dir` (the directory
@@ -114,19 +114,20 @@ impl Catalogue {
             }
         }
         let json: Vec<Value> = products.iter().map(Product::to_json).collect();
-        let roomy = json
+        let lines = json
             .iter()
             .map(|j| {
                 let fields = j.as_object().expect("a product is an object");
-                let mut m = Map::with_capacity(fields.len() + EXTRA_ROOM);
+                let mut m = Map::with_capacity(fields.len() + LINE_KEYS.len());
                 m.extend(fields.clone());
+                m.extend(LINE_KEYS.map(|k| (k.to_string(), Value::Null)));
                 Value::Object(m)
             })
             .collect();
         Ok(Catalogue {
             products,
             json,
-            roomy,
+            lines,
         })
     }
 
@@ -145,15 +146,14 @@ impl Catalogue {
             .map(|i| &self.json[i])
     }
 
-    /// [`Catalogue::json`] for a page that adds up to [`EXTRA_ROOM`] keys to its copy:
-    /// a `Map` keeps its capacity when cloned, so the copy never reallocates. (The
-    /// plain one stays compact: copying the spare room costs the pages that add
-    /// nothing.)
-    pub fn json_with_room(&self, id: u64) -> Option<&Value> {
+    /// A cart line to fill in: [`Catalogue::json`] followed by the [`LINE_KEYS`], all
+    /// `null`. The cart copies it and sets those four in place, which hashes and
+    /// allocates no key (a `Map::insert` does both) and never grows the copy.
+    pub fn cart_line(&self, id: u64) -> Option<&Value> {
         self.products
             .binary_search_by_key(&id, |p| p.id)
             .ok()
-            .map(|i| &self.roomy[i])
+            .map(|i| &self.lines[i])
     }
 
     /// Every product's [`Product::to_json`], in id order.
@@ -236,8 +236,26 @@ mod tests {
         assert!(c.get(3).is_none());
         assert_eq!(c.json(2), Some(&c.get(2).unwrap().to_json()));
         assert!(c.json(3).is_none());
-        assert_eq!(c.json_with_room(2), c.json(2));
-        assert!(c.json_with_room(3).is_none());
+        let line = c.cart_line(2).unwrap().as_object().unwrap();
+        let keys: Vec<&str> = line.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "name",
+                "price_cents",
+                "price",
+                "description",
+                "image",
+                "url",
+                "qty",
+                "line_total_cents",
+                "line_total",
+                "can_add"
+            ]
+        );
+        assert!(line.values().skip(7).all(Value::is_null));
+        assert!(c.cart_line(3).is_none());
         assert_eq!(c.all_json().len(), 2);
         assert_eq!(c.all_json()[0], c.all()[0].to_json());
         assert_eq!(c.get(1).unwrap().to_json()["price"], "12.50");

@@ -17,7 +17,7 @@
 //!   quantities, as a shop's cart badge shows), plus prices in cents and as text.
 
 use crate::app::cart as store;
-use crate::app::catalogue::{format_price, parse_id};
+use crate::app::catalogue::{LINE_KEYS, format_price, parse_id};
 use crate::app::forms::{form_fields, redirect, save_then};
 use crate::app::session::Session;
 use crate::app::view::{Vary, error_page, respond};
@@ -32,19 +32,26 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
     let (mut count, mut total) = (0u64, 0u64);
     // Products no longer in the catalogue are skipped.
     for (id, qty) in store::items(&session) {
-        let (Some(p), Some(Value::Object(json))) =
-            (app.catalogue.get(id), app.catalogue.json_with_room(id))
+        let (Some(p), Some(Value::Object(line_json))) =
+            (app.catalogue.get(id), app.catalogue.cart_line(id))
         else {
             continue;
         };
         let line = p.price_cents * qty;
         count += qty;
         total += line;
-        let mut item = json.clone();
-        item.insert("qty".into(), Value::from(qty));
-        item.insert("line_total_cents".into(), Value::from(line));
-        item.insert("line_total".into(), Value::from(format_price(line)));
-        item.insert("can_add".into(), Value::from(qty < store::MAX_QTY));
+        // The product's JSON then `qty`, `line_total_cents`, `line_total`, `can_add`
+        // (`catalogue::LINE_KEYS`), set in place.
+        let mut item = line_json.clone();
+        for (k, v) in item.iter_mut().rev().take(LINE_KEYS.len()) {
+            *v = match k.as_str() {
+                "qty" => Value::from(qty),
+                "line_total_cents" => Value::from(line),
+                "line_total" => Value::from(format_price(line)),
+                "can_add" => Value::from(qty < store::MAX_QTY),
+                _ => continue, // (none: the catalogue's test pins the keys)
+            };
+        }
         items.push(Value::Object(item));
     }
     // (Built by hand: `json!` would copy `items` once more.)
