@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Requests answered per readiness event before the worker serves other connections.
-pub const MAX_REQUESTS_PER_WAKE: usize = 128;
+pub const MAX_REQUESTS_PER_WAKE: usize = 32;
 /// Bytes read from one connection per readiness event (beyond the first read) before
 /// the worker serves the others: a body arriving as fast as the client can send it
 /// (a 1 GiB upload, a million one-byte chunks) is taken a slice at a time, so the
