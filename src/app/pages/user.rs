@@ -167,35 +167,17 @@ fn when_durable(
     );
 }
 
-pub fn register(app: &App, req: &Request<'_>) -> Reply {
-    let fields = match form_fields(req) {
-        Ok(f) => f,
-        Err(r) => return r.into(),
-    };
-    let fmt = format(req.header("accept"));
-    let username = fields.get("username").unwrap_or("").to_string();
-    let password = fields.get("password").unwrap_or("").to_string();
-    if let Err(e) =
-        users::validate_username(&username).and_then(|()| users::validate_password(&password))
-    {
-        return refused(&app.templates, fmt, "register", e, &username).into();
-    }
-    let session = Session::load(&app.store, req, unix_now());
-    let store = app.store.clone();
-    let templates = app.templates.clone();
-    app.hasher.reply(Box::new(move |mem| {
-        match users::register(mem, &store, &username, &password, unix_now()) {
-            Ok(ticket) => log_in_and_redirect(&store, session, &username, false, Some(ticket)),
-            Err(e) => refused(&templates, fmt, "register", e, &username).into(),
-        }
-    }))
+/// A register or login form's fields: the answer format, username and password
+/// (validated: a 400 with the form otherwise), and the `remember` box.
+struct Credentials {
+    fmt: Format,
+    username: String,
+    password: String,
+    remember: bool,
 }
 
-pub fn login(app: &App, req: &Request<'_>) -> Reply {
-    let fields = match form_fields(req) {
-        Ok(f) => f,
-        Err(r) => return r.into(),
-    };
+fn credentials(app: &App, req: &Request<'_>, which: &str) -> Result<Credentials, Reply> {
+    let fields = form_fields(req).map_err(Reply::from)?;
     let fmt = format(req.header("accept"));
     let username = fields.get("username").unwrap_or("").to_string();
     let password = fields.get("password").unwrap_or("").to_string();
@@ -206,15 +188,44 @@ pub fn login(app: &App, req: &Request<'_>) -> Reply {
     if let Err(e) =
         users::validate_username(&username).and_then(|()| users::validate_password(&password))
     {
-        return refused(&app.templates, fmt, "login", e, &username).into();
+        return Err(refused(&app.templates, fmt, which, e, &username).into());
     }
+    Ok(Credentials {
+        fmt,
+        username,
+        password,
+        remember,
+    })
+}
+
+pub fn register(app: &App, req: &Request<'_>) -> Reply {
+    let c = match credentials(app, req, "register") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let session = Session::load(&app.store, req, unix_now());
     let store = app.store.clone();
     let templates = app.templates.clone();
     app.hasher.reply(Box::new(move |mem| {
-        match users::authenticate(mem, &store, &username, &password) {
-            Ok(()) => log_in_and_redirect(&store, session, &username, remember, None),
-            Err(e) => refused(&templates, fmt, "login", e, &username).into(),
+        match users::register(mem, &store, &c.username, &c.password, unix_now()) {
+            Ok(ticket) => log_in_and_redirect(&store, session, &c.username, false, Some(ticket)),
+            Err(e) => refused(&templates, c.fmt, "register", e, &c.username).into(),
+        }
+    }))
+}
+
+pub fn login(app: &App, req: &Request<'_>) -> Reply {
+    let c = match credentials(app, req, "login") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let session = Session::load(&app.store, req, unix_now());
+    let store = app.store.clone();
+    let templates = app.templates.clone();
+    app.hasher.reply(Box::new(move |mem| {
+        match users::authenticate(mem, &store, &c.username, &c.password) {
+            Ok(()) => log_in_and_redirect(&store, session, &c.username, c.remember, None),
+            Err(e) => refused(&templates, c.fmt, "login", e, &c.username).into(),
         }
     }))
 }
