@@ -26,6 +26,8 @@ pub const DRAIN_TIMEOUT_SECS: f64 = 10.0;
 pub const MAX_BODY: u64 = 1 << 20;
 /// Largest upload; SPEC: 1 GiB.
 pub const MAX_UPLOAD: u64 = 1 << 30;
+/// Most files in one upload: 100, like Django's `DATA_UPLOAD_MAX_NUMBER_FILES`.
+pub const MAX_UPLOAD_FILES: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -35,6 +37,7 @@ pub struct Config {
     pub data: PathBuf,
     pub max_body: u64,
     pub max_upload: u64,
+    pub max_upload_files: usize,
     pub trace: bool,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
@@ -52,6 +55,7 @@ impl Default for Config {
             data: "data".into(),
             max_body: MAX_BODY,
             max_upload: MAX_UPLOAD,
+            max_upload_files: MAX_UPLOAD_FILES,
             trace: false,
             header_timeout: Duration::from_secs_f64(HEADER_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs_f64(IDLE_TIMEOUT_SECS),
@@ -75,6 +79,7 @@ Each flag can also be set by the environment variable WIREPOST_<NAME>
   --data DIR                runtime state                 [data]
   --max-body BYTES          largest form/JSON body        [1M]
   --max-upload BYTES        largest upload                [1G]
+  --max-upload-files N      files in one upload at most   [100]
   --trace                   print every connection's bytes in and out
   --header-timeout SECS     408 if a head takes longer    [10]
   --idle-timeout SECS       close idle connections after  [60]
@@ -140,6 +145,7 @@ const FLAGS: &[&str] = &[
     "data",
     "max-body",
     "max-upload",
+    "max-upload-files",
     "trace",
     "header-timeout",
     "idle-timeout",
@@ -210,6 +216,7 @@ impl Config {
                 "data" => c.data = value.clone().into(),
                 "max-body" => c.max_body = size()?,
                 "max-upload" => c.max_upload = size()?,
+                "max-upload-files" => c.max_upload_files = count()?,
                 "trace" => c.trace = !matches!(value.as_str(), "0" | "false" | "no" | "off" | ""),
                 "header-timeout" => c.header_timeout = parse_secs(&value).ok_or_else(bad)?,
                 "idle-timeout" => c.idle_timeout = parse_secs(&value).ok_or_else(bad)?,
@@ -246,6 +253,14 @@ mod tests {
         assert_eq!(c.addr, "127.0.0.1:8000");
         assert_eq!(c.max_body, 1 << 20);
         assert_eq!(c.max_upload, 1 << 30);
+        assert_eq!(c.max_upload_files, 100);
+        assert_eq!(
+            parse(&["--max-upload-files", "3"], &[])
+                .unwrap()
+                .max_upload_files,
+            3
+        );
+        assert!(parse(&["--max-upload-files", "0"], &[]).is_err());
         assert_eq!(c.header_timeout, Duration::from_secs(10));
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.drain_timeout, Duration::from_secs(10));

@@ -433,3 +433,63 @@ fn non_ascii_names_get_percent_encoded_urls_that_serve_the_file() {
     resp.assert_status(200);
     assert_eq!(resp.body, b"bonjour");
 }
+
+#[test]
+fn small_files_wait_in_memory_large_ones_spill_to_disk_and_all_are_stored() {
+    let server = Server::start(&["--max-upload-files", "3"]);
+    let dir = uploads_dir(&server);
+    let small_a = pattern(10);
+    let big = pattern(200_000); // past the 64 KiB kept in memory per upload
+    let small_b = pattern(3000);
+    let body = multipart(
+        "mix",
+        &[
+            ("headimg", Some("a.txt"), &small_a),
+            ("username", None, b"ada"),
+            ("headimg", Some("big.bin"), &big),
+            ("headimg", Some("b.txt"), &small_b),
+        ],
+    );
+    let req = upload_request("mix", &body);
+    let head_and_small = req.len() - body.len() + 400; // into the first file's part
+    let mut c = server.connect();
+    c.send(&req[..head_and_small]);
+    c.assert_silent_and_open(Duration::from_millis(300));
+    // The small file is still in memory: no file made for it yet.
+    assert_eq!(stored_names(&dir), Vec::<String>::new());
+    let into_big = req.len() - body.len() + 150_000;
+    c.send(&req[head_and_small..into_big]);
+    c.assert_silent_and_open(Duration::from_millis(300));
+    // The big one spilled to one temporary file.
+    let names = stored_names(&dir);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].starts_with(".tmp-"), "{names:?}");
+    c.send(&req[into_big..]);
+    let resp = c.read_response();
+    resp.assert_status(201);
+    let v = resp.json();
+    assert_eq!(v["fields"], json!({"username": ["ada"]}));
+    let files = v["files"].as_array().unwrap();
+    let got: Vec<(&str, u64)> = files
+        .iter()
+        .map(|f| (f["filename"].as_str().unwrap(), f["size"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("a.txt", 10), ("big.bin", 200_000), ("b.txt", 3000)]
+    );
+    for (f, data) in files.iter().zip([&small_a, &big, &small_b]) {
+        let stored = f["stored"].as_str().unwrap();
+        assert_eq!(&fs::read(dir.join(stored)).unwrap(), data, "{stored}");
+    }
+    assert_eq!(stored_names(&dir).len(), 3, "no temporary file left");
+
+    // A fourth file is one too many for --max-upload-files 3: 400, nothing stored.
+    let four: Vec<(&str, Option<&str>, &[u8])> = (0..4)
+        .map(|_| ("headimg", Some("f.txt"), &b"x"[..]))
+        .collect();
+    let resp = server.request(&upload_request("four", &multipart("four", &four)));
+    resp.assert_status(400);
+    resp.assert_body_contains("more than 3 files in one upload");
+    assert_eq!(wait_for_entries(&dir, 3).len(), 3);
+}

@@ -39,6 +39,8 @@ pub struct AppConfig {
     pub max_body: u64,
     /// Largest upload, in bytes.
     pub max_upload: u64,
+    /// Most files in one upload.
+    pub max_upload_files: usize,
 }
 
 /// A request as a page sees it: the parsed head and the (decoded) body.

@@ -45,6 +45,7 @@ impl Server {
             data: config.data.clone(),
             max_body: config.max_body,
             max_upload: config.max_upload,
+            max_upload_files: config.max_upload_files,
         })?;
         Ok(Server {
             listener,
