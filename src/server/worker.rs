@@ -191,10 +191,18 @@ impl Worker {
                     token => {
                         let closing = event.is_read_closed() || event.is_error();
                         let key = Key::from_token(token.0);
+                        let readable = event.is_readable() || closing;
                         if let Some(conn) = self.conns.get_mut(key) {
                             conn.peer_closing |= closing;
+                            if conn.queued {
+                                // Its turn comes in the pass over `more_work` below:
+                                // one turn per loop, or a busy client would get two
+                                // while the others wait.
+                                conn.readable_later |= readable;
+                                continue;
+                            }
                         }
-                        self.drive(key, now, event.is_readable() || closing);
+                        self.drive(key, now, readable);
                     }
                 }
             }
@@ -205,7 +213,8 @@ impl Worker {
             for key in std::mem::take(&mut self.more_work) {
                 if let Some(conn) = self.conns.get_mut(key) {
                     conn.queued = false;
-                    self.drive(key, now, false);
+                    let readable = std::mem::take(&mut conn.readable_later);
+                    self.drive(key, now, readable);
                 }
             }
             while let Some((at, token)) = self.timers.pop_due(now) {
