@@ -18,7 +18,7 @@ use wirepost::http::framing::BodyKind;
 use wirepost::http::head::{HeadLimits, MAX_LEADING_EMPTY_LINES};
 use wirepost::http::multipart::{
     Event as MpEvent, MultipartError, MultipartErrorKind, MultipartLimits, MultipartParser,
-    MultipartState, PartHeaders,
+    MultipartState, MultipartStream, PartHeaders, Piece, StreamError,
 };
 use wirepost::http::{Event, ParseError, RequestParser};
 
@@ -425,6 +425,47 @@ pub fn multipart_log<'a>(
     }
     if !buf.is_empty() {
         log.push(MpLog::Rest(buf));
+    }
+    log
+}
+
+/// The log of [`MultipartStream`] pushed `pieces` (what the upload page and `/echo`
+/// use): must equal [`multipart_log`]'s without its `Rest` (the stream keeps what the
+/// parser left unconsumed).
+pub fn multipart_stream_log<'a>(
+    boundary: &[u8],
+    limits: MultipartLimits,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+) -> Vec<MpLog> {
+    let mut stream = MultipartStream::new(boundary, limits);
+    let mut log = Vec::new();
+    for piece in pieces {
+        let pushed = stream.push(piece, |p| {
+            match p {
+                Piece::Begin(h) => log.push(MpLog::Begin(h)),
+                Piece::Data(d) => {
+                    assert!(!d.is_empty(), "empty data piece");
+                    match log.last_mut() {
+                        Some(MpLog::Data(v)) => v.extend_from_slice(d),
+                        _ => log.push(MpLog::Data(d.to_vec())),
+                    }
+                }
+                Piece::End => log.push(MpLog::PartEnd),
+            }
+            Ok::<(), ()>(())
+        });
+        match pushed {
+            Ok(()) => {}
+            Err(StreamError::Multipart(e)) => {
+                log.push(MpLog::Error(e));
+                return log;
+            }
+            Err(StreamError::Handler(())) => unreachable!(),
+        }
+    }
+    match stream.finish() {
+        Ok(()) => log.push(MpLog::End),
+        Err(e) => log.push(MpLog::Eof(e)),
     }
     log
 }

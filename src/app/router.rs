@@ -44,9 +44,7 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
         return BodyPolicy::Reject(r);
     }
     match head.path() {
-        "/echo" => BodyPolicy::Buffer {
-            limit: app.config.max_body,
-        },
+        "/echo" => echo::body_policy(app, head),
         "/upload/" if head.method == Method::Post => upload::body_policy(app, head),
         "/user/register/" | "/user/login/" | "/user/logout/" | "/session/" | "/cart/add/"
         | "/cart/remove/" | "/cart/clear/" | "/history/clear/"

@@ -922,6 +922,114 @@ impl MultipartParser {
     }
 }
 
+/// A piece of a multipart body, as [`MultipartStream::push`] hands it on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// A part begins.
+    Begin(PartHeaders),
+    /// Some of the current part's data (never empty).
+    Data(&'a [u8]),
+    /// The current part is complete.
+    End,
+}
+
+/// What stopped [`MultipartStream::push`]: the body, or the caller's handler.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamError<E> {
+    Multipart(MultipartError),
+    Handler(E),
+}
+
+/// A [`MultipartParser`] for a body that arrives in pieces the caller does not keep
+/// (a route streaming its body). The parser leaves unconsumed the few bytes at the end
+/// of a piece that may begin a delimiter, or a part header line still without its LF;
+/// this keeps them in a small buffer of its own and puts them in front of the next
+/// piece. That buffer is bounded by the parser: a delimiter's length, or one part
+/// header line (at most [`MultipartLimits::max_part_header_section`]). After the close
+/// delimiter, the rest (the epilogue) is ignored.
+#[derive(Debug, Clone)]
+pub struct MultipartStream {
+    parser: MultipartParser,
+    carry: Vec<u8>,
+    ended: bool,
+}
+
+impl MultipartStream {
+    pub fn new(boundary: &[u8], limits: MultipartLimits) -> Self {
+        MultipartStream {
+            parser: MultipartParser::new(boundary, limits),
+            carry: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// The next piece of the body: `on` is called for every part begun, piece of part
+    /// data and part ended in it, in order. The first error (the body's, or `on`'s)
+    /// stops the parsing and is returned; errors of the body are sticky.
+    pub fn push<E>(
+        &mut self,
+        bytes: &[u8],
+        mut on: impl FnMut(Piece<'_>) -> Result<(), E>,
+    ) -> Result<(), StreamError<E>> {
+        if self.ended {
+            return Ok(());
+        }
+        if self.carry.is_empty() {
+            let used = self.run(bytes, &mut on)?;
+            self.carry.extend_from_slice(&bytes[used..]);
+        } else {
+            let mut carry = std::mem::take(&mut self.carry);
+            carry.extend_from_slice(bytes);
+            let used = self.run(&carry, &mut on);
+            if let Ok(used) = used {
+                carry.drain(..used);
+                self.carry = carry;
+            }
+            used?;
+        }
+        Ok(())
+    }
+
+    /// Feed `input` until the parser needs more; how much of it was used.
+    fn run<E>(
+        &mut self,
+        input: &[u8],
+        on: &mut impl FnMut(Piece<'_>) -> Result<(), E>,
+    ) -> Result<usize, StreamError<E>> {
+        let mut pos = 0;
+        loop {
+            let step = self
+                .parser
+                .feed(&input[pos..])
+                .map_err(StreamError::Multipart)?;
+            let start = pos;
+            pos += step.consumed;
+            let piece = match step.event {
+                Event::NeedData => return Ok(pos),
+                Event::End => {
+                    self.ended = true;
+                    return Ok(pos);
+                }
+                Event::PartBegin(h) => Piece::Begin(h),
+                Event::PartData(r) => Piece::Data(&input[start + r.start..start + r.end]),
+                Event::PartEnd => Piece::End,
+            };
+            on(piece).map_err(StreamError::Handler)?;
+        }
+    }
+
+    /// The body ended: `Ok` once the close delimiter was read (see
+    /// [`MultipartParser::finish`]).
+    pub fn finish(&self) -> Result<(), MultipartError> {
+        self.parser.finish()
+    }
+
+    /// Parts begun so far.
+    pub fn parts(&self) -> usize {
+        self.parser.parts()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -977,13 +1085,89 @@ mod tests {
         log
     }
 
+    /// The same log from a [`MultipartStream`] pushed pieces of `step` bytes.
+    fn run_stream(boundary: &str, body: &[u8], step: usize) -> Vec<String> {
+        let mut stream = MultipartStream::new(boundary.as_bytes(), MultipartLimits::default());
+        let mut log: Vec<String> = Vec::new();
+        for piece in body.chunks(step.max(1)) {
+            let pushed = stream.push(piece, |p| {
+                match p {
+                    Piece::Begin(h) => log.push(format!(
+                        "begin {} {:?} {:?}",
+                        h.name, h.filename, h.content_type
+                    )),
+                    Piece::Data(d) => {
+                        assert!(!d.is_empty());
+                        let text = String::from_utf8_lossy(d).into_owned();
+                        match log.last_mut() {
+                            Some(last) if last.starts_with("data ") => last.push_str(&text),
+                            _ => log.push(format!("data {text}")),
+                        }
+                    }
+                    Piece::End => log.push("part-end".into()),
+                }
+                Ok::<(), ()>(())
+            });
+            if let Err(e) = pushed {
+                let StreamError::Multipart(e) = e else {
+                    unreachable!()
+                };
+                log.push(format!("error {:?} byte {}", e.kind, e.byte.unwrap()));
+                return log;
+            }
+        }
+        match stream.finish() {
+            Ok(()) => log.push("end".into()),
+            Err(e) => log.push(format!("eof {:?} byte {}", e.kind, e.byte.unwrap())),
+        }
+        log
+    }
+
+    /// The log of `body` fed whole, checked against pieces of 1, 2, 3 and 7 bytes, and
+    /// against a [`MultipartStream`] pushed the same pieces.
     fn run(boundary: &str, body: &[u8]) -> Vec<String> {
         let whole = run_with(boundary, body, body.len(), MultipartLimits::default());
         for step in [1, 2, 3, 7] {
             let log = run_with(boundary, body, step, MultipartLimits::default());
             assert_eq!(log, whole, "step {step}");
         }
+        for step in [1, 2, 3, 7, body.len()] {
+            let log = run_stream(boundary, body, step);
+            assert_eq!(log, whole, "stream, step {step}");
+        }
         whole
+    }
+
+    #[test]
+    fn a_stream_stops_at_its_handlers_error_and_ignores_the_epilogue() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n\
+--b\r\nContent-Disposition: form-data; name=\"c\"\r\n\r\n2\r\n--b--\r\nepilogue --b junk";
+        let mut stream = MultipartStream::new(b"b", MultipartLimits::default());
+        let mut names = Vec::new();
+        let got = stream.push(body, |p| match p {
+            Piece::Begin(h) if h.name == "c" => Err("no c"),
+            Piece::Begin(h) => {
+                names.push(h.name);
+                Ok(())
+            }
+            _ => Ok(()),
+        });
+        assert_eq!(got, Err(StreamError::Handler("no c")));
+        assert_eq!(names, ["a"]);
+
+        let mut stream = MultipartStream::new(b"b", MultipartLimits::default());
+        let mut n = 0;
+        for piece in body.chunks(5) {
+            stream
+                .push(piece, |_| {
+                    n += 1;
+                    Ok::<(), ()>(())
+                })
+                .unwrap();
+        }
+        assert_eq!(n, 6); // begin, data, end twice; the epilogue is not looked at
+        assert_eq!(stream.parts(), 2);
+        assert!(stream.finish().is_ok());
     }
 
     #[test]

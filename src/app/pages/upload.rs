@@ -25,7 +25,9 @@ use crate::app::templates::Templates;
 use crate::app::view::html;
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::http::head::RequestHead;
-use crate::http::multipart::{self, MultipartLimits, MultipartParser, PartHeaders};
+use crate::http::multipart::{
+    self, MultipartLimits, MultipartStream, PartHeaders, Piece, StreamError,
+};
 use crate::http::query::MultiMap;
 use crate::store::uploads::{TempUpload, UploadDir, remove_stored};
 use serde_json::json;
@@ -85,21 +87,21 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
             }
         };
     let sink = UploadSink {
-        parser: MultipartParser::new(&boundary, MultipartLimits::default()),
-        carry: Vec::new(),
-        dir: Arc::clone(&app.uploads),
-        fields: MultiMap::new(),
-        field_bytes: 0,
-        max_field_bytes: app.config.max_body,
-        part: None,
-        files: Vec::new(),
-        // Past `--max-upload-files` (default 100, like Django's
-        // `DATA_UPLOAD_MAX_NUMBER_FILES`) the upload is refused with 400: the body's
-        // shape is the problem, as for too many parts. Each stored file costs a file
-        // made, two fsyncs and a link on the blocking pool.
-        max_files: app.config.max_upload_files,
-        in_memory: 0,
-        ended: false,
+        stream: MultipartStream::new(&boundary, MultipartLimits::default()),
+        received: Received {
+            dir: Arc::clone(&app.uploads),
+            fields: MultiMap::new(),
+            field_bytes: 0,
+            max_field_bytes: app.config.max_body,
+            part: None,
+            files: Vec::new(),
+            // Past `--max-upload-files` (default 100, like Django's
+            // `DATA_UPLOAD_MAX_NUMBER_FILES`) the upload is refused with 400: the
+            // body's shape is the problem, as for too many parts. Each stored file
+            // costs a file made, two fsyncs and a link on the blocking pool.
+            max_files: app.config.max_upload_files,
+            in_memory: 0,
+        },
         templates: Arc::clone(&app.templates),
     };
     BodyPolicy::Stream {
@@ -134,10 +136,14 @@ enum Spool {
 }
 
 pub struct UploadSink {
-    parser: MultipartParser,
-    /// Bytes the parser has not consumed yet (a possible boundary at the end of a
-    /// read, or a part header cut in two): small, bounded by the parser's limits.
-    carry: Vec<u8>,
+    stream: MultipartStream,
+    received: Received,
+    /// For the HTML answer, rendered on the pool thread.
+    templates: Arc<Templates>,
+}
+
+/// What of the form has arrived, part by part.
+struct Received {
     dir: Arc<UploadDir>,
     fields: MultiMap,
     field_bytes: u64,
@@ -149,9 +155,6 @@ pub struct UploadSink {
     /// Bytes of file data held in memory ([`Spool::Memory`]), at most
     /// [`SPOOL_IN_MEMORY`].
     in_memory: usize,
-    ended: bool,
-    /// For the HTML answer, rendered on the pool thread.
-    templates: Arc<Templates>,
 }
 
 /// A file could not be written or committed: 507 when the disk is full, else 500.
@@ -169,33 +172,7 @@ fn storage_error(e: std::io::Error) -> Response {
     r
 }
 
-impl UploadSink {
-    /// Feed `input` to the parser until it needs more; returns how much it consumed.
-    fn parse(&mut self, input: &[u8]) -> Result<usize, Response> {
-        let mut pos = 0;
-        loop {
-            let step = self
-                .parser
-                .feed(&input[pos..])
-                .map_err(|e| Response::text_error(e.status(), &e.to_string()))?;
-            let start = pos;
-            pos += step.consumed;
-            match step.event {
-                multipart::Event::NeedData => return Ok(pos),
-                multipart::Event::PartBegin(h) => self.begin(h)?,
-                multipart::Event::PartData(range) => {
-                    let data = &input[start + range.start..start + range.end];
-                    self.data_of_part(data)?;
-                }
-                multipart::Event::PartEnd => self.end_part(),
-                multipart::Event::End => {
-                    self.ended = true;
-                    return Ok(pos);
-                }
-            }
-        }
-    }
-
+impl Received {
     fn begin(&mut self, h: PartHeaders) -> Result<(), Response> {
         self.part = Some(match h.filename {
             Some(filename) if filename.is_empty() => Part::Skipped,
@@ -259,7 +236,7 @@ impl UploadSink {
         }
     }
 
-    fn end_part(&mut self) {
+    fn end_part(&mut self) -> Result<(), Response> {
         match self.part.take() {
             Some(Part::File(f)) => self.files.push(f),
             Some(Part::Field { name, value }) => self
@@ -267,40 +244,37 @@ impl UploadSink {
                 .push(name, String::from_utf8_lossy(&value).into_owned()),
             Some(Part::Skipped) | None => {}
         }
+        Ok(())
     }
 }
 
 impl BodySink for UploadSink {
     fn data(&mut self, bytes: &[u8]) -> Result<(), Response> {
-        if self.ended {
-            return Ok(()); // the epilogue: ignored
-        }
-        if self.carry.is_empty() {
-            let used = self.parse(bytes)?;
-            self.carry.extend_from_slice(&bytes[used..]);
-        } else {
-            let mut carry = std::mem::take(&mut self.carry);
-            carry.extend_from_slice(bytes);
-            let used = self.parse(&carry)?;
-            carry.drain(..used);
-            self.carry = carry;
-        }
-        Ok(())
+        let received = &mut self.received;
+        let pushed = self.stream.push(bytes, |piece| match piece {
+            Piece::Begin(h) => received.begin(h),
+            Piece::Data(data) => received.data_of_part(data),
+            Piece::End => received.end_part(),
+        });
+        pushed.map_err(|e| match e {
+            StreamError::Multipart(e) => Response::text_error(e.status(), &e.to_string()),
+            StreamError::Handler(r) => r,
+        })
     }
 
     fn finish(self: Box<Self>, req: &Request<'_>) -> Reply {
-        if let Err(e) = self.parser.finish() {
+        if let Err(e) = self.stream.finish() {
             return Response::text_error(e.status(), &e.to_string()).into();
         }
-        if self.files.is_empty() {
+        if self.received.files.is_empty() {
             return Response::text_error(400, "the form has no file: choose one in `headimg`")
                 .into();
         }
         let fmt = format(req.header("accept"));
         let UploadSink {
-            files,
-            fields,
-            dir,
+            received: Received {
+                files, fields, dir, ..
+            },
             templates,
             ..
         } = *self;
