@@ -98,12 +98,16 @@ def normal_priority():
     Nice alone does not keep the normal client from waiting for an abuser on the client
     core: the kernel's scheduler (EEVDF, RUN_TO_PARITY) lets a running nice-19 task
     finish its slice (0.75-3 ms) before a woken nice-0 task runs, and that wait lands
-    in the normal client's latency although the server had answered. With
-    HOSTILE_NORMAL_RT=1 (what run.sh sets when it can) the normal client runs
-    SCHED_FIFO, which preempts the abusers at once, so its latency is the server's."""
+    in the normal client's latency although the server had answered. So, unless
+    `--normal-sched other`, the normal client runs SCHED_FIFO (priority 1) when it may
+    (root, or CAP_SYS_NICE), which preempts the abusers at once: its latency is then
+    the server's. Its figures say which it got (`scheduler`)."""
     os.setpriority(os.PRIO_PROCESS, 0, 0)
-    if os.environ.get("HOSTILE_NORMAL_RT") == "1":
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    if os.environ.get("HOSTILE_NORMAL_SCHED", "fifo") == "fifo":
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        except PermissionError:
+            pass
 
 
 def latency_main(port, seconds, warmup):
@@ -150,7 +154,8 @@ def latency_main(port, seconds, warmup):
     if sock:
         sock.close()
     both = sorted(lat[0] + lat[1])
-    out = {"n": len(both), "errors": len(errors), "first_errors": errors[:3], "statuses": statuses}
+    out = {"n": len(both), "errors": len(errors), "first_errors": errors[:3], "statuses": statuses,
+           "scheduler": "SCHED_FIFO" if os.sched_getscheduler(0) == os.SCHED_FIFO else "SCHED_OTHER nice 0"}
     for name, vals in (("all", both), ("plaintext", sorted(lat[0])), ("product", sorted(lat[1]))):
         out[name] = {
             "p50": percentile(vals, 50),
@@ -782,6 +787,10 @@ def main():
     rp.add_argument("--chunks", type=int, default=1_000_000)
     rp.add_argument("--parts", type=int, default=10_000)
     rp.add_argument("--upload-files", type=int, default=1000)
+    rp.add_argument("--rounds", type=int, default=1,
+                    help="run each pattern this many times (fresh server each); the medians are printed last")
+    rp.add_argument("--normal-sched", choices=["fifo", "other"], default="fifo",
+                    help="the normal client's scheduling: SCHED_FIFO when permitted (default), or nice 0")
     rp.add_argument("--json", help="write every figure here")
     rp.add_argument("--max-pressure", type=float, default=5, help="wait for CPU pressure at most this %%")
     rp.add_argument("--quiet-wait", type=float, default=60, help="but at most this many s")
@@ -794,20 +803,24 @@ def main():
         return
     # The abusers (this process) yield the client core to the normal client.
     os.nice(19)
+    os.environ["HOSTILE_NORMAL_SCHED"] = args.normal_sched
     tmp = tempfile.mkdtemp(prefix="wirepost-hostile-")
     rows = []
     try:
         www = make_www(tmp, args.big_mib)
         for name in args.patterns:
-            row = run_pattern(name, args, www, tmp)
-            rows.append(row)
-            print(json.dumps(row, default=str), flush=True)
+            for _ in range(args.rounds):
+                row = run_pattern(name, args, www, tmp)
+                rows.append(row)
+                print(json.dumps(row, default=str), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1, default=str)
     print()
+    if rows:
+        print(f"normal client: {rows[0]['normal unloaded'].get('scheduler')}")
     print("| pattern | abusers got | server RSS idle → peak (VmHWM) | normal p99 unloaded → loaded (µs) | ratio | normal errors | CPU pressure during |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
@@ -816,6 +829,13 @@ def main():
         print(f"| {r['pattern']} | {json.dumps(got)} | {r['rss idle KiB'] / 1024:.1f} → {r['VmHWM KiB'] / 1024:.1f} MiB "
               f"| {r['normal unloaded']['all']['p99']:.0f} → {r['normal loaded']['all']['p99']:.0f} "
               f"| {r['p99 ratio']:.2f} | {r['normal loaded']['errors']} | {r['CPU pressure during %']}% |")
+    if args.rounds > 1:
+        print()
+        print("| pattern | p99 ratio per round | median |")
+        print("|---|---|---|")
+        for name in args.patterns:
+            ratios = [r["p99 ratio"] for r in rows if r["pattern"] == name]
+            print(f"| {name} | {', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f} |")
 
 
 if __name__ == "__main__":
