@@ -351,9 +351,10 @@ fn a_million_one_byte_chunks_are_answered_and_one_more_than_the_limit_is_413() {
 
 /// While one connection streams a large body of one-byte chunks as fast as it can,
 /// a normal client on the same worker is still answered promptly (the worker takes at
-/// most `MAX_INPUT_PER_WAKE` bytes of a connection's input per turn). In a debug build
-/// this passes without that bound too (the sender rarely keeps the socket full); the
-/// release benchmark (`benches/hostile`) is where the bound shows.
+/// most `MAX_BODY_PIECES_PER_WAKE` chunks and a buffer of a connection's input per
+/// turn). In a debug build this passes without those bounds too (the sender rarely
+/// keeps the socket full); the release benchmark (`benches/hostile`) is where they
+/// show, and `server::connection`'s unit tests check the bound turn by turn.
 #[test]
 fn a_fast_chunked_body_does_not_hold_up_other_clients() {
     const CHUNKS: usize = 3_000_000; // 18 MB on the wire
