@@ -12,6 +12,7 @@
 //!
 //! Work is bounded per call: at most [`MAX_REQUESTS_PER_WAKE`] requests, at most
 //! [`MAX_BODY_PIECES_PER_WAKE`] pieces of body (a body of tiny chunks), at most
+//! [`MAX_SINK_BYTES_PER_WAKE`] bytes handed to a route that streams its body, at most
 //! [`MAX_INPUT_PER_WAKE`] bytes read after the first read (a fast body), at most
 //! [`MAX_OUTPUT_PER_WAKE`] bytes of a file body written (a fast reader), and no new
 //! request while more than [`OUTPUT_HIGH_WATER`] bytes wait to be written (a client
@@ -50,6 +51,13 @@ pub const MAX_REQUESTS_PER_WAKE: usize = 32;
 /// whole buffer's worth (32 KiB: 5461 chunks, ~240 µs) per turn; 1024 pieces keep a
 /// turn under ~50 µs, and bodies in large pieces are not slowed at all.
 pub const MAX_BODY_PIECES_PER_WAKE: usize = 1024;
+/// Body bytes handed to a route that streams its body (an upload, a multipart body to
+/// `/echo`) per readiness event. The route's cost per byte can be high: a multipart
+/// body of one-byte parts costs ~0.4 µs a part (~6 ns a byte), so a whole 32 KiB
+/// buffer of them would hold the loop ~200 µs; 16 KiB halves that. A file's bytes cost
+/// far less, and taking them 16 KiB a turn costs an upload nothing measurable (see
+/// docs/performance.md).
+pub const MAX_SINK_BYTES_PER_WAKE: usize = 16 * 1024;
 /// Bytes read from one connection per readiness event (beyond the first read) before
 /// the worker serves the others: a body arriving as fast as the client can send it
 /// (a 1 GiB upload, a million one-byte chunks) is taken a slice at a time, so the
@@ -110,6 +118,28 @@ enum Phase {
     /// The closing response is written and our side shut down: drop input until the
     /// peer closes or the linger time ends.
     Lingering { until: Instant },
+}
+
+/// What one call of `drive` may still do (the per-wake budgets).
+struct Turn {
+    requests: usize,
+    pieces: usize,
+    sink_bytes: usize,
+}
+
+impl Turn {
+    fn new() -> Turn {
+        Turn {
+            requests: MAX_REQUESTS_PER_WAKE,
+            pieces: MAX_BODY_PIECES_PER_WAKE,
+            sink_bytes: MAX_SINK_BYTES_PER_WAKE,
+        }
+    }
+
+    /// A budget ran out: whatever is left waits for the connection's next turn.
+    fn spent(&self) -> bool {
+        self.requests == 0 || self.pieces == 0 || self.sink_bytes == 0
+    }
 }
 
 /// What a connection needs from its worker for one `drive`.
@@ -259,11 +289,10 @@ impl Connection {
                 }
             }
         }
-        let mut budget = MAX_REQUESTS_PER_WAKE;
-        let mut pieces = MAX_BODY_PIECES_PER_WAKE;
+        let mut turn = Turn::new();
         let mut write_left = MAX_OUTPUT_PER_WAKE;
         loop {
-            self.process(cx, &mut budget, &mut pieces);
+            self.process(cx, &mut turn);
             if let Err(e) = self.flush(cx.now, &mut write_left) {
                 log::debug!("#{} write error: {e}", self.id);
                 return Next::Close;
@@ -307,7 +336,7 @@ impl Connection {
                     Ok(0) => {}
                     Ok(n) => {
                         read_left = read_left.saturating_sub(n);
-                        if budget > 0 && pieces > 0 {
+                        if !turn.spent() {
                             continue;
                         }
                     }
@@ -333,7 +362,7 @@ impl Connection {
         // which raise no new edge): come back after the others. Not while waiting on
         // the blocking pool (its answer drives us) or on the client reading (the
         // writable edge does).
-        if (budget == 0 || pieces == 0 || read_left == 0)
+        if (turn.spent() || read_left == 0)
             && (!self.input.is_empty() || self.read_pending)
             && !self.backpressured()
             && !matches!(self.phase, Phase::Waiting { .. })
@@ -411,8 +440,8 @@ impl Connection {
         }
     }
 
-    /// Parse and answer requests from the buffered input, within the budget.
-    fn process(&mut self, cx: &Cx<'_>, budget: &mut usize, pieces: &mut usize) {
+    /// Parse and answer requests from the buffered input, within the turn's budgets.
+    fn process(&mut self, cx: &Cx<'_>, turn: &mut Turn) {
         loop {
             if matches!(
                 self.phase,
@@ -421,10 +450,22 @@ impl Connection {
             {
                 return;
             }
-            if (self.phase == Phase::Head && *budget == 0) || *pieces == 0 {
+            if (self.phase == Phase::Head && turn.requests == 0)
+                || turn.pieces == 0
+                || turn.sink_bytes == 0
+            {
                 return;
             }
-            let step = match self.parser.advance(self.input.unconsumed()) {
+            // A streaming route is shown at most what it may still take this turn (the
+            // parser gives the same events however its input is cut).
+            let input = self.input.unconsumed();
+            let window = if self.sink.is_some() && matches!(self.phase, Phase::Body { .. }) {
+                &input[..input.len().min(turn.sink_bytes)]
+            } else {
+                input
+            };
+            let cut_short = window.len() < input.len();
+            let step = match self.parser.advance(window) {
                 Ok(step) => step,
                 Err(err) => {
                     let status = err.status();
@@ -446,6 +487,11 @@ impl Connection {
                     // The chunked decoder may have used up framing bytes (a partial
                     // size line, a CRLF) without producing data.
                     self.input.consume(step.consumed);
+                    if cut_short {
+                        // The rest is there, past this turn's window: next turn.
+                        turn.sink_bytes = 0;
+                        return;
+                    }
                     if self.read_eof && !self.parser.is_idle() && self.phase != Phase::Head {
                         // A body cut short: nothing to answer on a half-closed stream.
                         self.phase = Phase::Closing;
@@ -453,11 +499,11 @@ impl Connection {
                     return;
                 }
                 Event::Head { len } => {
-                    *budget -= 1;
+                    turn.requests -= 1;
                     self.on_head(cx, len);
                 }
                 Event::Data(range) => {
-                    *pieces -= 1;
+                    turn.pieces -= 1;
                     let start = self.input.pos();
                     self.input.consume(step.consumed);
                     let n = (range.end - range.start) as u64;
@@ -482,6 +528,7 @@ impl Connection {
                             let data = self.input.slice(start + range.start, start + range.end);
                             match &mut self.sink {
                                 Some(sink) => {
+                                    turn.sink_bytes = turn.sink_bytes.saturating_sub(data.len());
                                     if let Err(resp) = sink.data(data) {
                                         self.sink = None;
                                         self.queue_response(
@@ -1025,6 +1072,41 @@ mod tests {
         let resp = String::from_utf8(read_all(&mut client)).unwrap();
         assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
         assert!(resp.contains("\"body_bytes\": 3000"), "{resp}");
+    }
+
+    #[test]
+    fn a_streaming_route_is_given_a_bounded_number_of_bytes_per_turn() {
+        let rig = Rig::new("sink");
+        let (mut client, mut conn) = rig.connect();
+        let mut body =
+            b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n".to_vec();
+        body.resize(body.len() + 40_000, b'x');
+        body.extend_from_slice(b"\r\n--b--\r\n");
+        let mut req = format!(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(&body);
+        send(&mut client, &conn, &req);
+        let mut given = Vec::new();
+        loop {
+            let next = conn.drive(&rig.cx(), given.is_empty());
+            match conn.phase {
+                Phase::Body { received, .. } => given.push(received as usize),
+                _ => given.push(body.len()),
+            }
+            if next != Next::MoreWork {
+                assert_eq!(next, Next::Wait);
+                break;
+            }
+        }
+        let turn = MAX_SINK_BYTES_PER_WAKE;
+        assert_eq!(given, vec![turn, 2 * turn, body.len()]);
+        let resp = String::from_utf8(read_all(&mut client)).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
+        assert!(resp.contains("\"size\": 40000"), "{resp}");
     }
 
     #[test]
