@@ -26,6 +26,7 @@ import json
 import os
 import random
 import re
+import resource
 import selectors
 import shutil
 import socket
@@ -238,9 +239,145 @@ class Server:
             return -1
         return n
 
+    def alive(self):
+        return self.proc.poll() is None
+
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+        self.log.close()
+
+
+def wait_for_plaintext(port, what):
+    deadline = time.time() + 10
+    while True:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+            if read_response(s, b"")[0] == 200:
+                s.close()
+                return
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise SystemExit(f"{what} did not answer within 10 s")
+        time.sleep(0.05)
+
+
+def fetch(port, target):
+    """(status, body) of one GET sent the way the normal client sends it."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % target.encode())
+    status, body, _ = read_response(s, b"")
+    s.close()
+    return status, body
+
+
+class NginxServer:
+    """nginx as the peer: `benches/hostile/nginx.conf` (one worker, wirepost's
+    timeouts) in its own prefix dir, pinned to core 0 and with the same scheduling
+    as `Server`. `product` is the body wirepost renders for /products/3/, served as a
+    file. Figures are summed over the master and its worker."""
+
+    CONF = os.path.join(os.path.dirname(HERE), "nginx.conf")
+
+    def __init__(self, www, product, tmp, binary):
+        self.port = free_port()
+        self.data = tempfile.mkdtemp(prefix="nginx-", dir=tmp)  # its prefix; no uploads
+        with open(os.path.join(self.data, "product.html"), "wb") as f:
+            f.write(product)
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        nofile = 65536 if hard == resource.RLIM_INFINITY else min(65536, hard)
+        with open(self.CONF) as f:
+            conf = f.read()
+        conf = (conf.replace("@PORT@", str(self.port)).replace("@TMP@", self.data)
+                .replace("@STATIC@", os.path.join(www, "static")).replace("@NOFILE@", str(nofile)))
+        conf_path = os.path.join(self.data, "nginx.conf")
+        with open(conf_path, "w") as f:
+            f.write(conf)
+        self.error_log = os.path.join(self.data, "error.log")
+        self.log = open(os.path.join(tmp, f"nginx-{self.port}.log"), "wb")
+        cmd = ["taskset", "-c", "0", binary, "-c", conf_path, "-p", self.data, "-e", self.error_log]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=normal_priority)
+        self.pid = self.proc.pid
+        try:
+            wait_for_plaintext(self.port, "nginx")
+        except SystemExit:
+            self.stop()
+            raise
+        self.workers0 = self.workers()
+        if len(self.workers0) != 1:
+            self.stop()
+            raise SystemExit(f"nginx: expected one worker, found {self.workers0}")
+
+    def workers(self):
+        """The master's children (its worker), from /proc/PID/task/*/children."""
+        kids = []
+        try:
+            for task in os.listdir(f"/proc/{self.pid}/task"):
+                with open(f"/proc/{self.pid}/task/{task}/children") as f:
+                    kids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+        return kids
+
+    def pids(self):
+        return [self.pid] + self.workers()
+
+    def status(self):
+        """(VmRSS, VmHWM) in KiB, summed over master and worker."""
+        rss = hwm = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            rss += int(line.split()[1])
+                        elif line.startswith("VmHWM:"):
+                            hwm += int(line.split()[1])
+            except OSError:
+                if pid == self.pid:
+                    raise
+        return rss, hwm
+
+    def sockets(self):
+        n = 0
+        for pid in self.pids():
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                if pid == self.pid:
+                    return -1
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                        n += 1
+                except OSError:
+                    pass
+        return n
+
+    def alive(self):
+        """The master runs and its first worker was not replaced (a crash)."""
+        return self.proc.poll() is None and self.workers() == self.workers0
+
+    def stop(self):
+        kids = self.workers()
+        if self.proc.poll() is None:
+            self.proc.terminate()  # fast shutdown: the worker closes everything and exits
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in kids:  # a worker left behind (checked by name: its pid may be reused)
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() == "nginx":
+                        os.kill(pid, 9)
+            except OSError:
+                pass
         self.log.close()
 
 
@@ -562,8 +699,11 @@ def chunked_flood(port, args, lat_start):
             status, resp, _ = read_response(s, b"")
             key = str(status)
             if status == 200:
-                doc = json.loads(resp)
-                key += f" body_bytes={doc['body_bytes']} chunked={doc['chunked']}"
+                doc = _json_or_none(resp)
+                if doc is not None and "body_bytes" in doc:
+                    key += f" body_bytes={doc['body_bytes']} chunked={doc.get('chunked')}"
+                else:
+                    key += " (no body_bytes)"  # nginx: answered, body discarded
             else:
                 key += " " + resp[:80].decode("latin-1").strip()
         except (OSError, ConnectionError) as e:
@@ -579,6 +719,14 @@ def chunked_flood(port, args, lat_start):
         "outcomes": outcomes,
         "seconds per body (median)": round(statistics.median(times), 3),
     }
+
+
+def _json_or_none(data):
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def _sendall_quiet(s, data):
@@ -620,9 +768,11 @@ def multipart_flood(port, args, lat_start, path, parts, files):
         try:
             status, resp, _ = read_response(s, b"")
             key = str(status)
-            if status in (200, 201):
-                doc = json.loads(resp)
+            doc = _json_or_none(resp) if status in (200, 201) else None
+            if doc is not None and "files" in doc:
                 key += f" files={len(doc['files'])} fields={sum(len(v) for v in doc.get('form', doc.get('fields', {})).values())}"
+            elif status in (200, 201):
+                key += " (no files)"  # nginx: answered, body discarded
             else:
                 key += " " + resp[:90].decode("latin-1").strip()
         except (OSError, ConnectionError) as e:
@@ -683,12 +833,18 @@ def wait_for_quiet(max_pressure, max_wait):
         waited += 1
 
 
-def run_pattern(name, args, www, tmp):
+def run_pattern(name, args, www, tmp, kind="wirepost", product=None):
+    """One pattern against a fresh server: `kind` is wirepost (`Server`) or nginx
+    (`NginxServer`, serving `product` for /products/3/; --server-flag does not apply)."""
     quiet = wait_for_quiet(args.max_pressure, args.quiet_wait)
-    flags = list(args.server_flag)
-    if name == "conn-flood":
-        flags += ["--max-connections", str(args.flood_cap)]
-    server = Server(www, flags, tmp)
+    if kind == "nginx":
+        flags = []
+        server = NginxServer(www, product, tmp, args.nginx)
+    else:
+        flags = list(args.server_flag)
+        if name == "conn-flood":
+            flags += ["--max-connections", str(args.flood_cap)]
+        server = Server(www, flags, tmp)
     try:
         base = LatencyRun(server.port, args.lat_seconds).result()
         rss_idle, _ = server.status()
@@ -729,13 +885,14 @@ def run_pattern(name, args, www, tmp):
         pressure = (psi_total() - psi0) / (elapsed * 1e4)
         sampler.stop()
         rss_end, hwm = server.status()
-        alive = server.proc.poll() is None
+        alive = server.alive()
         uploads = os.path.join(server.data, "uploads")
         n_uploads = len(os.listdir(uploads)) if os.path.isdir(uploads) else 0
     finally:
         server.stop()
     row = {
         "pattern": name,
+        "server": kind,
         "flags": flags,
         "abusers": got,
         "pattern seconds": round(elapsed, 1),
@@ -753,6 +910,19 @@ def run_pattern(name, args, www, tmp):
         "p99 ratio": loaded["all"]["p99"] / base["all"]["p99"] if base["all"]["p99"] else float("nan"),
     }
     return row
+
+
+def wirepost_product(www, tmp):
+    """The bytes a fresh wirepost renders for the normal client's GET /products/3/
+    (nginx serves them as a file)."""
+    server = Server(www, [], tmp)
+    try:
+        status, body = fetch(server.port, "/products/3/")
+    finally:
+        server.stop()
+    if status != 200:
+        raise SystemExit(f"wirepost answered {status} to GET /products/3/")
+    return body
 
 
 def make_www(tmp, big_mib):
@@ -791,6 +961,9 @@ def main():
                     help="run each pattern this many times (fresh server each); the medians are printed last")
     rp.add_argument("--normal-sched", choices=["fifo", "other"], default="fifo",
                     help="the normal client's scheduling: SCHED_FIFO when permitted (default), or nice 0")
+    rp.add_argument("--server", choices=["wirepost", "nginx", "both"], default="wirepost",
+                    help="the server under test; both: wirepost then nginx for each pattern and round")
+    rp.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx", help="nginx binary")
     rp.add_argument("--json", help="write every figure here")
     rp.add_argument("--max-pressure", type=float, default=5, help="wait for CPU pressure at most this %%")
     rp.add_argument("--quiet-wait", type=float, default=60, help="but at most this many s")
@@ -806,13 +979,28 @@ def main():
     os.environ["HOSTILE_NORMAL_SCHED"] = args.normal_sched
     tmp = tempfile.mkdtemp(prefix="wirepost-hostile-")
     rows = []
+    kinds = ["wirepost", "nginx"] if args.server == "both" else [args.server]
     try:
         www = make_www(tmp, args.big_mib)
+        product = None
+        if "nginx" in kinds:
+            product = wirepost_product(www, tmp)
+            # nginx's own answers must be the ones it is meant to give.
+            probe = NginxServer(www, product, tmp, args.nginx)
+            try:
+                got = fetch(probe.port, "/products/3/")
+                echo = fetch(probe.port, "/echo?n=7")
+            finally:
+                probe.stop()
+            if got != (200, product) or b'"target": "/echo?n=7"' not in echo[1]:
+                raise SystemExit(f"nginx answers differ: /products/3/ {got[0]} ({len(got[1])} B, "
+                                 f"wirepost {len(product)} B), /echo {echo}")
         for name in args.patterns:
             for _ in range(args.rounds):
-                row = run_pattern(name, args, www, tmp)
-                rows.append(row)
-                print(json.dumps(row, default=str), flush=True)
+                for kind in kinds:
+                    row = run_pattern(name, args, www, tmp, kind, product)
+                    rows.append(row)
+                    print(json.dumps(row, default=str), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
@@ -821,21 +1009,43 @@ def main():
     print()
     if rows:
         print(f"normal client: {rows[0]['normal unloaded'].get('scheduler')}")
-    print("| pattern | abusers got | server RSS idle → peak (VmHWM) | normal p99 unloaded → loaded (µs) | ratio | normal errors | CPU pressure during |")
-    print("|---|---|---|---|---|---|---|")
+    print("| pattern | server | abusers got | server RSS idle → peak (VmHWM) | normal p99 unloaded → loaded (µs) | ratio | normal errors | CPU pressure during |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         a = r["abusers"]
         got = a.get("outcomes") or {k: v for k, v in a.items() if "closed" in k or "EOF" in k}
-        print(f"| {r['pattern']} | {json.dumps(got)} | {r['rss idle KiB'] / 1024:.1f} → {r['VmHWM KiB'] / 1024:.1f} MiB "
+        print(f"| {r['pattern']} | {r['server']} | {json.dumps(got)} | {r['rss idle KiB'] / 1024:.1f} → {r['VmHWM KiB'] / 1024:.1f} MiB "
               f"| {r['normal unloaded']['all']['p99']:.0f} → {r['normal loaded']['all']['p99']:.0f} "
               f"| {r['p99 ratio']:.2f} | {r['normal loaded']['errors']} | {r['CPU pressure during %']}% |")
     if args.rounds > 1:
         print()
-        print("| pattern | p99 ratio per round | median |")
-        print("|---|---|---|")
+        print("| pattern | server | p99 ratio per round | median |")
+        print("|---|---|---|---|")
         for name in args.patterns:
-            ratios = [r["p99 ratio"] for r in rows if r["pattern"] == name]
-            print(f"| {name} | {', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f} |")
+            for kind in kinds:
+                ratios = [r["p99 ratio"] for r in rows if r["pattern"] == name and r["server"] == kind]
+                if ratios:
+                    print(f"| {name} | {kind} | {', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f} |")
+    if len(kinds) == 2:
+        # The peer in the same run: what the same machine does to nginx's latency.
+        def med(name, kind, f):
+            vals = [f(r) for r in rows if r["pattern"] == name and r["server"] == kind]
+            return statistics.median(vals) if vals else float("nan")
+
+        def ratio(r):
+            return r["p99 ratio"]
+
+        def p99(which):
+            return lambda r: r[which]["all"]["p99"]
+
+        print()
+        print(f"wirepost and nginx side by side (medians over {args.rounds} round(s))")
+        print("| pattern | wirepost p99 ratio | nginx p99 ratio | loaded p99 µs wirepost / nginx | unloaded p99 µs wirepost / nginx |")
+        print("|---|---|---|---|---|")
+        for name in args.patterns:
+            print(f"| {name} | {med(name, 'wirepost', ratio):.2f} | {med(name, 'nginx', ratio):.2f} "
+                  f"| {med(name, 'wirepost', p99('normal loaded')):.0f} / {med(name, 'nginx', p99('normal loaded')):.0f} "
+                  f"| {med(name, 'wirepost', p99('normal unloaded')):.0f} / {med(name, 'nginx', p99('normal unloaded')):.0f} |")
 
 
 if __name__ == "__main__":

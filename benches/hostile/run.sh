@@ -8,8 +8,9 @@
 #   bash benches/hostile/run.sh slowloris chunked        # a subset
 #   bash benches/hostile/run.sh slowloris --server-flag=--header-timeout --server-flag=2
 #   bash benches/hostile/run.sh --json /tmp/hostile.json # also every figure as JSON
+#   bash benches/hostile/run.sh --server both            # nginx beside wirepost, alternating
 #
-# Patterns: slowloris slow-readers conn-flood pipelined chunked multipart-echo
+# Patterns: control slowloris slow-readers conn-flood pipelined chunked multipart-echo
 # multipart-upload multipart-upload-files. Options: python3 benches/hostile/hostile.py run --help
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +18,15 @@ need() { command -v "$1" >/dev/null 2>&1; }
 missing=()
 need python3 || missing+=(python3)
 need taskset || missing+=(util-linux)
+# nginx (the peer, benches/hostile/nginx.conf) only when asked for.
+server=wirepost
+prev=""
+for a in "$@"; do
+    case $a in --server=*) server=${a#--server=} ;; esac
+    [ "$prev" = --server ] && server=$a
+    prev=$a
+done
+case $server in nginx | both) need nginx || [ -x /usr/sbin/nginx ] || missing+=(nginx) ;; esac
 if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
