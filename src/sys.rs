@@ -72,6 +72,27 @@ impl StopSignals {
     }
 }
 
+/// Drop up to `max` bytes waiting in a TCP socket's receive queue without copying them
+/// (`recv` with `MSG_TRUNC`, which for TCP discards: tcp(7)). Returns how many were
+/// dropped; 0 means the peer closed its side. Never blocks (`MSG_DONTWAIT`).
+pub fn discard(fd: std::os::fd::RawFd, max: usize) -> io::Result<usize> {
+    // SAFETY: with MSG_TRUNC a TCP socket's data is discarded, never written to the
+    // buffer, so a null buffer is never touched; fd is the caller's open socket.
+    let r = unsafe {
+        libc::recv(
+            fd,
+            std::ptr::null_mut(),
+            max,
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
