@@ -201,19 +201,7 @@ class Server:
         if f"127.0.0.1:{self.port}" not in line:
             raise SystemExit(f"server did not start: {line!r}")
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        deadline = time.time() + 10
-        while True:
-            try:
-                s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
-                s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
-                if read_response(s, b"")[0] == 200:
-                    s.close()
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise SystemExit("server did not answer within 10 s")
-            time.sleep(0.05)
+        wait_for_plaintext(self.port, "server")
 
     def status(self):
         """(VmRSS, VmHWM) in KiB."""

@@ -1100,10 +1100,9 @@ mod tests {
         }
     }
 
-    fn read_all(client: &mut std::net::TcpStream) -> Vec<u8> {
-        client
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
+    /// What the client receives until `quiet` passes without a byte (or the end).
+    fn read_all(client: &mut std::net::TcpStream, quiet: Duration) -> Vec<u8> {
+        client.set_read_timeout(Some(quiet)).unwrap();
         let mut out = Vec::new();
         let mut buf = [0u8; 65536];
         while let Ok(n) = client.read(&mut buf) {
@@ -1138,7 +1137,7 @@ mod tests {
         assert_eq!(turns, vec![1024, 2048, 3000]);
         send(&mut client, &conn, b"0\r\n\r\n");
         assert_eq!(conn.drive(&rig.cx(), true), Next::Wait);
-        let resp = String::from_utf8(read_all(&mut client)).unwrap();
+        let resp = String::from_utf8(read_all(&mut client, Duration::from_millis(200))).unwrap();
         assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
         assert!(resp.contains("\"body_bytes\": 3000"), "{resp}");
     }
@@ -1173,7 +1172,7 @@ mod tests {
         }
         let turn = MAX_SINK_BYTES_PER_WAKE;
         assert_eq!(given, vec![turn, 2 * turn, body.len()]);
-        let resp = String::from_utf8(read_all(&mut client)).unwrap();
+        let resp = String::from_utf8(read_all(&mut client, Duration::from_millis(200))).unwrap();
         assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
         assert!(resp.contains("\"size\": 40000"), "{resp}");
     }
@@ -1192,20 +1191,7 @@ mod tests {
         let req = b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n);
         send(&mut client, &conn, &req);
         let mut reader = client.try_clone().unwrap();
-        let got = std::thread::spawn(move || {
-            reader
-                .set_read_timeout(Some(Duration::from_millis(500)))
-                .unwrap();
-            let mut out = Vec::new();
-            let mut buf = [0u8; 65536];
-            while let Ok(k) = reader.read(&mut buf) {
-                if k == 0 {
-                    break;
-                }
-                out.extend_from_slice(&buf[..k]);
-            }
-            out
-        });
+        let got = std::thread::spawn(move || read_all(&mut reader, Duration::from_millis(500)));
         // Drive as the worker would (writable edges included) until the connection
         // has nothing left to do on its own.
         let mut readable = true;
@@ -1232,10 +1218,10 @@ mod tests {
         let req = b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n);
         send(&mut client, &conn, &req);
         assert_eq!(conn.drive(&rig.cx(), true), Next::MoreWork);
-        let first = read_all(&mut client);
+        let first = read_all(&mut client, Duration::from_millis(200));
         let count = |b: &[u8]| b.windows(15).filter(|w| w == b"HTTP/1.1 200 OK").count();
         assert_eq!(count(&first), MAX_REQUESTS_PER_WAKE);
         assert_eq!(conn.drive(&rig.cx(), false), Next::Wait);
-        assert_eq!(count(&read_all(&mut client)), 8);
+        assert_eq!(count(&read_all(&mut client, Duration::from_millis(200))), 8);
     }
 }
