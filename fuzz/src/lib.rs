@@ -452,7 +452,7 @@ pub fn multipart_stream_log<'a>(
                 }
                 Piece::End => log.push(MpLog::PartEnd),
             }
-            Ok::<(), ()>(())
+            Ok::<(), std::convert::Infallible>(())
         });
         match pushed {
             Ok(()) => {}
@@ -460,7 +460,7 @@ pub fn multipart_stream_log<'a>(
                 log.push(MpLog::Error(e));
                 return log;
             }
-            Err(StreamError::Handler(())) => unreachable!(),
+            Err(StreamError::Handler(never)) => match never {},
         }
     }
     match stream.finish() {
