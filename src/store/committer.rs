@@ -29,7 +29,9 @@ use super::db::{
     ErrorCopy, Health, Shared, State, StoreError, Tables, Undo, run_callbacks, snapshot_temp_name,
     sync_dir,
 };
-use super::log::{FileKind, classify, encode_end, encode_put, log_name, snapshot_name};
+use super::log::{
+    FileKind, classify, encode_end, encode_put, frame_lines, log_name, snapshot_name,
+};
 
 /// A pending buffer bigger than this (16 MiB, after a burst) is not kept for reuse.
 const MAX_SPARE_BUFFER: usize = 16 << 20;
@@ -42,6 +44,8 @@ pub(super) struct LogFile {
     pub generation: u64,
     /// Bytes known durable: everything before this offset was fsynced.
     pub len: u64,
+    /// The number the next record written gets (one past the last durable one).
+    pub next_seq: u64,
 }
 
 impl LogFile {
@@ -84,6 +88,7 @@ pub(super) fn spawn(shared: Arc<Shared>, log: LogFile) -> io::Result<JoinHandle<
             let mut committer = Committer {
                 shared: shared.clone(),
                 log,
+                framed: Vec::new(),
                 spare: Vec::new(),
                 spare_undo: Vec::new(),
                 snapshotter: None,
@@ -114,6 +119,8 @@ fn give_up(shared: &Shared) {
 struct Committer {
     shared: Arc<Shared>,
     log: LogFile,
+    /// The batch as written: numbered and checksummed (writers queue bare records).
+    framed: Vec<u8>,
     /// The other halves of the double buffers: swapped with `State::pending` and
     /// `State::pending_undo` each round.
     spare: Vec<u8>,
@@ -182,7 +189,20 @@ impl Committer {
         let written = if round.bytes.is_empty() {
             Ok(())
         } else {
-            self.log.append(&round.bytes, &self.shared)
+            // Number and checksum the records here, on the one thread that writes the
+            // log: the numbers then follow the order of the file, and writers never
+            // wait for one. A failed batch takes no numbers (the log is cut back), so
+            // the next batch goes on from the last durable record.
+            self.framed.clear();
+            let count = frame_lines(&mut self.framed, &round.bytes, self.log.next_seq);
+            let done = self.log.append(&self.framed, &self.shared);
+            if done.is_ok() {
+                self.log.next_seq += count;
+            }
+            if self.framed.capacity() > MAX_SPARE_BUFFER {
+                self.framed = Vec::new();
+            }
+            done
         };
         match written {
             Ok(()) => self.committed(&mut round),
@@ -225,9 +245,12 @@ impl Committer {
         if let Some((Ok(()), tables)) = rotated {
             let shared = self.shared.clone();
             let generation = self.log.generation;
+            // The last record before the new log: the snapshot names it so that
+            // recovery knows the new log's first number.
+            let log_seq = self.log.next_seq - 1;
             let spawned = thread::Builder::new()
                 .name("wirepost-snapshot".into())
-                .spawn(move || snapshot_and_report(&shared, generation, tables));
+                .spawn(move || snapshot_and_report(&shared, generation, log_seq, tables));
             match spawned {
                 Ok(handle) => self.snapshotter = Some(handle),
                 Err(e) => {
@@ -261,6 +284,7 @@ impl Committer {
             file,
             generation,
             len: 0,
+            next_seq: self.log.next_seq,
         };
         Ok(())
     }
@@ -333,8 +357,8 @@ fn compaction_failed(shared: &Shared, st: &mut State, generation: u64, e: &io::E
 }
 
 /// The snapshot thread: write the snapshot, then tell the store.
-fn snapshot_and_report(shared: &Shared, generation: u64, tables: Tables) {
-    let result = write_snapshot(shared, generation, &tables);
+fn snapshot_and_report(shared: &Shared, generation: u64, log_seq: u64, tables: Tables) {
+    let result = write_snapshot(shared, generation, log_seq, &tables);
     drop(tables);
     let mut st = shared.lock();
     match result {
@@ -355,7 +379,12 @@ fn snapshot_and_report(shared: &Shared, generation: u64, tables: Tables) {
 
 /// Write `snapshot-N` from `tables` (temp file, fsync, rename, fsync the directory),
 /// then delete the logs and snapshots it replaces. Returns the fsyncs it made.
-fn write_snapshot(shared: &Shared, generation: u64, tables: &Tables) -> io::Result<u64> {
+fn write_snapshot(
+    shared: &Shared,
+    generation: u64,
+    log_seq: u64,
+    tables: &Tables,
+) -> io::Result<u64> {
     let dir = &shared.dir;
     let started = Instant::now();
     let temp = dir.join(snapshot_temp_name(generation));
@@ -366,19 +395,22 @@ fn write_snapshot(shared: &Shared, generation: u64, tables: &Tables) -> io::Resu
             .truncate(true)
             .open(&temp)?;
         let mut out = BufWriter::with_capacity(SNAPSHOT_BUFFER, file);
-        let mut line = Vec::new();
+        let (mut line, mut framed) = (Vec::new(), Vec::new());
         let (mut records, mut bytes) = (0u64, 0u64);
         for (table, map) in tables {
             for (key, entry) in map {
                 line.clear();
-                bytes += encode_put(&mut line, table, key, &entry.value) as u64;
-                out.write_all(&line)?;
-                records += 1;
+                framed.clear();
+                encode_put(&mut line, table, key, &entry.value);
+                records += frame_lines(&mut framed, &line, records + 1);
+                bytes += framed.len() as u64;
+                out.write_all(&framed)?;
             }
         }
-        line.clear();
-        bytes += encode_end(&mut line, records) as u64;
-        out.write_all(&line)?;
+        framed.clear();
+        encode_end(&mut framed, records + 1, records, log_seq);
+        bytes += framed.len() as u64;
+        out.write_all(&framed)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         Ok((records, bytes))

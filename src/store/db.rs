@@ -40,12 +40,20 @@
 //! other without a gap. A crash at any step of compaction leaves a state this reads
 //! correctly: before the rename, the old snapshot and both logs; after it, the new
 //! snapshot (with or without its log). Leftover `.tmp` snapshots and files older than
-//! the newest snapshot are deleted. Bad lines at the end of the last log are a torn
-//! write — never reported durable — and are dropped with a warning (the file is cut
-//! back so later appends follow good lines). A bad line anywhere else (a good one after
-//! it, or in an earlier log or a snapshot) is corruption: `open` fails with
+//! the newest snapshot are deleted. An incomplete last line of the last log (no `\n`)
+//! is a torn write — never reported durable — and is dropped with a warning (the file
+//! is cut back so later appends follow good lines). Anything else is corruption: a
+//! complete line whose checksum fails (even the last), a torn line in an earlier log or
+//! a snapshot, or records out of sequence (each record carries a number, `log.rs`, so a
+//! line deleted or written twice shows). `open` then fails with
 //! [`StoreError::Corrupt`] naming the file and line, and the server refuses to start
 //! rather than silently lose data.
+//!
+//! **What is written can be read back.** `serde_json` reads at most 128 levels of
+//! nesting, but writes any depth; a value nested deeper than [`MAX_DEPTH`] is refused
+//! with [`StoreError::TooDeep`] before anything changes, so the store never
+//! acknowledges a record its own recovery would call corrupt. Numbers are written and
+//! read with `serde_json`'s `float_roundtrip`, so a float reads back bit for bit.
 //!
 //! **When a write fails** (disk full, I/O error): the committer cuts the log back to
 //! its last fsynced length (so a half-written batch leaves nothing), and *rolls back
@@ -78,8 +86,8 @@ use serde_json::Value;
 
 use super::committer::{self, LogFile};
 use super::log::{
-    FileKind, LOCK_FILE, Op, TEMP_SUFFIX, classify, encode_del, encode_put, log_name, scan,
-    snapshot_name,
+    FileKind, LOCK_FILE, Op, Record, Sequence, TEMP_SUFFIX, classify, encode_del, encode_put,
+    log_name, scan, shape, snapshot_name,
 };
 
 /// Compact when the log holds this many times the bytes of the live records: the log
@@ -93,6 +101,12 @@ pub const COMPACT_MIN_LOG_BYTES: u64 = 1 << 20;
 /// enough not to hammer a full disk (and fill the error log) once per request, short
 /// enough that service resumes within a second of space coming back.
 pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Deepest value the store takes (`[[1]]` is 2 deep). A log line wraps the value in one
+/// more object, and `serde_json` reads back at most 128 levels: a value it could write
+/// but not read would be acknowledged, then make every restart fail (issue 11). 100
+/// leaves room for callers that wrap values themselves (sessions add two levels).
+pub const MAX_DEPTH: usize = 100;
 
 /// Tunables; [`Options::default`] gives the constants above.
 #[derive(Debug, Clone)]
@@ -127,6 +141,8 @@ pub enum StoreError {
     },
     /// A recent write failed; writes are refused for a moment (reads work).
     Failed,
+    /// The value nests deeper than [`MAX_DEPTH`]; nothing was written.
+    TooDeep { depth: usize },
     /// The store was shut down.
     Closed,
 }
@@ -146,6 +162,10 @@ impl fmt::Display for StoreError {
                 "the store is refusing writes after a failed write (disk full?); retrying soon",
             ),
             StoreError::Closed => f.write_str("the store is shut down"),
+            StoreError::TooDeep { depth } => write!(
+                f,
+                "the value nests {depth} levels deep; the store takes at most {MAX_DEPTH}"
+            ),
         }
     }
 }
@@ -298,6 +318,8 @@ pub(super) struct State {
     pub generation: u64,
     pub snapshot_generation: u64,
     pub stats: StoreStats,
+    /// While recovering: the number the next log record must carry.
+    replay_seq: Sequence,
 }
 
 impl State {
@@ -319,6 +341,7 @@ impl State {
             generation: 0,
             snapshot_generation: 0,
             stats: StoreStats::default(),
+            replay_seq: Sequence::starting_at(1),
         }
     }
 
@@ -450,13 +473,19 @@ impl State {
                 && log > options.compact_ratio.saturating_mul(self.live_bytes))
     }
 
-    /// Apply one replayed line.
-    fn replay(&mut self, op: Op, size: usize) -> Result<(), String> {
+    /// Apply one replayed log line, checking its number.
+    fn replay(&mut self, record: Record, size: u64) -> Result<(), String> {
+        self.replay_seq.check(record.seq)?;
+        self.apply(record.op, size)
+    }
+
+    /// Apply one replayed line (from a log or a snapshot).
+    fn apply(&mut self, op: Op, size: u64) -> Result<(), String> {
         match op {
             Op::Put { table, key, value } => {
                 let entry = Entry {
                     value: Arc::new(value),
-                    size: size as u64,
+                    size,
                 };
                 self.set(&table, &key, Some(entry));
                 Ok(())
@@ -696,8 +725,12 @@ impl Store {
         value: Value,
         unique: bool,
     ) -> Result<Ticket, StoreError> {
+        let (depth, _) = shape(&value);
+        if depth > MAX_DEPTH {
+            return Err(StoreError::TooDeep { depth });
+        }
         let mut line = Vec::new();
-        let size = encode_put(&mut line, table, key, &value) as u64;
+        let size = encode_put(&mut line, table, key, &value);
         let entry = Entry {
             value: Arc::new(value),
             size,
@@ -765,6 +798,57 @@ impl Store {
         let ticket = st.issue();
         self.queued(st);
         Ok(Some(ticket))
+    }
+
+    /// Delete those of `keys` in `table` whose record `doomed` accepts, as one write
+    /// (`None` if nothing was deleted); returns the ticket and the keys deleted.
+    /// `doomed` runs under the store's lock, once per key found: it must be quick and
+    /// must not call the store. For deleting in batches (the session purge): the lock
+    /// is held for the given keys only, never for a scan of the table.
+    pub fn delete_where<K: AsRef<str> + Clone>(
+        &self,
+        table: &str,
+        keys: &[K],
+        mut doomed: impl FnMut(&Value) -> bool,
+    ) -> Result<Option<(Ticket, Vec<K>)>, StoreError> {
+        let mut st = self.shared().lock();
+        st.admit()?;
+        let mut deleted = Vec::new();
+        let mut line = Vec::new();
+        for key in keys {
+            let k = key.as_ref();
+            let hit = st
+                .tables
+                .get(table)
+                .and_then(|t| t.get(k))
+                .is_some_and(|e| doomed(&e.value));
+            if !hit {
+                continue;
+            }
+            line.clear();
+            encode_del(&mut line, table, k);
+            let undo = st.set(table, k, None).expect("the key was just seen");
+            st.log(&line, undo);
+            deleted.push(key.clone());
+        }
+        if deleted.is_empty() {
+            return Ok(None);
+        }
+        let ticket = st.issue();
+        self.queued(st);
+        Ok(Some((ticket, deleted)))
+    }
+
+    /// Call `each(key, value, size)` for every record of `table`, under the store's
+    /// lock (writers wait meanwhile): for building an index at start, not for requests.
+    /// `size` is the record's size as a log line.
+    pub fn for_each(&self, table: &str, mut each: impl FnMut(&str, &Value, u64)) {
+        let st = self.shared().lock();
+        if let Some(t) = st.tables.get(table) {
+            for (k, e) in t {
+                each(k, &e.value, e.size);
+            }
+        }
     }
 
     /// Call `done` once every write up to `t` is durable (`Ok`) or has failed (`Err`):
@@ -881,7 +965,7 @@ fn recover(dir: &Path, st: &mut State) -> Result<LogFile, StoreError> {
     for (i, &g) in live.iter().enumerate() {
         let path = dir.join(log_name(g));
         let bytes = fs::read(&path)?;
-        let scanned = scan(&path, &bytes, |_, size, op| st.replay(op, size))?;
+        let scanned = scan(&path, &bytes, |_, size, record| st.replay(record, size))?;
         if let Some(torn) = scanned.torn {
             if i + 1 < live.len() {
                 return Err(StoreError::Corrupt {
@@ -939,6 +1023,8 @@ fn recover(dir: &Path, st: &mut State) -> Result<LogFile, StoreError> {
         file,
         generation,
         len,
+        // Logs of old data without numbers: start numbering afresh.
+        next_seq: st.replay_seq.next.unwrap_or(1),
     })
 }
 
@@ -948,25 +1034,32 @@ fn load_snapshot(path: &Path, st: &mut State) -> Result<(), StoreError> {
     let bytes = fs::read(path)?;
     let mut count = 0u64;
     let mut ended = false;
-    let scanned = scan(path, &bytes, |_, size, op| {
+    // A snapshot numbers its own lines 1, 2, …; its end line names the last log record
+    // before the log it starts, so the log must go on from there.
+    let mut lines = Sequence::starting_at(1);
+    let mut log_next = Sequence { next: None };
+    let scanned = scan(path, &bytes, |_, size, record| {
         if ended {
             return Err("a line after the snapshot's end line".into());
         }
-        match op {
-            Op::End { records } if records == count => {
+        lines.check(record.seq)?;
+        match record.op {
+            Op::End { records, log_seq } if records == count => {
                 ended = true;
+                log_next.next = log_seq.and_then(|s| s.checked_add(1));
                 Ok(())
             }
-            Op::End { records } => Err(format!(
+            Op::End { records, .. } => Err(format!(
                 "the end line counts {records} records, the snapshot has {count}"
             )),
             Op::Del { .. } => Err("a delete in a snapshot".into()),
             put => {
                 count += 1;
-                st.replay(put, size)
+                st.apply(put, size)
             }
         }
     })?;
+    st.replay_seq = log_next;
     if let Some(torn) = scanned.torn {
         return Err(StoreError::Corrupt {
             file: path.to_path_buf(),

@@ -4,29 +4,50 @@
 //! Theory of operation. Every change is one line of text:
 //!
 //! ```text
-//! 3f2a9c01 {"op":"put","table":"users","key":"alice","value":{"password":"$argon2id$…"}}
-//! 5d0e77b2 {"op":"del","table":"sessions","key":"9f86d081884c7d65"}
+//! 3f2a9c01 {"seq":41,"op":"put","table":"users","key":"alice","value":{"password":"$argon2id$…"}}
+//! 5d0e77b2 {"seq":42,"op":"del","table":"sessions","key":"9f86d081884c7d65"}
 //! ```
 //!
 //! The eight hex digits are the CRC-32 (IEEE 802.3, the one `zlib`, PNG and gzip use)
 //! of the JSON after the space. JSON never holds a raw newline (`serde_json` escapes
 //! it inside strings), so `\n` ends a record and nothing else. A crash in the middle
-//! of a write leaves a line that is cut short or filled with zeros: its checksum (or
-//! its missing `\n`) gives it away. CRC-32 catches every change confined to 32
-//! consecutive bits, so a flipped byte is always caught.
+//! of a write leaves a line that is cut short: its missing `\n` gives it away. CRC-32
+//! catches every change confined to 32 consecutive bits, so a flipped byte is always
+//! caught.
+//!
+//! `seq` numbers the records of the logs one after another, across log files: the
+//! first record of `log-N+1` follows the last of `log-N`. A line deleted or written
+//! twice in the middle of a log has intact checksums, and only the numbers give it
+//! away. Writers queue records without `seq` or checksum ([`encode_put`],
+//! [`encode_del`]); the committer, the only writer of the log, numbers and frames them
+//! as it writes ([`frame_lines`]), so no writer waits for a number. Lines without `seq`
+//! (written before the field existed) are read as the next number.
 //!
 //! Files in the store's directory, `N` being a generation number:
 //!
 //! - `log-N.jsonl`: changes, appended in order. `log-N+1` follows `log-N`.
-//! - `snapshot-N.jsonl`: every live record (`put` lines) as of the start of `log-N`,
-//!   then an `{"op":"end","records":…}` line. Written to `snapshot-N.jsonl.tmp`,
+//! - `snapshot-N.jsonl`: every live record (`put` lines, numbered 1, 2, …) as of the
+//!   start of `log-N`, then an `{"op":"end","records":…,"log_seq":…}` line, `log_seq`
+//!   being the number of the last record before `log-N` (so `log-N` starts at
+//!   `log_seq + 1`). Written to `snapshot-N.jsonl.tmp`,
 //!   fsynced, then renamed, so a snapshot under its real name is always complete.
 //!   Generation 0 has no snapshot: it starts empty.
 //!
-//! [`scan`] reads one file and tells a *torn tail* (bad lines at the end with no good
-//! line after them: a write the crash interrupted, never reported durable) from
-//! *corruption* (a bad line followed by a good one: the disk changed data that had been
-//! fsynced). What to do with each is the caller's choice (`db.rs`).
+//! [`scan`] reads one file and tells a *torn tail* (an incomplete last line, with no
+//! `\n`: a write the crash interrupted, never reported durable) from *corruption* (a
+//! complete line whose checksum or content is wrong, wherever it is: the disk changed
+//! data that had been fsynced). What to do with each is the caller's choice (`db.rs`),
+//! as is checking the numbers.
+//!
+//! Why a complete bad last line is corruption and not a torn write: the committer
+//! reports a batch durable only after `fsync`, and every record of it ends in `\n`. A
+//! crash can leave the last batch's bytes cut short (no `\n` at the end: torn) or, on
+//! a file system that writes pages back out of order, a later page on disk before an
+//! earlier one; the hole then reads as zeros, and zeros hold no `\n`, so the zeros and
+//! the intact line after them make one complete bad line followed by good ones. That
+//! case was, and stays, a refusal to start: the operator decides, with the file and
+//! line in hand. The alternative, dropping any bad last line, silently lost an
+//! acknowledged record whose last byte had flipped (issue 11).
 
 use std::path::Path;
 
@@ -132,7 +153,18 @@ pub enum Op {
     /// Last line of a snapshot.
     End {
         records: u64,
+        /// Number of the last log record before the log this snapshot starts
+        /// (`None` in snapshots written before records were numbered).
+        log_seq: Option<u64>,
     },
+}
+
+/// A decoded line: its number (`None` on lines written before records were numbered)
+/// and what it says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub seq: Option<u64>,
+    pub op: Op,
 }
 
 #[derive(Serialize)]
@@ -154,37 +186,48 @@ struct DelLine<'a> {
 struct EndLine {
     op: &'static str,
     records: u64,
+    log_seq: u64,
 }
 
 /// The fields any line may have; which ones must be there depends on `op`.
 #[derive(Deserialize)]
 struct RawLine {
+    seq: Option<u64>,
     op: String,
     table: Option<String>,
     key: Option<String>,
     value: Option<Value>,
     records: Option<u64>,
+    log_seq: Option<u64>,
 }
 
-/// Append one framed line (`checksum SP json LF`) to `out`; returns its length.
-fn frame(out: &mut Vec<u8>, record: &impl Serialize) -> usize {
+/// Bytes of a line besides its JSON: the checksum, a space and the `\n`.
+pub const FRAME_BYTES: usize = CHECKSUM_DIGITS + 2;
+
+/// `"seq":` and `,` around the number, in a framed line.
+const SEQ_FIELD_BYTES: usize = r#""seq":,"#.len();
+
+/// The size a record is accounted at: its line without the `"seq":N,` field, so that a
+/// record has the same size whatever its number, written or replayed.
+pub fn record_size(unframed_json: usize) -> u64 {
+    (unframed_json + FRAME_BYTES) as u64
+}
+
+/// Append a record without number or checksum (JSON and `\n`), for the committer to
+/// frame; returns its [`record_size`].
+fn unframed(out: &mut Vec<u8>, record: &impl Serialize) -> u64 {
     let start = out.len();
-    out.extend_from_slice(&[b'0'; CHECKSUM_DIGITS]);
-    out.push(b' ');
-    let json_start = out.len();
     // Writing to a Vec cannot fail, and these records (strings and `Value`s, whose
     // object keys are strings) always serialize.
     serde_json::to_writer(&mut *out, record).expect("a store record serializes to JSON");
-    let sum = crc32(&out[json_start..]);
-    let hex = format!("{sum:08x}");
-    out[start..start + CHECKSUM_DIGITS].copy_from_slice(hex.as_bytes());
+    let len = out.len() - start;
     out.push(b'\n');
-    out.len() - start
+    record_size(len)
 }
 
-/// Append a `put` line; returns its length in bytes.
-pub fn encode_put(out: &mut Vec<u8>, table: &str, key: &str, value: &Value) -> usize {
-    frame(
+/// Append an unframed `put` record; returns its [`record_size`].
+pub fn encode_put(out: &mut Vec<u8>, table: &str, key: &str, value: &Value) -> u64 {
+    unframed(
         out,
         &PutLine {
             op: "put",
@@ -195,9 +238,9 @@ pub fn encode_put(out: &mut Vec<u8>, table: &str, key: &str, value: &Value) -> u
     )
 }
 
-/// Append a `del` line; returns its length in bytes.
-pub fn encode_del(out: &mut Vec<u8>, table: &str, key: &str) -> usize {
-    frame(
+/// Append an unframed `del` record; returns its [`record_size`].
+pub fn encode_del(out: &mut Vec<u8>, table: &str, key: &str) -> u64 {
+    unframed(
         out,
         &DelLine {
             op: "del",
@@ -207,9 +250,54 @@ pub fn encode_del(out: &mut Vec<u8>, table: &str, key: &str) -> usize {
     )
 }
 
-/// Append a snapshot's closing line.
-pub fn encode_end(out: &mut Vec<u8>, records: u64) -> usize {
-    frame(out, &EndLine { op: "end", records })
+/// Frame one unframed JSON object (without its `\n`) as record `seq`:
+/// `checksum SP {"seq":N,… LF`.
+fn frame_one(out: &mut Vec<u8>, seq: u64, json: &[u8]) {
+    debug_assert!(
+        json.len() > 2 && json[0] == b'{',
+        "a record is a JSON object"
+    );
+    let start = out.len();
+    out.extend_from_slice(&[b'0'; CHECKSUM_DIGITS]);
+    out.push(b' ');
+    let json_start = out.len();
+    out.extend_from_slice(br#"{"seq":"#);
+    out.extend_from_slice(seq.to_string().as_bytes());
+    out.push(b',');
+    out.extend_from_slice(&json[1..]);
+    let sum = crc32(&out[json_start..]);
+    let hex = format!("{sum:08x}");
+    out[start..start + CHECKSUM_DIGITS].copy_from_slice(hex.as_bytes());
+    out.push(b'\n');
+}
+
+/// Frame `lines` (unframed records from [`encode_put`] and [`encode_del`], each ending
+/// in `\n`) into `out`, numbering them `first`, `first + 1`, …; returns how many.
+pub fn frame_lines(out: &mut Vec<u8>, lines: &[u8], first: u64) -> u64 {
+    let mut seq = first;
+    for line in lines.split_inclusive(|&b| b == b'\n') {
+        let json = line
+            .strip_suffix(b"\n")
+            .expect("unframed records end in \\n");
+        frame_one(out, seq, json);
+        seq += 1;
+    }
+    seq - first
+}
+
+/// Append a snapshot's closing line, numbered `seq` (one past its last record).
+pub fn encode_end(out: &mut Vec<u8>, seq: u64, records: u64, log_seq: u64) {
+    let mut json = Vec::new();
+    serde_json::to_writer(
+        &mut json,
+        &EndLine {
+            op: "end",
+            records,
+            log_seq,
+        },
+    )
+    .expect("an end line serializes");
+    frame_one(out, seq, &json);
 }
 
 /// Check a line's frame (without its `\n`): the checksum, a space, and JSON whose
@@ -237,34 +325,36 @@ fn check_frame(line: &[u8]) -> Result<&[u8], String> {
 }
 
 /// Decode the JSON of a line whose frame is good.
-fn decode(json: &[u8]) -> Result<Op, String> {
+fn decode(json: &[u8]) -> Result<Record, String> {
     let raw: RawLine = serde_json::from_slice(json).map_err(|e| format!("bad JSON: {e}"))?;
     let need = |v: Option<String>, field: &str| v.ok_or_else(|| format!("no \"{field}\""));
-    match raw.op.as_str() {
-        "put" => Ok(Op::Put {
+    let op = match raw.op.as_str() {
+        "put" => Op::Put {
             table: need(raw.table, "table")?,
             key: need(raw.key, "key")?,
             value: raw.value.ok_or("no \"value\"")?,
-        }),
-        "del" => Ok(Op::Del {
+        },
+        "del" => Op::Del {
             table: need(raw.table, "table")?,
             key: need(raw.key, "key")?,
-        }),
-        "end" => Ok(Op::End {
+        },
+        "end" => Op::End {
             records: raw.records.ok_or("no \"records\"")?,
-        }),
-        other => Err(format!("unknown op {other:?}")),
-    }
+            log_seq: raw.log_seq,
+        },
+        other => return Err(format!("unknown op {other:?}")),
+    };
+    Ok(Record { seq: raw.seq, op })
 }
 
-/// Bad lines at the end of a file, with no good line after them.
+/// An incomplete last line: a write the crash cut short.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TornTail {
-    /// 1-based number of the first bad line.
+    /// 1-based number of the line.
     pub line: u64,
-    /// Bytes from that line to the end of the file.
+    /// Its bytes, to the end of the file.
     pub bytes: u64,
-    /// What was wrong with that line.
+    /// What was wrong with it.
     pub why: String,
 }
 
@@ -279,18 +369,18 @@ pub struct Scanned {
 }
 
 /// Read the lines of `bytes` (the contents of `file`), calling `each(line number,
-/// line length including its \n, op)` for every good line in order.
+/// record size, record)` for every good line in order (the size is [`record_size`]).
 ///
-/// - A line is good when its frame checks out and it ends with `\n`; a good frame whose
-///   JSON is not a record we know is corruption wherever it is (no crash writes a
-///   correct checksum over wrong content).
-/// - The first bad line: if any good line follows it, `Corrupt` naming its line
-///   number; otherwise it and what follows are the torn tail, returned in
+/// - A complete line (ending in `\n`) must be good: its frame checks out and its JSON
+///   is a record we know. Anything else is `Corrupt`, naming the line, wherever it is
+///   (see the module doc for why even the last line).
+/// - An incomplete last line (no `\n`) is the torn tail, returned in
 ///   [`Scanned::torn`] (the caller decides whether a torn tail is allowed there).
+/// - `each` may refuse a record (a number out of sequence): `Corrupt` at that line.
 pub fn scan(
     file: &Path,
     bytes: &[u8],
-    mut each: impl FnMut(u64, usize, Op) -> Result<(), String>,
+    mut each: impl FnMut(u64, u64, Record) -> Result<(), String>,
 ) -> Result<Scanned, StoreError> {
     let corrupt = |line: u64, why: String| StoreError::Corrupt {
         file: file.to_path_buf(),
@@ -301,39 +391,43 @@ pub fn scan(
     let mut number = 0u64;
     while pos < bytes.len() {
         number += 1;
-        let (line, next) = match bytes[pos..].iter().position(|&b| b == b'\n') {
-            Some(i) => (&bytes[pos..pos + i], Some(pos + i + 1)),
-            None => (&bytes[pos..], None),
-        };
-        let framed = match next {
-            None => Err("no end of line (a write cut short)".to_string()),
-            Some(_) => check_frame(line),
-        };
-        match framed {
-            Ok(json) => {
-                let op = decode(json).map_err(|why| corrupt(number, why))?;
-                let len = line.len() + 1;
-                each(number, len, op).map_err(|why| corrupt(number, why))?;
-                pos = next.unwrap_or(bytes.len());
+        let Some(end) = memchr::memchr(b'\n', &bytes[pos..]).map(|i| pos + i) else {
+            // A whole record followed by one wrong byte is its `\n` damaged, not a
+            // write cut short.
+            let rest = &bytes[pos..];
+            if rest.len() > 1 && check_frame(&rest[..rest.len() - 1]).is_ok() {
+                return Err(corrupt(
+                    number,
+                    format!(
+                        "the record is whole but ends in byte {:#04x} instead of \\n",
+                        rest[rest.len() - 1]
+                    ),
+                ));
             }
-            Err(why) => {
-                if let Some(after) = first_good_line_after(bytes, next) {
-                    return Err(corrupt(
-                        number,
-                        format!("{why}, yet line {} after it is intact", number + after),
-                    ));
-                }
-                return Ok(Scanned {
-                    lines: number - 1,
-                    good_len: pos as u64,
-                    torn: Some(TornTail {
-                        line: number,
-                        bytes: (bytes.len() - pos) as u64,
-                        why,
-                    }),
-                });
-            }
-        }
+            return Ok(Scanned {
+                lines: number - 1,
+                good_len: pos as u64,
+                torn: Some(TornTail {
+                    line: number,
+                    bytes: (bytes.len() - pos) as u64,
+                    why: "no end of line (a write cut short)".into(),
+                }),
+            });
+        };
+        let line = &bytes[pos..end];
+        let json = check_frame(line).map_err(|why| {
+            corrupt(
+                number,
+                format!("{why}: a complete line, so not a write cut short"),
+            )
+        })?;
+        let record = decode(json).map_err(|why| corrupt(number, why))?;
+        let seq_field = record
+            .seq
+            .map_or(0, |s| SEQ_FIELD_BYTES + s.to_string().len());
+        let size = (line.len() + 1).saturating_sub(seq_field) as u64;
+        each(number, size, record).map_err(|why| corrupt(number, why))?;
+        pos = end + 1;
     }
     Ok(Scanned {
         lines: number,
@@ -342,19 +436,70 @@ pub fn scan(
     })
 }
 
-/// How many lines after the bad one the first good line is, if there is one.
-fn first_good_line_after(bytes: &[u8], next: Option<usize>) -> Option<u64> {
-    let mut pos = next?;
-    let mut count = 0;
-    while pos < bytes.len() {
-        count += 1;
-        let end = pos + bytes[pos..].iter().position(|&b| b == b'\n')?;
-        if check_frame(&bytes[pos..end]).is_ok() {
-            return Some(count);
-        }
-        pos = end + 1;
+/// Checks that records are numbered one after another, across files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sequence {
+    /// The number the next record must carry; `None` while unknown (after lines
+    /// written before records were numbered, with no number to go by).
+    pub next: Option<u64>,
+}
+
+impl Sequence {
+    pub fn starting_at(first: u64) -> Sequence {
+        Sequence { next: Some(first) }
     }
-    None
+
+    /// Take the next record's number; a gap or a repeat is refused with what it means.
+    pub fn check(&mut self, seq: Option<u64>) -> Result<(), String> {
+        match (seq, self.next) {
+            (Some(s), Some(want)) if s < want => {
+                return Err(format!(
+                    "record {s} repeats or goes back (expected record {want}): a line \
+                     written twice or copied in"
+                ));
+            }
+            (Some(s), Some(want)) if s > want => {
+                let missing = if s - want == 1 {
+                    format!("record {want} is")
+                } else {
+                    format!("records {want} to {} are", s - 1)
+                };
+                return Err(format!(
+                    "this is record {s}, but {missing} missing before it: lines deleted"
+                ));
+            }
+            _ => {}
+        }
+        self.next = match seq {
+            Some(s) => s.checked_add(1),
+            None => self.next.and_then(|n| n.checked_add(1)),
+        };
+        Ok(())
+    }
+}
+
+/// How deep `value` nests (0 for a scalar, 1 for `[]`, `{}` or an array of scalars,
+/// and so on) and how many values it holds, itself included. Iterative, so a value too
+/// deep for a recursive walk (or for `serde_json` to read back) is measured without
+/// overflowing the stack.
+pub fn shape(value: &Value) -> (usize, usize) {
+    let (mut deepest, mut nodes) = (0, 0);
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        nodes += 1;
+        match v {
+            Value::Array(a) => {
+                deepest = deepest.max(d + 1);
+                stack.extend(a.iter().map(|c| (c, d + 1)));
+            }
+            Value::Object(o) => {
+                deepest = deepest.max(d + 1);
+                stack.extend(o.values().map(|c| (c, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    (deepest, nodes)
 }
 
 #[cfg(test)]
@@ -369,69 +514,126 @@ mod tests {
         assert_eq!(crc32(b""), 0);
     }
 
+    /// Frame unframed records as the committer does, from record 1.
+    fn framed(unframed: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        frame_lines(&mut out, unframed, 1);
+        out
+    }
+
+    /// Line number, size and record of each good line.
+    type Seen = Vec<(u64, u64, Record)>;
+
+    fn records(bytes: &[u8]) -> Result<(Scanned, Seen), StoreError> {
+        let mut seen = Vec::new();
+        let scanned = scan(Path::new("t"), bytes, |n, size, r| {
+            seen.push((n, size, r));
+            Ok(())
+        })?;
+        Ok((scanned, seen))
+    }
+
     #[test]
     fn lines_round_trip() {
-        let mut out = Vec::new();
+        let mut queued = Vec::new();
         let a = encode_put(
-            &mut out,
+            &mut queued,
             "users",
             "al\nice",
             &json!({"p": "x\ny", "n": [1, 2]}),
         );
-        let b = encode_del(&mut out, "sessions", "k");
-        let c = encode_end(&mut out, 7);
-        assert_eq!(out.len(), a + b + c);
+        let b = encode_del(&mut queued, "sessions", "k");
+        assert_eq!(queued.len() as u64 + 2 * (FRAME_BYTES as u64 - 1), a + b);
+        let mut out = Vec::new();
+        assert_eq!(frame_lines(&mut out, &queued, 41), 2);
+        encode_end(&mut out, 43, 7, 40);
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 3);
-        let mut ops = Vec::new();
-        let scanned = scan(Path::new("t"), &out, |n, len, op| {
-            ops.push((n, len, op));
-            Ok(())
-        })
-        .unwrap();
+        assert!(out.windows(9).any(|w| w == br#"{"seq":41"#), "{out:?}");
+        let (scanned, seen) = records(&out).unwrap();
         assert_eq!(scanned.lines, 3);
         assert_eq!(scanned.good_len, out.len() as u64);
         assert_eq!(scanned.torn, None);
+        // Replayed sizes equal written ones, whatever the record's number.
         assert_eq!(
-            ops[0],
+            seen[0],
             (
                 1,
                 a,
-                Op::Put {
-                    table: "users".into(),
-                    key: "al\nice".into(),
-                    value: json!({"p": "x\ny", "n": [1, 2]})
+                Record {
+                    seq: Some(41),
+                    op: Op::Put {
+                        table: "users".into(),
+                        key: "al\nice".into(),
+                        value: json!({"p": "x\ny", "n": [1, 2]})
+                    }
                 }
             )
         );
+        assert_eq!(seen[1].1, b);
         assert_eq!(
-            ops[1].2,
-            Op::Del {
-                table: "sessions".into(),
-                key: "k".into()
+            seen[1].2,
+            Record {
+                seq: Some(42),
+                op: Op::Del {
+                    table: "sessions".into(),
+                    key: "k".into()
+                }
             }
         );
-        assert_eq!(ops[2].2, Op::End { records: 7 });
+        assert_eq!(
+            seen[2].2,
+            Record {
+                seq: Some(43),
+                op: Op::End {
+                    records: 7,
+                    log_seq: Some(40)
+                }
+            }
+        );
     }
 
     #[test]
-    fn a_bad_last_line_is_a_torn_tail_and_a_bad_middle_line_is_corruption() {
-        let mut out = Vec::new();
-        encode_put(&mut out, "t", "a", &json!(1));
-        let second = out.len();
-        encode_put(&mut out, "t", "b", &json!(2));
-        let mut torn = out.clone();
-        torn[second + 20] ^= 0x01;
-        let scanned = scan(Path::new("t"), &torn, |_, _, _| Ok(())).unwrap();
-        assert_eq!(scanned.lines, 1);
-        assert_eq!(scanned.good_len, second as u64);
-        assert_eq!(scanned.torn.as_ref().unwrap().line, 2);
+    fn lines_without_numbers_still_read() {
+        // A line as written before records were numbered.
+        let json = br#"{"op":"put","table":"t","key":"a","value":1}"#;
+        let mut line = format!("{:08x} ", crc32(json)).into_bytes();
+        line.extend_from_slice(json);
+        line.push(b'\n');
+        let (_, seen) = records(&line).unwrap();
+        assert_eq!(seen[0].2.seq, None);
+        assert_eq!(seen[0].1, line.len() as u64);
+    }
 
-        encode_put(&mut torn, "t", "c", &json!(3));
-        match scan(Path::new("t"), &torn, |_, _, _| Ok(())) {
+    #[test]
+    fn only_an_incomplete_last_line_is_a_torn_tail() {
+        let mut queued = Vec::new();
+        encode_put(&mut queued, "t", "a", &json!(1));
+        encode_put(&mut queued, "t", "b", &json!(2));
+        let out = framed(&queued);
+        let second = out.iter().position(|&b| b == b'\n').unwrap() + 1;
+        // Cut anywhere in the last line: torn, the good prefix kept.
+        for cut in second + 1..out.len() {
+            let (scanned, seen) = records(&out[..cut]).unwrap();
+            assert_eq!(seen.len(), 1, "cut at {cut}");
+            assert_eq!(scanned.good_len, second as u64);
+            assert_eq!(scanned.torn.as_ref().unwrap().line, 2);
+        }
+        // A byte flipped in the complete last line: corruption, not a torn write.
+        for pos in second..out.len() {
+            let mut bad = out.clone();
+            bad[pos] ^= 0x01;
+            match records(&bad) {
+                Err(StoreError::Corrupt { line: 2, .. }) => {}
+                other => panic!("flip at {pos}: {other:?}"),
+            }
+        }
+        // And in the first line, with a good one after it.
+        let mut bad = out.clone();
+        bad[12] ^= 0x01;
+        match records(&bad) {
             Err(StoreError::Corrupt { line, why, .. }) => {
-                assert_eq!(line, 2);
+                assert_eq!(line, 1);
                 assert!(why.contains("checksum mismatch"), "{why}");
-                assert!(why.contains("line 3"), "{why}");
             }
             other => panic!("{other:?}"),
         }
@@ -439,11 +641,45 @@ mod tests {
 
     #[test]
     fn a_good_frame_around_an_unknown_record_is_corruption_even_at_the_end() {
-        let mut out = Vec::new();
-        frame(&mut out, &json!({"op": "frobnicate"}));
-        match scan(Path::new("t"), &out, |_, _, _| Ok(())) {
+        let out = framed(b"{\"op\":\"frobnicate\"}\n");
+        match records(&out) {
             Err(StoreError::Corrupt { line: 1, why, .. }) => assert!(why.contains("frobnicate")),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sequence_refuses_gaps_and_repeats() {
+        let mut s = Sequence::starting_at(5);
+        s.check(Some(5)).unwrap();
+        s.check(None).unwrap();
+        s.check(Some(7)).unwrap();
+        let repeat = s.check(Some(7)).unwrap_err();
+        assert!(repeat.contains("record 7 repeats"), "{repeat}");
+        let gap = s.check(Some(10)).unwrap_err();
+        assert!(gap.contains("records 8 to 9 are missing"), "{gap}");
+        let one = Sequence::starting_at(8).check(Some(9)).unwrap_err();
+        assert!(one.contains("record 8 is missing"), "{one}");
+        // Unknown start (old data): the first number sets it.
+        let mut old = Sequence { next: None };
+        old.check(None).unwrap();
+        old.check(Some(100)).unwrap();
+        assert_eq!(old.next, Some(101));
+    }
+
+    #[test]
+    fn shape_counts_depth_and_values() {
+        assert_eq!(shape(&json!(1)), (0, 1));
+        assert_eq!(shape(&json!([])), (1, 1));
+        assert_eq!(shape(&json!({"a": [1, {"b": []}]})), (4, 5));
+        let mut deep = json!(0);
+        for _ in 0..100_000 {
+            deep = Value::Array(vec![deep]);
+        }
+        assert_eq!(shape(&deep).0, 100_000);
+        // Dropping it recursively would overflow the stack: take it apart by hand.
+        while let Value::Array(mut a) = deep {
+            deep = a.pop().unwrap();
         }
     }
 
