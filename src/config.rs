@@ -28,6 +28,12 @@ pub const MAX_BODY: u64 = 1 << 20;
 pub const MAX_UPLOAD: u64 = 1 << 30;
 /// Most files in one upload: 100, like Django's `DATA_UPLOAD_MAX_NUMBER_FILES`.
 pub const MAX_UPLOAD_FILES: usize = 100;
+/// Live sessions at most; SPEC: 100,000 (past it the least recently used anonymous
+/// session goes).
+pub const MAX_SESSIONS: usize = 100_000;
+/// Seconds between two purges of expired sessions (Django leaves it to a cron job
+/// running `clearsessions`; we run it ourselves).
+pub const PURGE_EVERY_SECS: f64 = 60.0;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -44,6 +50,8 @@ pub struct Config {
     pub drain_timeout: Duration,
     pub max_connections: usize,
     pub limits: HeadLimits,
+    pub max_sessions: usize,
+    pub purge_every: Duration,
 }
 
 impl Default for Config {
@@ -62,6 +70,8 @@ impl Default for Config {
             drain_timeout: Duration::from_secs_f64(DRAIN_TIMEOUT_SECS),
             max_connections: MAX_CONNECTIONS,
             limits: HeadLimits::default(),
+            max_sessions: MAX_SESSIONS,
+            purge_every: Duration::from_secs_f64(PURGE_EVERY_SECS),
         }
     }
 }
@@ -88,6 +98,8 @@ Each flag can also be set by the environment variable WIREPOST_<NAME>
   --max-request-line BYTES  414 past it                   [8192]
   --max-header-section BYTES 431 past it                  [16384]
   --max-headers N           431 past it                   [100]
+  --max-sessions N          live sessions at most         [100000]
+  --purge-every SECS        purge expired sessions every  [60]
 
 Logging: RUST_LOG=info (default) logs one line per request; RUST_LOG=warn none.
 Stopping: SIGTERM or Ctrl-C stops accepting, closes idle connections, lets requests in
@@ -154,6 +166,8 @@ const FLAGS: &[&str] = &[
     "max-request-line",
     "max-header-section",
     "max-headers",
+    "max-sessions",
+    "purge-every",
 ];
 
 impl Config {
@@ -225,6 +239,8 @@ impl Config {
                 "max-request-line" => c.limits.max_request_line = size()? as usize,
                 "max-header-section" => c.limits.max_header_section = size()? as usize,
                 "max-headers" => c.limits.max_headers = count()?,
+                "max-sessions" => c.max_sessions = count()?,
+                "purge-every" => c.purge_every = parse_secs(&value).ok_or_else(bad)?,
                 _ => return Err(ConfigError::Unknown(name)),
             }
         }

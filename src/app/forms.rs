@@ -1,7 +1,7 @@
 //! What the form pages share: reading an urlencoded body, the 302 of
 //! post/redirect/get, answering once a session write is durable, and storage errors.
 
-use crate::app::session::Session;
+use crate::app::session::{SaveError, Session};
 use crate::app::{App, Body, Reply, Request, Response, unix_now};
 use crate::http::query::{MAX_FIELDS, MultiMap, parse_urlencoded_limited};
 use crate::store::db::StoreError;
@@ -45,6 +45,10 @@ pub fn store_error(e: StoreError) -> Response {
             "the server's storage failed a moment ago (disk full?) and pauses writes; \
              nothing was saved; try again in a second",
         ),
+        StoreError::TooDeep { .. } => (
+            413,
+            "the value nests too deep to be stored; nothing was saved",
+        ),
         _ => (503, "the server could not save this; nothing was changed"),
     };
     log::error!("storage: answering {status}, nothing saved: {e}");
@@ -56,6 +60,15 @@ pub fn store_error(e: StoreError) -> Response {
     }
 }
 
+/// The answer when a session could not be saved: 413 with the reason when it is past
+/// its bounds, else as [`store_error`].
+pub fn save_error(e: SaveError) -> Response {
+    match e {
+        SaveError::TooLarge(why) => Response::text_error(413, &why),
+        SaveError::Store(e) => store_error(e),
+    }
+}
+
 /// `ENOSPC`: no space left on the device.
 pub fn is_disk_full(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull
@@ -64,9 +77,9 @@ pub fn is_disk_full(e: &std::io::Error) -> bool {
 /// Save `session` and answer `resp` (with the session's `Set-Cookie`) once the write
 /// is durable — without holding any thread while the fsync happens.
 pub fn save_then(app: &App, session: &mut Session, resp: Response) -> Reply {
-    let saved = match session.save(&app.store, unix_now()) {
+    let saved = match session.save(&app.sessions, unix_now()) {
         Ok(s) => s,
-        Err(e) => return store_error(e).into(),
+        Err(e) => return save_error(e).into(),
     };
     let resp = match saved.set_cookie {
         Some(c) => resp.header("Set-Cookie", c),

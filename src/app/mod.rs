@@ -41,6 +41,10 @@ pub struct AppConfig {
     pub max_upload: u64,
     /// Most files in one upload.
     pub max_upload_files: usize,
+    /// Live sessions at most (`--max-sessions`).
+    pub max_sessions: usize,
+    /// Time between purges of expired sessions (`--purge-every`).
+    pub purge_every: std::time::Duration,
 }
 
 /// A request as a page sees it: the parsed head and the (decoded) body.
@@ -222,6 +226,8 @@ pub struct App {
     pub uploads: std::sync::Arc<crate::store::uploads::UploadDir>,
     /// Users and sessions (`data/store/`).
     pub store: crate::store::db::Store,
+    /// The session table over `store`, with its bounds and purge.
+    pub sessions: std::sync::Arc<session::Sessions>,
     /// The pages' templates (`www/templates/*.html`), compiled once at start.
     pub templates: std::sync::Arc<templates::Templates>,
     /// The products (`www/catalogue.json`), loaded once at start.
@@ -236,9 +242,6 @@ pub fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
-
-/// How often expired sessions are purged from the store.
-pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl App {
     pub fn new(config: AppConfig) -> std::io::Result<App> {
@@ -261,14 +264,17 @@ impl App {
                 store_dir.display()
             ))
         })?;
+        let sessions =
+            std::sync::Arc::new(session::Sessions::open(store.clone(), config.max_sessions));
         // Expired sessions are refused on use at once, and purged here in the background.
-        let purge = store.clone();
+        let purge = sessions.clone();
+        let every = config.purge_every;
         std::thread::Builder::new()
             .name("session-purge".into())
             .spawn(move || {
                 loop {
-                    std::thread::sleep(PURGE_EVERY);
-                    match session::purge_expired(&purge, unix_now()) {
+                    std::thread::sleep(every);
+                    match purge.purge_expired(unix_now()) {
                         Ok(0) => {}
                         Ok(n) => log::info!("purged {n} expired sessions"),
                         Err(e) => log::warn!("session purge failed: {e}"),
@@ -281,6 +287,7 @@ impl App {
             static_dir,
             uploads: std::sync::Arc::new(uploads),
             store,
+            sessions,
             templates: std::sync::Arc::new(templates),
             catalogue,
             hasher: std::sync::Arc::new(hasher),

@@ -172,14 +172,15 @@ fn append_slash(req: &Request<'_>) -> Response {
     .header("Location", location)
 }
 
-/// `GET /__stats`: the store's counters as JSON, for benchmarks (writes vs fsyncs).
+/// `GET /__stats`: the store's counters as JSON, for benchmarks (writes vs fsyncs),
+/// and the session table's size.
 fn stats(app: &App) -> Response {
     let s = app.store.stats();
     let v = serde_json::json!({"store": {
         "writes": s.writes, "records": s.records, "commits": s.commits, "fsyncs": s.fsyncs,
         "largest_batch": s.largest_batch, "log_bytes": s.log_bytes,
         "live_records": s.live_records, "generation": s.generation,
-    }});
+    }, "sessions": {"live": app.sessions.len(), "weight": app.sessions.weight()}});
     Response::new(
         200,
         "application/json",

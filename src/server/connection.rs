@@ -1040,6 +1040,8 @@ mod tests {
                 max_body: config.max_body,
                 max_upload: config.max_upload,
                 max_upload_files: config.max_upload_files,
+                max_sessions: config.max_sessions,
+                purge_every: config.purge_every,
             })
             .unwrap();
             let poll = mio::Poll::new().unwrap();

@@ -46,6 +46,8 @@ impl Server {
             max_body: config.max_body,
             max_upload: config.max_upload,
             max_upload_files: config.max_upload_files,
+            max_sessions: config.max_sessions,
+            purge_every: config.purge_every,
         })?;
         Ok(Server {
             listener,

@@ -9,3 +9,5 @@ mod committer;
 pub mod db;
 mod log;
 pub mod uploads;
+
+pub use log::shape;

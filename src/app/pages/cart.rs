@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 
 /// `GET /cart/`.
 pub fn view(app: &App, req: &Request<'_>) -> Response {
-    let session = Session::load(&app.store, req, unix_now());
+    let session = Session::load(&app.sessions, req, unix_now());
     let mut items = Vec::new();
     let (mut count, mut total) = (0u64, 0u64);
     // Products no longer in the catalogue are skipped.
@@ -108,7 +108,7 @@ pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
         Ok(x) => x,
         Err(why) => return bad(app, req, &why),
     };
-    let mut session = Session::load(&app.store, req, unix_now());
+    let mut session = Session::load(&app.sessions, req, unix_now());
     let result = if add {
         store::add(&mut session, id, qty)
     } else if store::items(&session).iter().any(|&(p, _)| p == id) {
@@ -124,7 +124,7 @@ pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
 
 /// `POST /cart/clear/`.
 pub fn clear(app: &App, req: &Request<'_>) -> Reply {
-    let mut session = Session::load(&app.store, req, unix_now());
+    let mut session = Session::load(&app.sessions, req, unix_now());
     store::clear(&mut session);
     save_then(app, &mut session, redirect("/cart/"))
 }

@@ -5,6 +5,11 @@
 //! kept as a string), `action=delete&key=K`, `action=clear` (the record and the cookie
 //! go), `action=expiry&seconds=N` (0: until the browser closes). Each answers 302 back
 //! to `/session/` once the change is durable.
+//!
+//! What a client may write here is data, never identity: keys beginning with `_` are
+//! refused (400), and a value past the session bounds (`session.rs`) gets 413 before
+//! anything is written. `clear` removes the login record with everything else: it
+//! logs the browser out, as Django's `flush` does.
 
 use crate::app::forms::{form_fields, redirect, save_then};
 use crate::app::negotiate::{Format, format};
@@ -19,7 +24,7 @@ pub const MAX_KEY: usize = 128;
 pub const MAX_EXPIRY: u64 = 10 * 365 * 86_400;
 
 pub fn view(app: &App, req: &Request<'_>) -> Response {
-    let session = Session::load(&app.store, req, unix_now());
+    let session = Session::load(&app.sessions, req, unix_now());
     match format(req.header("accept")) {
         Format::Json => {
             let mut body = serde_json::to_vec_pretty(&session.to_json()).unwrap_or_default();
@@ -46,12 +51,20 @@ pub fn act(app: &App, req: &Request<'_>) -> Reply {
         Ok(f) => f,
         Err(r) => return r.into(),
     };
-    let mut session = Session::load(&app.store, req, unix_now());
+    let mut session = Session::load(&app.sessions, req, unix_now());
     let key = fields.get("key").unwrap_or("");
     let bad = |msg: &str| Reply::from(Response::text_error(400, msg));
     match fields.get("action").unwrap_or("") {
         "set" | "delete" if key.is_empty() || key.len() > MAX_KEY => {
             return bad("key must be 1 to 128 bytes");
+        }
+        "set" | "delete" if key.starts_with('_') => {
+            // The login record (`_auth_user_id`, `_auth_user_hash`) is the server's:
+            // written here, it let anyone log in as anyone (issue 11).
+            return bad(&format!(
+                "key {key:?} begins with \"_\": those keys are the server's (the login \
+                 record) and can't be set or deleted here"
+            ));
         }
         "set" => {
             let raw = fields.get("value").unwrap_or("");

@@ -7,9 +7,9 @@
 //! are both fsynced before the 302 leaves. Password hashing (Argon2id, tens of ms)
 //! runs on the application's hasher threads ([`crate::app::hasher`]).
 
-use crate::app::forms::{form_fields, redirect, store_error};
+use crate::app::forms::{form_fields, redirect, save_error, store_error};
 use crate::app::negotiate::{Format, format};
-use crate::app::session::Session;
+use crate::app::session::{Session, Sessions};
 use crate::app::templates::Templates;
 use crate::app::users::{self, UserError};
 use crate::app::view::{html, json_response};
@@ -107,7 +107,7 @@ fn refused(
 /// writes in `wait_for` and the session are durable. Never blocks: the 302 waits in
 /// the store's callbacks, not in a thread.
 fn log_in_and_redirect(
-    store: &Store,
+    sessions: &Sessions,
     mut session: Session,
     username: &str,
     remember: bool,
@@ -126,9 +126,9 @@ fn log_in_and_redirect(
     } else {
         0
     });
-    let saved = match session.save(store, unix_now()) {
+    let saved = match session.save(sessions, unix_now()) {
         Ok(s) => s,
-        Err(e) => return store_error(e).into(),
+        Err(e) => return save_error(e).into(),
     };
     let mut resp = redirect("/user/");
     if let Some(c) = saved.set_cookie {
@@ -138,7 +138,7 @@ fn log_in_and_redirect(
     if tickets.is_empty() {
         return resp.into();
     }
-    let store = store.clone();
+    let store = sessions.store().clone();
     Reply::Pending(Box::new(move |done| {
         when_durable(
             store,
@@ -203,12 +203,13 @@ pub fn register(app: &App, req: &Request<'_>) -> Reply {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let session = Session::load(&app.store, req, unix_now());
+    let session = Session::load(&app.sessions, req, unix_now());
     let store = app.store.clone();
+    let sessions = app.sessions.clone();
     let templates = app.templates.clone();
     app.hasher.reply(Box::new(move |mem| {
         match users::register(mem, &store, &c.username, &c.password, unix_now()) {
-            Ok(ticket) => log_in_and_redirect(&store, session, &c.username, false, Some(ticket)),
+            Ok(ticket) => log_in_and_redirect(&sessions, session, &c.username, false, Some(ticket)),
             Err(e) => refused(&templates, c.fmt, "register", e, &c.username).into(),
         }
     }))
@@ -219,26 +220,27 @@ pub fn login(app: &App, req: &Request<'_>) -> Reply {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let session = Session::load(&app.store, req, unix_now());
+    let session = Session::load(&app.sessions, req, unix_now());
     let store = app.store.clone();
+    let sessions = app.sessions.clone();
     let templates = app.templates.clone();
     app.hasher.reply(Box::new(move |mem| {
         match users::authenticate(mem, &store, &c.username, &c.password) {
-            Ok(()) => log_in_and_redirect(&store, session, &c.username, c.remember, None),
+            Ok(()) => log_in_and_redirect(&sessions, session, &c.username, c.remember, None),
             Err(e) => refused(&templates, c.fmt, "login", e, &c.username).into(),
         }
     }))
 }
 
 pub fn logout(app: &App, req: &Request<'_>) -> Reply {
-    let mut session = Session::load(&app.store, req, unix_now());
+    let mut session = Session::load(&app.sessions, req, unix_now());
     session.flush();
     crate::app::forms::save_then(app, &mut session, redirect("/"))
 }
 
 /// `GET /user/`: who is logged in: `{"username": "ada"}`, or `null`.
 pub fn whoami(app: &App, req: &Request<'_>) -> Response {
-    let session = Session::load(&app.store, req, unix_now());
+    let session = Session::load(&app.sessions, req, unix_now());
     let user = session.get(USER_KEY).and_then(|v| v.as_str());
     match format(req.header("accept")) {
         Format::Json => {
