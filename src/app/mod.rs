@@ -274,9 +274,13 @@ impl App {
             .spawn(move || {
                 loop {
                     std::thread::sleep(every);
+                    let started = std::time::Instant::now();
                     match purge.purge_expired(unix_now()) {
                         Ok(0) => {}
-                        Ok(n) => log::info!("purged {n} expired sessions"),
+                        Ok(n) => log::info!(
+                            "purged {n} expired sessions in {:?}",
+                            started.elapsed()
+                        ),
                         Err(e) => log::warn!("session purge failed: {e}"),
                     }
                 }
