@@ -8,7 +8,7 @@
 //! - [`connection`]: the per-connection state machine.
 //! - [`blocking`]: the pool for slow work (fsync, hashing) and the mailbox that
 //!   brings its answers back through a `mio::Waker`.
-//! - [`buffer`]: the reused input buffer.
+//! - [`buffer`]: the input buffer, and the worker's pool of buffers.
 //! - [`slab`]: connections addressed by generation-checked tokens.
 //! - [`timer`]: deadlines without scanning connections.
 //! - [`trace`]: `--trace` output.
