@@ -313,3 +313,33 @@ fn out_of_file_descriptors_accept_backs_off_instead_of_spinning() {
     );
     assert!(log.contains("accepting again"), "{log}");
 }
+
+/// The server's listener has a backlog of 1024 (std's `TcpListener::bind` gives 128):
+/// before any worker accepts, the kernel completes the handshake of ~1000 connections
+/// opened at once, where with 128 only 129 complete and the rest stay in SYN-SENT.
+#[test]
+fn a_burst_of_a_thousand_connections_completes_before_any_accept() {
+    for addr in ["127.0.0.1:0", "[::1]:0"] {
+        let mut config = wirepost::config::Config {
+            addr: addr.into(),
+            workers: 1,
+            ..Default::default()
+        };
+        config.www = concat!(env!("CARGO_MANIFEST_DIR"), "/www").into();
+        config.data = support::temp_dir("backlog").join("data");
+        // Bound, not run: nothing accepts.
+        let server = wirepost::server::Server::bind(config).unwrap();
+        let addr = server.local_addr().unwrap();
+        let mut pending: Vec<mio::net::TcpStream> = (0..1000)
+            .map(|_| mio::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut done = 0;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while done < 900 && Instant::now() < deadline {
+            pending.retain(|s| s.peer_addr().is_err());
+            done = 1000 - pending.len();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(done >= 900, "{addr}: {done} of 1000 completed");
+    }
+}

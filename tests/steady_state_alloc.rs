@@ -1,4 +1,5 @@
-//! The steady state of `/plaintext` on a keep-alive connection allocates nothing on
+//! The steady state of `/plaintext` on a keep-alive connection (one request at a time,
+//! then 16 pipelined in one write) allocates nothing on
 //! the heap: the input and output buffers, the header list and the timer entry are all
 //! reused. Checked with a counting global allocator around 2,000 requests after a
 //! warm-up; the only other thread in this test process is the server's one worker, and
@@ -83,6 +84,33 @@ fn plaintext_keep_alive_allocates_nothing_per_request() {
     assert!(
         after - before < 20,
         "{} heap allocations during 2000 keep-alive requests",
+        after - before
+    );
+
+    // Pipelined: 16 requests in one write, their 16 answers read back. The buffers
+    // a connection takes from its worker's pool and gives back are reused too.
+    const DEPTH: usize = 16;
+    let batch = REQUEST.repeat(DEPTH);
+    let mut answers = vec![0u8; DEPTH * len];
+    let mut pipelined = |rounds: usize| {
+        for _ in 0..rounds {
+            stream.write_all(&batch).unwrap();
+            let mut got = 0;
+            while got < answers.len() {
+                let k = stream.read(&mut answers[got..]).unwrap();
+                assert!(k > 0, "server closed the connection");
+                got += k;
+            }
+            assert!(answers.ends_with(b"\r\n\r\nHello, World!"));
+        }
+    };
+    pipelined(20);
+    let before = ALLOCS.load(Ordering::SeqCst);
+    pipelined(200);
+    let after = ALLOCS.load(Ordering::SeqCst);
+    assert!(
+        after - before < 20,
+        "{} heap allocations during 200 batches of {DEPTH} pipelined requests",
         after - before
     );
 }

@@ -488,6 +488,11 @@ impl HeadParser {
         }
     }
 
+    /// Heap bytes this parser keeps between messages (its header list).
+    pub fn heap_bytes(&self) -> usize {
+        self.headers.capacity() * std::mem::size_of::<HeaderSpan>()
+    }
+
     /// Forget the message and get ready for the next one (keeps allocations).
     pub fn reset(&mut self) {
         self.headers.clear();

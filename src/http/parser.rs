@@ -177,6 +177,11 @@ impl RequestParser {
         self.head.head(head_bytes)
     }
 
+    /// Heap bytes this parser keeps between messages (see [`HeadParser::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        self.head.heap_bytes()
+    }
+
     /// The framing decided for the current message (after `Head`).
     pub fn framing(&self) -> Option<Framing> {
         self.framing

@@ -1,4 +1,11 @@
-//! The connection's input buffer: one allocation, reused for every request.
+//! The connection's input buffer, and the worker's pool of buffers.
+//!
+//! A connection holds buffers only while it has bytes to read or write: it takes an
+//! input buffer from its worker's [`BufPool`] before reading and an output buffer
+//! before encoding an answer, and gives both back once the answer is written and no
+//! byte of a next request is waiting (an idle keep-alive connection holds none). The
+//! pool is a free list, so the take and the give allocate nothing: `/plaintext`
+//! served again and again reuses the same two buffers.
 //!
 //! Bytes live in `data[pos..end]`: `pos` is the first byte not yet consumed by the
 //! parser, `end` the end of what the socket gave. The buffer starts small, doubles
@@ -9,8 +16,71 @@
 
 /// Bytes asked of the socket at least per read.
 pub const MIN_READ: usize = 4096;
-/// First allocation of a connection's input buffer.
+/// First allocation of a connection's input buffer (the size the pool keeps).
 pub const INITIAL: usize = 8192;
+/// Capacity of a pooled output buffer: a page (the home page answer is ~6 KiB) or a
+/// batch of small pipelined answers fits. An output buffer that grew past it (a file
+/// read whole behind its head, a 64 KiB piece of a larger one) is freed when given back.
+pub const OUTPUT_INITIAL: usize = 16 * 1024;
+/// Buffers of each kind the pool keeps. A connection holds its buffers only within a
+/// turn, or while an answer waits for the client to read it, so a worker needs a few
+/// at a time; 32 of each bound the pool at 768 KiB per worker.
+pub const POOL_KEEP: usize = 32;
+
+/// A worker's free buffers: input buffers of [`INITIAL`] bytes (length = capacity,
+/// so that reusing one writes no zeros) and empty output buffers of [`OUTPUT_INITIAL`]
+/// capacity. Its lists are allocated once with room for [`POOL_KEEP`] buffers, so
+/// giving one back never allocates; beyond that, and buffers of other sizes, are freed.
+#[derive(Debug)]
+pub struct BufPool {
+    input: Vec<Vec<u8>>,
+    output: Vec<Vec<u8>>,
+}
+
+impl Default for BufPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BufPool {
+    pub fn new() -> BufPool {
+        BufPool {
+            input: Vec::with_capacity(POOL_KEEP),
+            output: Vec::with_capacity(POOL_KEEP),
+        }
+    }
+
+    /// An input buffer of [`INITIAL`] bytes.
+    pub fn take_input(&mut self) -> Vec<u8> {
+        self.input.pop().unwrap_or_else(|| vec![0; INITIAL])
+    }
+
+    /// An empty output buffer with room for [`OUTPUT_INITIAL`] bytes.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        self.output
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(OUTPUT_INITIAL))
+    }
+
+    pub fn give_input(&mut self, buf: Vec<u8>) {
+        if buf.len() == INITIAL && buf.capacity() == INITIAL && self.input.len() < POOL_KEEP {
+            self.input.push(buf);
+        }
+    }
+
+    pub fn give_output(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() == OUTPUT_INITIAL && self.output.len() < POOL_KEEP {
+            buf.clear();
+            self.output.push(buf);
+        }
+    }
+
+    /// Buffers held (input, output), for tests.
+    pub fn held(&self) -> (usize, usize) {
+        (self.input.len(), self.output.len())
+    }
+}
 
 #[derive(Debug)]
 pub struct InBuf {
@@ -41,6 +111,11 @@ impl InBuf {
     /// Bytes `range` of the buffer (for a kept head: `0..head_len`).
     pub fn slice(&self, start: usize, end: usize) -> &[u8] {
         &self.data[start..end]
+    }
+
+    /// Bytes allocated for the buffer.
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
     }
 
     pub fn pos(&self) -> usize {
@@ -94,13 +169,21 @@ impl InBuf {
         debug_assert!(self.end <= self.data.len());
     }
 
-    /// Give back memory after a burst (a large pipelined batch), keeping the initial size.
-    pub fn shrink_if_idle(&mut self) {
-        if self.pos == self.end && self.data.len() > INITIAL {
-            self.pos = 0;
-            self.end = 0;
-            self.data.truncate(INITIAL);
-            self.data.shrink_to_fit();
+    /// Before reading: take a buffer from the pool if none is held (a connection
+    /// capped below [`INITIAL`] allocates its own in [`InBuf::spare`]).
+    pub fn attach(&mut self, pool: &mut BufPool) {
+        if self.data.is_empty() && self.cap >= INITIAL {
+            self.data = pool.take_input();
+        }
+    }
+
+    /// Nothing is left to parse: give the buffer back (a grown one is freed).
+    pub fn release(&mut self, pool: &mut BufPool) {
+        debug_assert!(self.is_empty());
+        self.pos = 0;
+        self.end = 0;
+        if self.data.capacity() > 0 {
+            pool.give_input(std::mem::take(&mut self.data));
         }
     }
 }
@@ -136,7 +219,7 @@ mod tests {
         assert_eq!(b.data.capacity(), 0);
         assert!(b.is_empty());
         b.compact(0, 0);
-        b.shrink_if_idle();
+        b.release(&mut BufPool::new());
         assert_eq!(b.data.capacity(), 0);
         assert_eq!(b.spare().len(), INITIAL);
         assert_eq!(InBuf::new(100).spare().len(), 100);
@@ -156,7 +239,35 @@ mod tests {
         }
         assert_eq!(total, 20000);
         b.consume(20000);
-        b.shrink_if_idle();
+        let mut pool = BufPool::new();
+        b.release(&mut pool);
+        assert_eq!(b.capacity(), 0);
+        assert_eq!(pool.held(), (0, 0), "a grown buffer is freed, not pooled");
         assert_eq!(b.spare().len(), INITIAL);
+    }
+
+    #[test]
+    fn the_pool_reuses_buffers_and_keeps_a_bounded_number() {
+        let mut pool = BufPool::new();
+        let mut b = InBuf::new(1 << 16);
+        b.attach(&mut pool);
+        fill(&mut b, b"GET / HTTP/1.1\r\n\r\n");
+        let ptr = b.data.as_ptr();
+        b.consume(b.unconsumed().len());
+        b.release(&mut pool);
+        assert_eq!(pool.held(), (1, 0));
+        b.attach(&mut pool);
+        assert_eq!(b.data.as_ptr(), ptr, "the same buffer comes back");
+        assert_eq!(b.spare().len(), INITIAL);
+        let out: Vec<Vec<u8>> = (0..POOL_KEEP + 5).map(|_| pool.take_output()).collect();
+        for o in out {
+            pool.give_output(o);
+        }
+        assert_eq!(pool.held(), (0, POOL_KEEP));
+        let mut grown = pool.take_output();
+        grown.resize(OUTPUT_INITIAL + 1, 0);
+        pool.give_output(grown);
+        assert_eq!(pool.held(), (0, POOL_KEEP - 1), "a grown buffer is freed");
+        assert!(pool.take_output().is_empty());
     }
 }

@@ -32,10 +32,11 @@ use crate::http::framing::{BodyKind, Framing};
 use crate::http::response::{self, EncodeCtx, encode_head};
 use crate::http::{Event, Method, RequestParser, Version};
 use crate::server::blocking::{Mailbox, Pool};
-use crate::server::buffer::InBuf;
+use crate::server::buffer::{BufPool, InBuf};
 use crate::server::timer::Deadline;
 use crate::server::trace;
 use mio::net::TcpStream;
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -78,6 +79,9 @@ pub const FILE_PIECE: usize = 64 * 1024;
 pub const MAX_DISCARD_PER_WAKE: usize = 256 * 1024;
 /// How long a closing connection keeps reading (and dropping) what the client sends.
 pub const LINGER: Duration = Duration::from_secs(2);
+/// The most an idle keep-alive connection may hold of the server's memory, whatever
+/// it served before (SPEC, "Security and bounds"; nginx holds ~250 bytes).
+pub const IDLE_BYTES: usize = 2048;
 /// Output buffer capacity kept between responses; a larger one is given back.
 const OUTPUT_KEEP: usize = 64 * 1024;
 
@@ -153,6 +157,8 @@ pub struct Cx<'a> {
     pub now: Instant,
     pub pool: &'a Pool,
     pub mailbox: &'a Arc<Mailbox>,
+    /// The worker's free buffers.
+    pub bufs: &'a RefCell<BufPool>,
 }
 
 pub struct Connection {
@@ -243,6 +249,22 @@ impl Connection {
             && !self.has_output()
     }
 
+    /// Bytes of the worker's memory this connection holds: its slab slot (the struct
+    /// itself) and the capacity of every buffer it owns. An idle keep-alive connection
+    /// holds at most [`IDLE_BYTES`] (SPEC, "Security and bounds").
+    pub fn held_bytes(&self) -> usize {
+        crate::server::slab::Slab::<Connection>::SLOT_BYTES
+            + self.input.capacity()
+            + self.out.capacity()
+            + self.body.capacity()
+            + self.waiting_line.capacity()
+            + self.parser.heap_bytes()
+            + self
+                .sink
+                .as_ref()
+                .map_or(0, |s| std::mem::size_of_val(&**s))
+    }
+
     /// Output waits to be written.
     pub fn has_output(&self) -> bool {
         self.out_pos < self.out.len() || self.file.is_some()
@@ -283,7 +305,11 @@ impl Connection {
     fn drive_inner(&mut self, cx: &Cx<'_>, readable: bool) -> Next {
         // Bytes this call may still read once the first read is done.
         let mut read_left = MAX_INPUT_PER_WAKE;
+        if self.out.capacity() == 0 {
+            self.out = cx.bufs.borrow_mut().take_output();
+        }
         if readable || self.read_pending {
+            self.input.attach(&mut cx.bufs.borrow_mut());
             match self.fill(cx.now) {
                 Ok(n) => read_left = read_left.saturating_sub(n),
                 Err(e) => {
@@ -379,13 +405,39 @@ impl Connection {
         {
             return Next::MoreWork;
         }
-        if self.input.is_empty() && self.phase == Phase::Head {
-            self.input.compact(0, 0);
-            if !self.has_output() {
-                self.input.shrink_if_idle();
+        self.release_idle_buffers(cx);
+        Next::Wait
+    }
+
+    /// Give the worker back every buffer this connection does not need while it
+    /// waits: the output buffer once its bytes are written, the input buffer once no
+    /// byte of a next request is in it, and between requests the body and log-line
+    /// buffers. An idle keep-alive connection then holds no buffer (see
+    /// [`Connection::held_bytes`]).
+    fn release_idle_buffers(&mut self, cx: &Cx<'_>) {
+        let mut bufs = cx.bufs.borrow_mut();
+        if !self.has_output() && self.out.capacity() > 0 {
+            self.out_pos = 0;
+            bufs.give_output(std::mem::take(&mut self.out));
+        }
+        // Not in `Body`, whose head lies in the buffer before `pos`; a `SkipBody` of a
+        // request without body is only waiting for the parser's end of message.
+        if self.input.is_empty()
+            && matches!(
+                self.phase,
+                Phase::Head | Phase::SkipBody { .. } | Phase::Lingering { .. }
+            )
+        {
+            self.input.release(&mut bufs);
+        }
+        if self.phase == Phase::Head {
+            if self.body.capacity() > 0 {
+                self.body = Vec::new();
+            }
+            if self.waiting_line.capacity() > 0 {
+                self.waiting_line = String::new();
             }
         }
-        Next::Wait
     }
 
     /// Read until the socket would block, the peer closes, or the buffer is full.
@@ -993,6 +1045,7 @@ mod tests {
         config: Config,
         pool: Pool,
         mailbox: Arc<Mailbox>,
+        bufs: RefCell<BufPool>,
         _poll: mio::Poll,
         date: Vec<u8>,
         data: std::path::PathBuf,
@@ -1051,6 +1104,7 @@ mod tests {
                 config,
                 pool: Pool::new(1).unwrap(),
                 mailbox: Arc::new(Mailbox::new(waker)),
+                bufs: RefCell::new(BufPool::new()),
                 _poll: poll,
                 date: b"Thu, 26 Nov 2026 00:00:00 GMT".to_vec(),
                 data,
@@ -1065,6 +1119,7 @@ mod tests {
                 now: Instant::now(),
                 pool: &self.pool,
                 mailbox: &self.mailbox,
+                bufs: &self.bufs,
             }
         }
 
@@ -1210,6 +1265,89 @@ mod tests {
         let answers = out.windows(15).filter(|w| w == b"HTTP/1.1 200 OK").count();
         assert_eq!(answers, n, "answered {answers} of {n} pipelined requests");
         assert_eq!(out.iter().filter(|&&b| b == b'z').count(), n * file.len());
+    }
+
+    /// Serve `req` on `conn` until it has nothing left to do; the client's answer.
+    fn serve(
+        rig: &Rig,
+        client: &mut std::net::TcpStream,
+        conn: &mut Connection,
+        req: &[u8],
+    ) -> Vec<u8> {
+        send(client, conn, req);
+        let mut reader = client.try_clone().unwrap();
+        let got = std::thread::spawn(move || read_all(&mut reader, Duration::from_millis(300)));
+        let mut readable = true;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let next = conn.drive(&rig.cx(), std::mem::take(&mut readable));
+            assert_ne!(next, Next::Close);
+            if next == Next::Wait && !conn.has_output() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never settled");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        got.join().unwrap()
+    }
+
+    /// Once its answers are written an idle keep-alive connection holds at most
+    /// IDLE_BYTES, whatever it served: it once kept 8 KiB of input buffer after
+    /// `/plaintext` and up to 64 KiB of output buffer after a large answer.
+    #[test]
+    fn an_idle_connection_holds_at_most_idle_bytes_whatever_it_served() {
+        let file = vec![b'z'; 200_000];
+        let rig = Rig::with_file("idle", Some(("big.bin", &file)));
+        for (target, len) in [
+            ("/plaintext", 13),
+            ("/", 1000),
+            ("/static/big.bin", file.len()),
+        ] {
+            let (mut client, mut conn) = rig.connect();
+            let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+            let out = serve(&rig, &mut client, &mut conn, req.as_bytes());
+            assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"), "{target}");
+            assert!(out.len() > len, "{target}: {} bytes", out.len());
+            // (After a file the phase may still be `SkipBody` of a request without
+            // body, ended when the next bytes come: not `is_idle`, but it waits.)
+            assert!(!conn.has_output() && conn.input.is_empty(), "{target}");
+            assert!(
+                conn.held_bytes() <= IDLE_BYTES,
+                "{target}: an idle connection holds {} bytes",
+                conn.held_bytes()
+            );
+            // And it serves the next request as well as the first.
+            let again = serve(&rig, &mut client, &mut conn, req.as_bytes());
+            assert_eq!(again.len(), out.len(), "{target}");
+        }
+    }
+
+    /// A partial head (and pipelined bytes after an answer) are kept while the
+    /// connection waits; the request completes when the rest arrives.
+    #[test]
+    fn a_partial_head_is_kept_while_waiting() {
+        let rig = Rig::new("partial");
+        let (mut client, mut conn) = rig.connect();
+        let out = serve(
+            &rig,
+            &mut client,
+            &mut conn,
+            b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\nGET /plain",
+        );
+        assert_eq!(
+            out.windows(15).filter(|w| w == b"HTTP/1.1 200 OK").count(),
+            1
+        );
+        assert!(!conn.is_idle());
+        let out = serve(
+            &rig,
+            &mut client,
+            &mut conn,
+            b"text HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert!(out.ends_with(b"Hello, World!"));
+        assert!(conn.held_bytes() <= IDLE_BYTES);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! - [`connection`]: the per-connection state machine.
 //! - [`blocking`]: the pool for slow work (fsync, hashing) and the mailbox that
 //!   brings its answers back through a `mio::Waker`.
-//! - [`buffer`]: the reused input buffer.
+//! - [`buffer`]: the input buffer, and the worker's pool of buffers.
 //! - [`slab`]: connections addressed by generation-checked tokens.
 //! - [`timer`]: deadlines without scanning connections.
 //! - [`trace`]: `--trace` output.
@@ -24,7 +24,7 @@ pub mod worker;
 use crate::app::{App, AppConfig};
 use crate::config::Config;
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 
 /// A bound, not yet running server.
@@ -36,7 +36,7 @@ pub struct Server {
 impl Server {
     /// Bind the address and load the application.
     pub fn bind(config: Config) -> io::Result<Server> {
-        let listener = TcpListener::bind(&config.addr).map_err(|e| {
+        let listener = listen(&config.addr).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.addr))
         })?;
         listener.set_nonblocking(true)?;
@@ -110,6 +110,21 @@ impl Server {
         let shared = Arc::clone(&self.shared);
         move || shared.stop()
     }
+}
+
+/// Listen on the first of `addr`'s addresses that binds (as `TcpListener::bind` does),
+/// with a backlog of [`crate::sys::LISTEN_BACKLOG`] instead of std's 128: a burst of
+/// connections waits in the kernel, completed, until a worker accepts it.
+fn listen(addr: &str) -> io::Result<TcpListener> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match crate::sys::listen(a, crate::sys::LISTEN_BACKLOG) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
 }
 
 /// The first SIGTERM or SIGINT drains; a second one exits at once.

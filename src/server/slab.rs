@@ -55,6 +55,9 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Bytes one slot takes in the slab's table (the value itself and its tag).
+    pub const SLOT_BYTES: usize = std::mem::size_of::<Slot<T>>();
+
     pub fn len(&self) -> usize {
         self.len
     }

@@ -15,11 +15,13 @@ use crate::app::App;
 use crate::config::Config;
 use crate::http::date::DateCache;
 use crate::server::blocking::{Mailbox, Pool};
+use crate::server::buffer::BufPool;
 use crate::server::connection::{Connection, Cx, Next};
 use crate::server::slab::{Key, Slab};
 use crate::server::timer::Timers;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -89,6 +91,9 @@ pub struct Worker {
     date: DateCache,
     /// Connections with input left over after their per-wake budget.
     more_work: Vec<Key>,
+    /// Free input and output buffers, lent to connections while they have bytes to
+    /// read or write (see [`BufPool`]).
+    bufs: RefCell<BufPool>,
     accept_paused_until: Option<Instant>,
     /// Accept failed for want of file descriptors (warned once; cleared on success).
     out_of_fds: bool,
@@ -103,6 +108,7 @@ fn cx<'a>(
     shared: &'a Shared,
     date: &'a DateCache,
     mailbox: &'a Arc<Mailbox>,
+    bufs: &'a RefCell<BufPool>,
     now: Instant,
 ) -> Cx<'a> {
     Cx {
@@ -112,6 +118,7 @@ fn cx<'a>(
         now,
         pool: &shared.pool,
         mailbox,
+        bufs,
     }
 }
 
@@ -148,6 +155,7 @@ impl Worker {
             mailbox,
             date,
             more_work: Vec::new(),
+            bufs: RefCell::new(BufPool::new()),
             accept_paused_until: None,
             out_of_fds: false,
             drain_deadline: None,
@@ -224,7 +232,7 @@ impl Worker {
                 };
                 if self.timers.check(&mut conn.deadline, at, token, now) {
                     let shared = Arc::clone(&self.shared);
-                    let cx = cx(&shared, &self.date, &self.mailbox, now);
+                    let cx = cx(&shared, &self.date, &self.mailbox, &self.bufs, now);
                     let next = conn.on_timeout(&cx);
                     self.after(key, next, now);
                 }
@@ -349,7 +357,7 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        let cx = cx(&shared, &self.date, &self.mailbox, now);
+        let cx = cx(&shared, &self.date, &self.mailbox, &self.bufs, now);
         let next = conn.drive(&cx, readable);
         self.after(key, next, now);
     }
@@ -362,7 +370,7 @@ impl Worker {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue; // the client left; the work is done all the same
             };
-            let cx = cx(&shared, &self.date, &self.mailbox, now);
+            let cx = cx(&shared, &self.date, &self.mailbox, &self.bufs, now);
             let next = conn.complete(&cx, response);
             self.after(key, next, now);
         }
