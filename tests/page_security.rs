@@ -1,0 +1,176 @@
+//! SPEC "Security and bounds", the page-level part: the security headers on every
+//! response (connection-layer errors included), the `Host` allowlist for browser
+//! requests (DNS rebinding), the `sessionid` cut wherever a body shows it, no symbolic
+//! links under `/uploads/` and `/static/`, the cart's bounds whatever the session holds,
+//! and the cookie lab's `max_age` bound at `i64::MIN`.
+
+mod support;
+
+use support::{Response, Server, escape, get};
+
+/// A request with extra header lines (`"Name: value"`) and a body.
+fn request(method: &str, path: &str, headers: &[&str], body: &str) -> Vec<u8> {
+    let mut r = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+    {
+        r.push_str("Host: x\r\n");
+    }
+    for h in headers {
+        r.push_str(h);
+        r.push_str("\r\n");
+    }
+    if !body.is_empty() {
+        r.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        r.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    r.push_str("\r\n");
+    r.push_str(body);
+    r.into_bytes()
+}
+
+const HTML_ONLY: [(&str, &str); 3] = [
+    ("x-frame-options", "DENY"),
+    ("content-security-policy", "frame-ancestors 'none'"),
+    ("referrer-policy", "same-origin"),
+];
+
+#[track_caller]
+fn assert_nosniff(resp: &Response) {
+    assert_eq!(
+        resp.header("x-content-type-options"),
+        Some("nosniff"),
+        "no nosniff in:\n{}",
+        escape(&resp.raw)
+    );
+}
+
+#[track_caller]
+fn assert_html_headers(resp: &Response, present: bool) {
+    for (name, value) in HTML_ONLY {
+        let want = present.then_some(value);
+        assert_eq!(resp.header(name), want, "{name} in:\n{}", escape(&resp.raw));
+    }
+}
+
+// --- Security headers --------------------------------------------------------------
+
+#[test]
+fn html_pages_carry_every_security_header() {
+    let server = Server::start(&[]);
+    for path in [
+        "/",
+        "/products/",
+        "/cart/",
+        "/session/",
+        "/cookies/",
+        "/upload/",
+    ] {
+        let resp = server.request(&get(path));
+        resp.assert_status(200)
+            .assert_header_starts("content-type", "text/html");
+        assert_nosniff(&resp);
+        assert_html_headers(&resp, true);
+    }
+    // An HTML error page too.
+    let resp = server.request(&request(
+        "GET",
+        "/products/999/",
+        &["Accept: text/html"],
+        "",
+    ));
+    resp.assert_status(404);
+    assert_nosniff(&resp);
+}
+
+#[test]
+fn other_responses_carry_nosniff_only() {
+    let server = Server::start(&[]);
+    for (path, accept) in [
+        ("/products/", "application/json"),
+        ("/echo", "application/json"),
+        ("/static/style.css", "*/*"),
+        ("/nowhere", "*/*"),
+        ("/cart", "*/*"),
+    ] {
+        let resp = server.request(&request("GET", path, &[&format!("Accept: {accept}")], ""));
+        assert_nosniff(&resp);
+        assert_html_headers(&resp, false);
+    }
+    // A 405 of /plaintext is an error page like any other.
+    let resp = server.request(&request("POST", "/plaintext", &[], "a=1"));
+    resp.assert_status(405);
+    assert_nosniff(&resp);
+}
+
+#[test]
+fn plaintext_and_json_carry_no_security_header() {
+    let server = Server::start(&[]);
+    for path in ["/plaintext", "/json"] {
+        let resp = server.request(&get(path));
+        resp.assert_status(200);
+        assert_eq!(resp.header("x-content-type-options"), None, "{path}");
+        assert_html_headers(&resp, false);
+    }
+}
+
+#[test]
+fn parser_and_connection_errors_carry_nosniff() {
+    let server = Server::start(&["--header-timeout", "0.5"]);
+    let bad: [(&[u8], u16); 4] = [
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n", 400),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+        ),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX: \x01\r\n\r\n", 400),
+    ];
+    for (bytes, status) in bad {
+        let resp = server.request(bytes);
+        resp.assert_status(status);
+        assert_nosniff(&resp);
+    }
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let resp = server.request(big.as_bytes());
+    resp.assert_status(431);
+    assert_nosniff(&resp);
+    let resp =
+        server.request(b"POST /session/ HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n");
+    resp.assert_status(413);
+    assert_nosniff(&resp);
+    // 408: a head that never completes.
+    let mut c = server.connect();
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n");
+    let resp = c.read_response();
+    resp.assert_status(408);
+    assert_nosniff(&resp);
+}
+
+#[test]
+fn the_503_past_max_connections_carries_nosniff() {
+    let server = Server::start(&["--workers", "1", "--max-connections", "1"]);
+    let mut held = server.connect();
+    held.request(&get("/plaintext")).assert_status(200);
+    let mut extra = server.connect();
+    let text = String::from_utf8_lossy(&extra.read_to_eof()).into_owned();
+    assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
+    assert!(
+        text.contains("\r\nX-Content-Type-Options: nosniff\r\n"),
+        "{text}"
+    );
+    // The hand-written bytes still frame their body exactly.
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(body.len(), len, "{text}");
+    drop(held);
+}
