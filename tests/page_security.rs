@@ -174,3 +174,103 @@ fn the_503_past_max_connections_carries_nosniff() {
     assert_eq!(body.len(), len, "{text}");
     drop(held);
 }
+
+// --- The sessionid cut ---------------------------------------------------------------
+
+/// A real session: set one value through the inspector, return its id.
+fn new_session(server: &Server) -> String {
+    let resp = server.request(&request(
+        "POST",
+        "/session/",
+        &[],
+        "action=set&key=a&value=1",
+    ));
+    resp.assert_status(302);
+    let set = resp.header("set-cookie").expect("a Set-Cookie").to_string();
+    let id = set
+        .strip_prefix("sessionid=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("a sessionid cookie")
+        .to_string();
+    assert!(id.len() > 6, "{id}");
+    id
+}
+
+/// What a page shows of the id: its first 6 characters and `…`.
+fn cut(id: &str) -> String {
+    format!("{}…", &id[..6])
+}
+
+#[track_caller]
+fn assert_cut(resp: &Response, id: &str) {
+    let body = resp.body_str();
+    assert!(!body.contains(id), "the whole id {id} in:\n{body}");
+    assert!(body.contains(&cut(id)), "no {} in:\n{body}", cut(id));
+}
+
+#[test]
+fn echo_shows_only_the_start_of_the_sessionid() {
+    let server = Server::start(&[]);
+    let id = new_session(&server);
+    let cookie = format!("Cookie: theme=dark; sessionid={id}");
+    let resp = server.request(&request("GET", "/echo", &[&cookie], ""));
+    resp.assert_status(200);
+    assert_cut(&resp, &id);
+    let doc = resp.json();
+    assert_eq!(doc["cookies"]["sessionid"], cut(&id));
+    assert_eq!(doc["cookies"]["theme"], "dark");
+    // The raw Cookie field in "headers" is cut the same way, other cookies kept.
+    let raw = doc["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "Cookie")
+        .unwrap()[1]
+        .clone();
+    assert_eq!(raw, format!("theme=dark; sessionid={}", cut(&id)));
+}
+
+#[test]
+fn the_cookie_lab_shows_only_the_start_of_the_sessionid() {
+    let server = Server::start(&[]);
+    let id = new_session(&server);
+    let cookie = format!("Cookie: sessionid={id}; theme=dark");
+    for accept in ["application/json", "text/html"] {
+        let accept = format!("Accept: {accept}");
+        let resp = server.request(&request("GET", "/cookies/", &[&cookie, &accept], ""));
+        resp.assert_status(200);
+        assert_cut(&resp, &id);
+        assert!(resp.body_str().contains("dark"));
+    }
+    let resp = server.request(&request(
+        "GET",
+        "/cookies/",
+        &[&cookie, "Accept: application/json"],
+        "",
+    ));
+    let doc = resp.json();
+    assert_eq!(doc["cookies"]["sessionid"], cut(&id));
+    assert_eq!(doc["sent"][0]["value"], cut(&id));
+    assert_eq!(doc["header"], format!("sessionid={}; theme=dark", cut(&id)));
+}
+
+#[test]
+fn the_session_inspector_shows_only_the_start_of_its_key() {
+    let server = Server::start(&[]);
+    let id = new_session(&server);
+    let cookie = format!("Cookie: sessionid={id}");
+    for accept in ["application/json", "text/html"] {
+        let accept = format!("Accept: {accept}");
+        let resp = server.request(&request("GET", "/session/", &[&cookie, &accept], ""));
+        resp.assert_status(200);
+        assert_cut(&resp, &id);
+    }
+    let resp = server.request(&request(
+        "GET",
+        "/session/",
+        &[&cookie, "Accept: application/json"],
+        "",
+    ));
+    assert_eq!(resp.json()["key"], cut(&id));
+    assert_eq!(resp.json()["data"]["a"], 1);
+}
