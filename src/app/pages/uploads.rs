@@ -160,12 +160,11 @@ fn stored_name(raw_name: &str) -> Result<String, Refusal> {
     }
 }
 
-/// Open a regular file; `Ok(None)` for anything else. The length and validators come
-/// from the file opened, not from the name.
+/// Open a regular file, never through a symbolic link (SPEC "Security and bounds":
+/// an upload name is one segment, so `O_NOFOLLOW` on it covers the whole path below
+/// the uploads directory); `Ok(None)` for anything else.
 fn open_file(path: &Path) -> io::Result<Option<(File, Metadata)>> {
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    Ok(meta.is_file().then_some((file, meta)))
+    static_files::open_no_follow(path)
 }
 
 /// `attachment` for active types, `inline` for the rest, with the file name (RFC 6266
