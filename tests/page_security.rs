@@ -274,3 +274,121 @@ fn the_session_inspector_shows_only_the_start_of_its_key() {
     assert_eq!(resp.json()["key"], cut(&id));
     assert_eq!(resp.json()["data"]["a"], 1);
 }
+
+// --- Host allowlist (DNS rebinding) ------------------------------------------------
+
+#[test]
+fn a_browser_request_naming_another_host_is_refused_with_400() {
+    let server = Server::start(&[]);
+    // A page of evil.example that rebound its name to 127.0.0.1: the browser sends
+    // its own origin, and Host: evil.example.
+    for (method, path, body) in [
+        ("GET", "/session/", ""),
+        ("GET", "/plaintext", ""),
+        ("GET", "/echo", ""),
+        ("POST", "/cart/add/", "product=1"),
+    ] {
+        let resp = server.request(&request(
+            method,
+            path,
+            &[
+                "Host: evil.example:8000",
+                "Origin: http://evil.example:8000",
+            ],
+            body,
+        ));
+        resp.assert_status(400)
+            .assert_body_contains("evil.example")
+            .assert_body_contains("--allowed-host");
+        assert_nosniff(&resp);
+    }
+    // Case and port do not matter for the refusal either.
+    let resp = server.request(&request(
+        "GET",
+        "/",
+        &["Host: EVIL.example", "Origin: http://EVIL.example"],
+        "",
+    ));
+    resp.assert_status(400);
+}
+
+#[test]
+fn local_names_and_the_listen_address_are_allowed_on_any_port() {
+    let server = Server::start(&[]);
+    let listen = server.addr.to_string();
+    for host in [
+        "localhost:1234",
+        "LOCALHOST",
+        "127.0.0.1:8000",
+        "127.0.0.1",
+        "[::1]:8000",
+        "[::1]",
+        listen.as_str(),
+    ] {
+        let h = format!("Host: {host}");
+        let o = format!("Origin: http://{host}");
+        let resp = server.request(&request("GET", "/cart/", &[&h, &o], ""));
+        resp.assert_status(200);
+        // Same-origin POSTs from these hosts work as before.
+        let resp = server.request(&request("POST", "/cart/add/", &[&h, &o], "product=1"));
+        resp.assert_status(302);
+    }
+    // A look-alike is not localhost.
+    for host in ["localhost.evil.example", "127.0.0.1.nip.io", "[::2]:8000"] {
+        let h = format!("Host: {host}");
+        let o = format!("Origin: http://{host}");
+        server
+            .request(&request("GET", "/cart/", &[&h, &o], ""))
+            .assert_status(400);
+    }
+}
+
+#[test]
+fn requests_without_origin_may_name_any_host() {
+    let server = Server::start(&[]);
+    for host in ["x", "evil.example", "EVIL.example:8000"] {
+        let h = format!("Host: {host}");
+        server
+            .request(&request("GET", "/cart/", &[&h], ""))
+            .assert_status(200);
+    }
+}
+
+#[test]
+fn allowed_host_flags_and_the_variable_add_names() {
+    let server = Server::start(&[
+        "--allowed-host",
+        "evil.example",
+        "--allowed-host",
+        ".corp.example",
+    ]);
+    for host in [
+        "evil.example",
+        "Evil.Example:8000",
+        "corp.example",
+        "www.corp.example:81",
+    ] {
+        let h = format!("Host: {host}");
+        let o = format!("Origin: http://{host}");
+        server
+            .request(&request("GET", "/cart/", &[&h, &o], ""))
+            .assert_status(200);
+    }
+    server
+        .request(&request(
+            "GET",
+            "/cart/",
+            &["Host: other.example", "Origin: http://other.example"],
+            "",
+        ))
+        .assert_status(400);
+
+    let any = Server::start(&["--allowed-host", "*"]);
+    any.request(&request(
+        "GET",
+        "/cart/",
+        &["Host: other.example", "Origin: http://other.example"],
+        "",
+    ))
+    .assert_status(200);
+}

@@ -395,8 +395,8 @@ fn an_id_the_server_did_not_hand_out_is_never_adopted() {
 
 #[test]
 fn origin_rule_on_the_wire() {
-    let server = // These requests say `Host: x`; the Host rule (page_security.rs) aside.
-    Server::start(&["--allowed-host", "x"]);
+    // These requests say `Host: x` with an `Origin`: allowed, to test the CSRF rule alone.
+    let server = Server::start(&["--allowed-host", "x"]);
     let id = new_id(&set(&server, None, "x", "1"));
     let c = cookie(&id);
     // Refused: another origin, `null`, another scheme or port on our host.
