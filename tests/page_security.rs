@@ -392,3 +392,37 @@ fn allowed_host_flags_and_the_variable_add_names() {
     ))
     .assert_status(200);
 }
+
+// --- The cookie lab's bound at i64::MIN ----------------------------------------------
+
+#[test]
+fn cookie_lab_refuses_i64_min_like_any_out_of_range_number() {
+    let server = Server::start(&[]);
+    for field in ["max_age", "expires"] {
+        for n in [
+            "-9223372036854775808",
+            "9223372036854775807",
+            "-315360001",
+            "9223372036854775808",
+        ] {
+            let body = format!("name=a&value=1&{field}={}", n.replace('-', "%2D"));
+            let resp = server.request(&request(
+                "POST",
+                "/cookies/",
+                &["Accept: application/json"],
+                &body,
+            ));
+            resp.assert_status(400)
+                .assert_body_contains(field)
+                .assert_body_contains("ten years");
+            assert!(resp.header("set-cookie").is_none(), "{field}={n}");
+        }
+        // The bound itself is taken, either way.
+        for n in ["-315360000", "315360000"] {
+            let body = format!("name=a&value=1&{field}={n}");
+            server
+                .request(&request("POST", "/cookies/", &[], &body))
+                .assert_status(302);
+        }
+    }
+}
