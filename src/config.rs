@@ -52,6 +52,9 @@ pub struct Config {
     pub limits: HeadLimits,
     pub max_sessions: usize,
     pub purge_every: Duration,
+    /// `--allowed-host`: names a browser request's `Host` may have besides `localhost`,
+    /// `127.0.0.1`, `[::1]` and the listen address (lowercase; `*` allows any).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
             limits: HeadLimits::default(),
             max_sessions: MAX_SESSIONS,
             purge_every: Duration::from_secs_f64(PURGE_EVERY_SECS),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -100,6 +104,10 @@ Each flag can also be set by the environment variable WIREPOST_<NAME>
   --max-headers N           431 past it                   [100]
   --max-sessions N          live sessions at most         [100000]
   --purge-every SECS        purge expired sessions every  [60]
+  --allowed-host NAME       a Host a browser may use besides localhost, 127.0.0.1,
+                            [::1] and the listen address; repeatable, * for any,
+                            .example.com for it and its subdomains (the variable
+                            takes a comma-separated list)
 
 Logging: RUST_LOG=info (default) logs one line per request; RUST_LOG=warn none.
 Stopping: SIGTERM or Ctrl-C stops accepting, closes idle connections, lets requests in
@@ -168,7 +176,21 @@ const FLAGS: &[&str] = &[
     "max-headers",
     "max-sessions",
     "purge-every",
+    "allowed-host",
 ];
+
+/// An `--allowed-host` value: a host name or address without port, lowercase; `*`;
+/// or `.name` (the name and every subdomain, as in Django's `ALLOWED_HOSTS`).
+fn parse_allowed_host(s: &str) -> Option<String> {
+    let s = s.trim().to_ascii_lowercase();
+    let ok = !s.is_empty()
+        && !s.contains('/')
+        && !s.contains(',')
+        && !s
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+    ok.then_some(s)
+}
 
 impl Config {
     /// Read the flags (`args` without the program name) over the environment.
@@ -183,6 +205,10 @@ impl Config {
                 values.push((name.to_string(), v));
             }
         }
+        // A repeatable flag wins over its variable as a whole: the first flag drops
+        // what the variable gave.
+        let from_env = values.len();
+        let mut hosts_from_flags = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             if arg == "--help" || arg == "-h" {
@@ -209,7 +235,7 @@ impl Config {
             values.push((name, value));
         }
         let mut c = Config::default();
-        for (name, value) in values {
+        for (i, (name, value)) in values.into_iter().enumerate() {
             let bad = || ConfigError::BadValue {
                 name: name.clone(),
                 value: value.clone(),
@@ -241,6 +267,16 @@ impl Config {
                 "max-headers" => c.limits.max_headers = count()?,
                 "max-sessions" => c.max_sessions = count()?,
                 "purge-every" => c.purge_every = parse_secs(&value).ok_or_else(bad)?,
+                "allowed-host" => {
+                    if i >= from_env && !hosts_from_flags {
+                        hosts_from_flags = true;
+                        c.allowed_hosts.clear();
+                    }
+                    for one in value.split(',').filter(|v| !v.trim().is_empty()) {
+                        c.allowed_hosts
+                            .push(parse_allowed_host(one).ok_or_else(bad)?);
+                    }
+                }
                 _ => return Err(ConfigError::Unknown(name)),
             }
         }
@@ -324,6 +360,27 @@ mod tests {
             Err(ConfigError::BadValue { .. })
         ));
         assert!(matches!(parse(&["--help"], &[]), Err(ConfigError::Help)));
+    }
+
+    #[test]
+    fn allowed_hosts_repeat_and_flags_win_over_the_variable() {
+        assert!(parse(&[], &[]).unwrap().allowed_hosts.is_empty());
+        let c = parse(
+            &["--allowed-host", "Evil.Example", "--allowed-host=*"],
+            &[("WIREPOST_ALLOWED_HOST", "a.example,b.example")],
+        )
+        .unwrap();
+        assert_eq!(c.allowed_hosts, ["evil.example", "*"]);
+        let c = parse(&[], &[("WIREPOST_ALLOWED_HOST", "a.example, .b.example")]).unwrap();
+        assert_eq!(c.allowed_hosts, ["a.example", ".b.example"]);
+        assert!(matches!(
+            parse(&["--allowed-host", "http://x/"], &[]),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&["--allowed-host"], &[]),
+            Err(ConfigError::MissingValue(_))
+        ));
     }
 
     #[test]

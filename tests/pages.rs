@@ -476,7 +476,8 @@ fn garbage_history_cookies_never_break_a_page() {
 
 #[test]
 fn clearing_the_history_deletes_the_cookie() {
-    let server = Server::start(&[]);
+    // These requests say `Host: x` with an `Origin`: allowed, to test the CSRF rule alone.
+    let server = Server::start(&["--allowed-host", "x"]);
     let resp = server.request(&post("/history/clear/", "", &["Cookie: history=1.2"]));
     resp.assert_status(302);
     assert_eq!(resp.header("location"), Some("/history/"));
@@ -590,7 +591,8 @@ fn an_anonymous_visitor_fills_and_empties_a_cart() {
 
 #[test]
 fn cart_quantities_are_1_to_99_and_products_must_exist() {
-    let server = Server::start(&[]);
+    // These requests say `Host: x` with an `Origin`: allowed, to test the CSRF rule alone.
+    let server = Server::start(&["--allowed-host", "x"]);
     let resp = server.request(&post("/cart/add/", "product=2&qty=99", &[]));
     resp.assert_status(302);
     let sid = session_of(&resp);

@@ -25,14 +25,21 @@ fn cart(session: &Session) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// `(product id, quantity)` in the order first added; garbage entries are skipped.
+/// A stored quantity if it is one the cart may hold: a whole number from 1 to 99.
+/// The session can hold anything (the inspector `/session/` writes any JSON), so
+/// nothing else is trusted: 0, 100, 7700000000000000, 2.5, -1, "9" are invalid.
+fn valid_qty(v: &Value) -> Option<u64> {
+    v.as_u64().filter(|q| (MIN_QTY..=MAX_QTY).contains(q))
+}
+
+/// `(product id, quantity)` in the order first added; garbage entries, and entries
+/// with an invalid quantity ([`valid_qty`]), are skipped as if absent.
 pub fn items(session: &Session) -> Vec<(u64, u64)> {
     let Some(cart) = session.get(KEY).and_then(Value::as_object) else {
         return Vec::new();
     };
     cart.iter()
-        .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_u64()?)))
-        .filter(|&(_, q)| q > 0)
+        .filter_map(|(k, v)| Some((k.parse().ok()?, valid_qty(v)?)))
         .collect()
 }
 
@@ -43,7 +50,8 @@ pub fn add(session: &mut Session, product: u64, qty: u64) -> Result<(), CartErro
     }
     let mut c = cart(session);
     let key = product.to_string();
-    let now = c.get(&key).and_then(Value::as_u64).unwrap_or(0);
+    // An invalid stored quantity counts as none (it was not in the cart).
+    let now = c.get(&key).and_then(valid_qty).unwrap_or(0);
     c.insert(key, Value::from((now + qty).min(MAX_QTY)));
     session.set(KEY, Value::Object(c));
     Ok(())
@@ -56,7 +64,7 @@ pub fn remove(session: &mut Session, product: u64, qty: u64) -> Result<(), CartE
     }
     let mut c = cart(session);
     let key = product.to_string();
-    let now = c.get(&key).and_then(Value::as_u64).unwrap_or(0);
+    let now = c.get(&key).and_then(valid_qty).unwrap_or(0);
     if now <= qty {
         c.remove(&key);
     } else {
@@ -96,8 +104,14 @@ mod tests {
     #[test]
     fn garbage_in_the_session_is_ignored() {
         let mut s = Session::empty();
-        s.set(KEY, serde_json::json!({"x": 1, "2": "many", "5": 3}));
+        s.set(
+            KEY,
+            serde_json::json!({"x": 1, "2": "many", "5": 3, "6": 0, "7": 100,
+                "8": 7_700_000_000_000_000u64, "9": u64::MAX, "10": 2.5, "11": -1}),
+        );
         assert_eq!(items(&s), vec![(5, 3)]);
+        add(&mut s, 9, 1).unwrap();
+        assert_eq!(items(&s), vec![(5, 3), (9, 1)]);
         s.set(KEY, serde_json::json!("not an object"));
         assert!(items(&s).is_empty());
     }

@@ -234,6 +234,9 @@ pub struct App {
     pub catalogue: catalogue::Catalogue,
     /// The threads that hash and verify passwords (Argon2id).
     pub hasher: std::sync::Arc<hasher::Hasher>,
+    /// The `Host` names a browser request may use: the loopback names until the
+    /// server adds the listen address and `--allowed-host` ([`router::AllowedHosts`]).
+    pub hosts: router::AllowedHosts,
 }
 
 /// Seconds since the Unix epoch (the app may read the clock; `http` may not).
@@ -295,6 +298,7 @@ impl App {
             templates: std::sync::Arc::new(templates),
             catalogue,
             hasher: std::sync::Arc::new(hasher),
+            hosts: router::AllowedHosts::new([], []),
         })
     }
 

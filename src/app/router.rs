@@ -18,6 +18,104 @@ fn is_get(m: Method) -> bool {
     matches!(m, Method::Get | Method::Head)
 }
 
+/// The names a browser request's `Host` may have (SPEC, the `Host` rule; Django's
+/// `ALLOWED_HOSTS`). A page of `evil.example` whose name its owner rebinds to
+/// 127.0.0.1 (DNS rebinding) reads our pages as its own origin: the browser sends
+/// `Host: evil.example`, and its `Origin` matches that `Host`, so the CSRF check
+/// passes. The `Host` gives it away. Requests without `Origin` (curl, nc: no page
+/// behind them) may name any `Host`.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedHosts {
+    /// Lowercase names without port: `localhost`, `127.0.0.1`, `[::1]`, the listen
+    /// address, `--allowed-host` values (`.name` for it and its subdomains).
+    names: Vec<String>,
+    /// `--allowed-host '*'`.
+    any: bool,
+}
+
+/// Always allowed (the loopback names, as `runserver` allows them with `DEBUG`).
+pub const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+impl AllowedHosts {
+    /// The loopback names, `listen` (the listen address's host, e.g. from `--addr`)
+    /// and `extra` (`--allowed-host`).
+    pub fn new<'a>(
+        listen: impl IntoIterator<Item = &'a str>,
+        extra: impl IntoIterator<Item = &'a str>,
+    ) -> AllowedHosts {
+        let mut hosts = AllowedHosts::default();
+        for name in LOCAL_HOSTS.into_iter().chain(listen).chain(extra) {
+            let name = name.trim().to_ascii_lowercase();
+            if name == "*" {
+                hosts.any = true;
+            } else if !hosts.names.contains(&name) {
+                hosts.names.push(name);
+            }
+        }
+        hosts
+    }
+
+    /// Whether a `Host` field value names an allowed host: port stripped
+    /// (`[::1]:8000` → `[::1]`), case ignored, a final dot ignored (`localhost.`).
+    pub fn allows(&self, host: &[u8]) -> bool {
+        if self.any {
+            return true;
+        }
+        let name = host_name(host);
+        let name = name.strip_suffix(b".").unwrap_or(name);
+        self.names.iter().any(|allowed| {
+            let allowed = allowed.as_bytes();
+            match allowed.strip_prefix(b".") {
+                // `.example.com`: example.com itself and any name ending in it.
+                Some(domain) => {
+                    name.eq_ignore_ascii_case(domain)
+                        || (name.len() > allowed.len()
+                            && name[name.len() - allowed.len()..].eq_ignore_ascii_case(allowed))
+                }
+                None => name.eq_ignore_ascii_case(allowed),
+            }
+        })
+    }
+}
+
+/// The host part of a `Host` value (RFC 9110 §7.2: `uri-host [ ":" port ]`, where an
+/// IPv6 address is in brackets, so the port is after `]`).
+fn host_name(host: &[u8]) -> &[u8] {
+    if host.first() == Some(&b'[') {
+        return match host.iter().position(|&b| b == b']') {
+            Some(end) => &host[..=end],
+            None => host,
+        };
+    }
+    match host.iter().rposition(|&b| b == b':') {
+        Some(colon) => &host[..colon],
+        None => host,
+    }
+}
+
+/// A request with `Origin` (a browser's) whose `Host` is not allowed: 400, naming the
+/// flag that would allow it. `None` for every other request.
+fn rebinding_refusal(app: &App, head: &RequestHead<'_>) -> Option<Response> {
+    head.header("origin")?;
+    let host = head.header("host").unwrap_or(b"");
+    if app.hosts.allows(host) {
+        return None;
+    }
+    let name = String::from_utf8_lossy(host_name(host)).to_ascii_lowercase();
+    let mut r = Response::text_error(
+        400,
+        &format!(
+            "Host {:?} is not an allowed host for a browser request (a page whose name \
+             was rebound to this server, DNS rebinding?); allowed are localhost, \
+             127.0.0.1, [::1] and the listen address; start the server with \
+             --allowed-host {name} to allow it",
+            String::from_utf8_lossy(host)
+        ),
+    );
+    r.head.close = true;
+    Some(r)
+}
+
 /// A POST whose `Origin` names another origin than `http://` + its `Host` (or is
 /// `null`) comes from another site's page: a cross-site request forgery. No `Origin`
 /// at all (curl, nc, old browsers on same-origin forms) is allowed (SPEC).
@@ -33,8 +131,12 @@ pub fn cross_origin(head: &RequestHead<'_>) -> bool {
 }
 
 pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
-    // Refused from the head alone, before a byte of the body is read. `/echo` only
-    // reports requests, so it shows the Origin rather than refusing it.
+    // Refused from the head alone, before a byte of the body is read. The Host rule
+    // holds for every page (a rebound page would read `/echo` too); `/echo` only
+    // reports requests, so it shows a cross-site Origin rather than refusing it.
+    if let Some(r) = rebinding_refusal(app, head) {
+        return BodyPolicy::Reject(r);
+    }
     if head.method == Method::Post && head.path() != "/echo" && cross_origin(head) {
         let mut r = Response::text_error(
             403,

@@ -135,23 +135,59 @@ pub fn error_page(
     respond(app, req, status, "error.html", &data, Vary::Accept)
 }
 
+/// How much of the `sessionid` a page body shows (SPEC "Security and bounds").
+pub const SHOWN_ID_CHARS: usize = 6;
+
+/// A cookie's value as a page shows it: the `sessionid` (HttpOnly, so that scripts
+/// never read it) cut to its first [`SHOWN_ID_CHARS`] characters and `…`, or a
+/// script on any page that reads the body (an XSS, a bad extension) would have the
+/// whole key of the session. Every other cookie as it came.
+pub fn shown_cookie(name: &str, value: &str) -> String {
+    if name == crate::app::session::COOKIE {
+        let start: String = value.chars().take(SHOWN_ID_CHARS).collect();
+        format!("{start}…")
+    } else {
+        value.to_string()
+    }
+}
+
+/// A raw `Cookie` field as a page shows it: the bytes as sent, but the value of each
+/// `sessionid=` pair cut by [`shown_cookie`].
+pub fn shown_cookie_field(raw: &str) -> String {
+    let pairs: Vec<String> = raw
+        .split(';')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if name.trim() == crate::app::session::COOKIE => {
+                format!("{name}={}", shown_cookie(name.trim(), value.trim()))
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    pairs.join(";")
+}
+
 /// Every cookie the request sent, in order, across all its `Cookie` fields (parsed
-/// leniently: see `http::cookie`).
+/// leniently: see `http::cookie`), values as a page shows them ([`shown_cookie`]).
 pub fn request_cookies(req: &Request<'_>) -> Vec<(String, String)> {
     req.head
         .headers()
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
         .flat_map(|(_, v)| parse_cookie_header(v))
+        .map(|(k, v)| {
+            let shown = shown_cookie(&k, &v);
+            (k, shown)
+        })
         .collect()
 }
 
-/// The request's `Cookie` field as sent (several joined with `; `), if any.
+/// The request's `Cookie` field as sent (several joined with `; `), if any, as a page
+/// shows it ([`shown_cookie_field`]).
 pub fn cookie_header(req: &Request<'_>) -> Option<String> {
     let values: Vec<String> = req
         .head
         .headers()
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .map(|(_, v)| shown_cookie_field(&String::from_utf8_lossy(v)))
         .collect();
     (!values.is_empty()).then(|| values.join("; "))
 }

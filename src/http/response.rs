@@ -8,12 +8,30 @@
 //! (`Content-Length` or `Transfer-Encoding: chunked`) and `Connection`. Nothing is
 //! allocated: numbers are formatted into a stack buffer, and a response with no extra
 //! fields (like `/plaintext`) has an empty, unallocated `Vec`.
+//!
+//! The security fields (SPEC "Security and bounds", Django's `SecurityMiddleware` and
+//! `XFrameOptionsMiddleware`) are added here too, so that no response can miss them,
+//! the parser's and the connection layer's errors included: `X-Content-Type-Options:
+//! nosniff` on every response whose head has [`ResponseHead::security`] set (all but
+//! `/plaintext` and `/json`), and for `text/html` also [`HTML_SECURITY`]. They are
+//! static bytes: a response pays a copy, no allocation.
 
 use crate::http::head::Version;
 use std::borrow::Cow;
 
 /// The value of the `Server` header.
 pub const SERVER: &str = "wirepost";
+
+/// On every response with [`ResponseHead::security`]: the browser must not guess
+/// another type than `Content-Type` says (an upload named `.txt` run as a script).
+pub const NOSNIFF: &[u8] = b"X-Content-Type-Options: nosniff\r\n";
+
+/// Also on HTML pages: no other site may frame them (clickjacking; `frame-ancestors`
+/// for browsers that read CSP, `X-Frame-Options` for older ones), and links to other
+/// sites do not send our addresses in `Referer`.
+pub const HTML_SECURITY: &[u8] = b"X-Frame-Options: DENY\r\n\
+Content-Security-Policy: frame-ancestors 'none'\r\n\
+Referrer-Policy: same-origin\r\n";
 
 /// A response's status line and header fields, apart from the ones the encoder adds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +43,9 @@ pub struct ResponseHead {
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// The handler asks for the connection to be closed after this response.
     pub close: bool,
+    /// Add the security fields ([`NOSNIFF`], and [`HTML_SECURITY`] for `text/html`).
+    /// True but for the benchmark endpoints `/plaintext` and `/json` (SPEC).
+    pub security: bool,
 }
 
 impl ResponseHead {
@@ -34,6 +55,7 @@ impl ResponseHead {
             content_type: None,
             headers: Vec::new(),
             close: false,
+            security: true,
         }
     }
 
@@ -148,6 +170,16 @@ pub fn encode_head(head: &ResponseHead, framing: Framing, ctx: &EncodeCtx<'_>, o
         out.extend_from_slice(ct.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    if head.security {
+        out.extend_from_slice(NOSNIFF);
+        if head
+            .content_type
+            .as_ref()
+            .is_some_and(|ct| ct.starts_with("text/html"))
+        {
+            out.extend_from_slice(HTML_SECURITY);
+        }
+    }
     for (name, value) in &head.headers {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
@@ -220,6 +252,7 @@ mod tests {
     fn plaintext_head_is_exact() {
         let mut head = ResponseHead::new(200);
         head.content_type = Some("text/plain".into());
+        head.security = false;
         let mut out = Vec::new();
         encode_head(
             &head,
@@ -231,6 +264,55 @@ mod tests {
             out,
             b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: wirepost\r\n\
 Content-Type: text/plain\r\nContent-Length: 13\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn security_fields_follow_the_flag_and_the_type() {
+        let encode = |head: &ResponseHead| {
+            let mut out = Vec::new();
+            encode_head(
+                head,
+                Framing::Length(0),
+                &ctx(Version::Http11, true),
+                &mut out,
+            );
+            String::from_utf8(out).unwrap()
+        };
+        let mut head = ResponseHead::new(404);
+        head.content_type = Some("text/plain; charset=utf-8".into());
+        let text = encode(&head);
+        assert!(
+            text.contains("\r\nX-Content-Type-Options: nosniff\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("X-Frame-Options"), "{text}");
+        head.content_type = Some("text/html; charset=utf-8".into());
+        let text = encode(&head);
+        assert!(
+            text.contains("X-Content-Type-Options: nosniff\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nX-Frame-Options: DENY\r\n"), "{text}");
+        assert!(
+            text.contains("\r\nContent-Security-Policy: frame-ancestors 'none'\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\r\nReferrer-Policy: same-origin\r\n"),
+            "{text}"
+        );
+        head.security = false;
+        let text = encode(&head);
+        assert!(
+            !text.contains("nosniff") && !text.contains("Frame"),
+            "{text}"
+        );
+        // No content type at all (a 304): nosniff only.
+        let text = encode(&ResponseHead::new(304));
+        assert!(
+            text.contains("nosniff") && !text.contains("Frame"),
+            "{text}"
         );
     }
 

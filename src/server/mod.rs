@@ -40,7 +40,7 @@ impl Server {
             io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.addr))
         })?;
         listener.set_nonblocking(true)?;
-        let app = App::new(AppConfig {
+        let mut app = App::new(AppConfig {
             www: config.www.clone(),
             data: config.data.clone(),
             max_body: config.max_body,
@@ -49,6 +49,21 @@ impl Server {
             max_sessions: config.max_sessions,
             purge_every: config.purge_every,
         })?;
+        // The Host rule allows the listen address as given (`--addr myhost:8000`) and
+        // as bound (its IP, IPv6 in brackets), on any port.
+        let bound = listener.local_addr()?;
+        let bound_host = match bound.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let given_host = match config.addr.rsplit_once(':') {
+            Some((host, _port)) => host,
+            None => config.addr.as_str(),
+        };
+        app.hosts = crate::app::router::AllowedHosts::new(
+            [given_host, bound_host.as_str()],
+            config.allowed_hosts.iter().map(String::as_str),
+        );
         Ok(Server {
             listener,
             shared: Arc::new(worker::Shared::new(

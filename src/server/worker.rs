@@ -36,7 +36,7 @@ const EVENTS: usize = 1024;
 /// How long accepting pauses after the process ran out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Sent to a connection beyond `--max-connections` before closing it.
-const BUSY_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: wirepost\r\nContent-Type: text/plain\r\nContent-Length: 54\r\nConnection: close\r\n\r\n503 Service Unavailable: too many open connections\r\n\r\n";
+const BUSY_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: wirepost\r\nContent-Type: text/plain\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 54\r\nConnection: close\r\n\r\n503 Service Unavailable: too many open connections\r\n\r\n";
 
 /// What all workers share.
 pub struct Shared {

@@ -12,6 +12,10 @@
 //!   URL names nothing.)
 //! - Every change answers `302 Found` to `/cart/` only once the session is durable
 //!   (`forms::save_then`), so a cart that was confirmed survives `kill -9`.
+//! - Quantities in the session are trusted no more than a form: one outside 1–99 or
+//!   not a whole number is dropped as if absent ([`crate::app::cart::items`]), and
+//!   totals use checked arithmetic. Adding to a product already at 99 leaves it at 99
+//!   (302, as any add; the page shows no add button then).
 //! - `GET /cart/` as JSON: `{"items": [{"id": 1, "name": "…", "qty": 2, …}],
 //!   "count": 2, …}` where `count` is the number of **pieces** (the sum of the
 //!   quantities, as a shop's cart badge shows), plus prices in cents and as text.
@@ -37,9 +41,15 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
         else {
             continue;
         };
-        let line = p.price_cents * qty;
-        count += qty;
-        total += line;
+        // `qty` is 1–99 (`store::items`), but the catalogue's prices are only u64:
+        // checked, so no total ever wraps. A line past u64 is refused, not shown.
+        let Some(line) = p.price_cents.checked_mul(qty) else {
+            return error_page(app, req, 500, "cart total out of range", None);
+        };
+        let (Some(c), Some(t)) = (count.checked_add(qty), total.checked_add(line)) else {
+            return error_page(app, req, 500, "cart total out of range", None);
+        };
+        (count, total) = (c, t);
         // The product's JSON then `qty`, `line_total_cents`, `line_total`, `can_add`
         // (`catalogue::LINE_KEYS`), set in place.
         let mut item = line_json.clone();

@@ -102,7 +102,9 @@ impl Form {
             }
             s.parse::<i64>()
                 .ok()
-                .filter(|n| n.abs() <= MAX_SECONDS)
+                // `unsigned_abs`: `i64::MIN.abs()` overflows (a panic in debug
+                // builds, i64::MIN itself, so "in range", in release ones).
+                .filter(|n| n.unsigned_abs() <= MAX_SECONDS.unsigned_abs())
                 .map(Some)
                 .ok_or_else(|| {
                     format!("{field} must be a whole number of seconds (at most ten years either way), not {s:?}")

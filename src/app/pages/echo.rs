@@ -17,6 +17,7 @@
 //! parsed whole after the last byte, a body of 1000 tiny parts held the loop ~0.5 ms
 //! in one go. Every other body is buffered and looked at once complete.
 
+use crate::app::view::{shown_cookie, shown_cookie_field};
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::http::cookie::parse_cookie_header;
 use crate::http::head::RequestHead;
@@ -83,7 +84,14 @@ fn respond(req: &Request<'_>, form: &MultiMap, files: Vec<Value>, body_bytes: u6
     let query = parse_urlencoded(head.query().unwrap_or("").as_bytes());
     let headers: Vec<Value> = head
         .headers()
-        .map(|(n, v)| json!([n, String::from_utf8_lossy(v)]))
+        .map(|(n, v)| {
+            let v = String::from_utf8_lossy(v);
+            if n.eq_ignore_ascii_case("cookie") {
+                json!([n, shown_cookie_field(&v)])
+            } else {
+                json!([n, v])
+            }
+        })
         .collect();
     // Every Cookie field counts (HTTP/2 gateways split them); the first of a repeated
     // name wins.
@@ -91,7 +99,8 @@ fn respond(req: &Request<'_>, form: &MultiMap, files: Vec<Value>, body_bytes: u6
     for (name, value) in head.headers() {
         if name.eq_ignore_ascii_case("cookie") {
             for (k, v) in parse_cookie_header(value) {
-                cookies.entry(k).or_insert(Value::String(v));
+                let shown = shown_cookie(&k, &v);
+                cookies.entry(k).or_insert(Value::String(shown));
             }
         }
     }

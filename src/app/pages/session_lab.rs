@@ -13,8 +13,8 @@
 
 use crate::app::forms::{form_fields, redirect, save_then};
 use crate::app::negotiate::{Format, format};
-use crate::app::session::Session;
-use crate::app::view::html;
+use crate::app::session::{COOKIE, Session};
+use crate::app::view::{html, shown_cookie};
 use crate::app::{App, Body, Reply, Request, Response, unix_now};
 use serde_json::{Value, json};
 
@@ -25,9 +25,14 @@ pub const MAX_EXPIRY: u64 = 10 * 365 * 86_400;
 
 pub fn view(app: &App, req: &Request<'_>) -> Response {
     let session = Session::load(&app.sessions, req, unix_now());
+    // The key as every page shows the sessionid: its start only (view::shown_cookie).
+    let mut shown = session.to_json();
+    if let Some(key) = shown["key"].as_str() {
+        shown["key"] = json!(shown_cookie(COOKIE, key));
+    }
     match format(req.header("accept")) {
         Format::Json => {
-            let mut body = serde_json::to_vec_pretty(&session.to_json()).unwrap_or_default();
+            let mut body = serde_json::to_vec_pretty(&shown).unwrap_or_default();
             body.push(b'\n');
             Response::new(200, "application/json", Body::Bytes(body))
         }
@@ -38,7 +43,7 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
                 .iter()
                 .map(|(k, v)| json!({"key": k, "json": v.to_string()}))
                 .collect();
-            let mut context = session.to_json();
+            let mut context = shown;
             context["rows"] = Value::Array(rows);
             html(&app.templates, 200, "session.html", &context)
         }

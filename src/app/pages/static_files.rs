@@ -4,8 +4,8 @@
 //! Theory of operation: the router hands over `rest`, the raw (still percent-encoded)
 //! path after `/static/`. It is split on `/` *before* decoding, so an encoded slash can
 //! never make a new segment, and each segment is decoded and checked on its own. The
-//! segments are joined onto the static directory, the result is canonicalized (symlinks
-//! resolved) and must still lie under the canonicalized static directory. Only regular
+//! segments are joined onto the static directory, and no segment may be a symbolic
+//! link (none is followed, not even one that stays inside: [`open_inside`]). Only regular
 //! files are served: the page opens the file and returns it as [`Body::File`], which the
 //! I/O layer reads and writes in pieces (and drops for `HEAD`). Validators come from the
 //! opened file's metadata:
@@ -29,8 +29,7 @@
 //!   a segment that is `.` or `..` (raw or encoded, even when the result would stay
 //!   inside), an encoded slash (`%2f`) or a backslash (raw or `%5c`) inside a segment,
 //!   an empty segment (`//`, a leading `/`, a trailing `/`), a segment that is not
-//!   UTF-8 after decoding, a path that leaves the static directory once symlinks are
-//!   resolved, anything that is not a regular file (directories get no listing and no
+//!   UTF-8 after decoding, a path through a symbolic link (out or in), anything that is not a regular file (directories get no listing and no
 //!   `index.html`: `/static/` holds assets, pages live elsewhere), and a file that
 //!   does not exist.
 //! - **403** for a file the server may not read (as nginx), **500** for other I/O errors.
@@ -168,51 +167,54 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Open `relative` under `static_dir` if, symlinks resolved, it is a regular file
-/// inside it. `Ok(None)`: it exists but is not ours to serve.
+/// Open `relative` under `static_dir` if it is a regular file reached without any
+/// symbolic link. `Ok(None)`: it exists but is not ours to serve.
 ///
-/// `relative` has no `.`/`..` segments (refused before), so only a symlink can lead
-/// out. The common case costs one `lstat` per path segment (one for `hello.html`): if
-/// none is a symlink the path is inside by construction. Only a path through a symlink
-/// pays for `canonicalize` (a `readlink` per segment of the absolute path), measured
-/// at ~20 syscalls a request before this fast path. `static_dir` should be canonical
-/// (the app canonicalizes it once at start).
+/// SPEC "Security and bounds": no symlink is followed, even one that stays inside
+/// (a link planted in a served directory is how a file from elsewhere gets served).
+/// `relative` has no `.`/`..` segments (refused before), so only a symlink could lead
+/// out. Each segment is `lstat`ed (one for `hello.html`) and a symlink anywhere is a
+/// 404; the last one is then opened with `O_NOFOLLOW` ([`open_no_follow`]), so a link
+/// swapped in after the check is refused too. `static_dir` itself is canonical (the
+/// app canonicalizes it once at start).
 pub(crate) fn open_inside(
     static_dir: &Path,
     relative: &Path,
 ) -> io::Result<Option<(File, Metadata)>> {
     let mut full = static_dir.to_path_buf();
-    let mut through_symlink = false;
     let mut last = None;
     for part in relative.components() {
         full.push(part);
         let m = std::fs::symlink_metadata(&full)?;
-        through_symlink |= m.file_type().is_symlink();
+        if m.file_type().is_symlink() {
+            return Ok(None);
+        }
         last = Some(m);
     }
-    let Some(last) = last else {
+    // Check before opening: opening a FIFO would block the worker until a writer came.
+    if !last.is_some_and(|m| m.is_file()) {
         return Ok(None);
+    }
+    open_no_follow(&full)
+}
+
+/// Open a regular file for reading, refusing a symbolic link as the last component
+/// (`O_NOFOLLOW`: the kernel answers `ELOOP`, which is `Ok(None)` here, as for any
+/// file that is not ours to serve). The length and validators come from the file
+/// opened, not from the name.
+pub(crate) fn open_no_follow(path: &Path) -> io::Result<Option<(File, Metadata)>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(e),
     };
-    if through_symlink {
-        let root = static_dir.canonicalize()?;
-        full = full.canonicalize()?;
-        if !full.starts_with(&root) {
-            return Ok(None);
-        }
-        // Check before opening: opening a FIFO would block the worker until a writer came.
-        if !std::fs::metadata(&full)?.is_file() {
-            return Ok(None);
-        }
-    } else if !last.is_file() {
-        return Ok(None);
-    }
-    let file = File::open(&full)?;
-    // The validators and length come from the file we opened, not from the name.
     let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(None);
-    }
-    Ok(Some((file, meta)))
+    Ok(meta.is_file().then_some((file, meta)))
 }
 
 /// Modification time in whole seconds since the epoch (0 for earlier or unknown times).
@@ -647,7 +649,7 @@ pub(crate) mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn symlinks_out_are_refused_and_in_are_served() {
+    fn symlinks_out_and_in_are_refused() {
         use std::os::unix::fs::symlink;
         let t = Tree::new("symlink");
         let st = t.dir();
@@ -657,7 +659,9 @@ pub(crate) mod tests {
         refused(&t, "link.txt", 404);
         refused(&t, "up/secret.txt", 404);
         refused(&t, "up/static/hello.txt/../../secret.txt", 404);
-        let r = get(&t, "alias.txt", &[]);
+        refused(&t, "alias.txt", 404);
+        // The file itself is served.
+        let r = get(&t, "hello.txt", &[]);
         assert_eq!(r.head.status, 200);
         assert_eq!(body_bytes(r), HELLO);
     }
