@@ -29,9 +29,9 @@
 //!   a segment that is `.` or `..` (raw or encoded, even when the result would stay
 //!   inside), an encoded slash (`%2f`) or a backslash (raw or `%5c`) inside a segment,
 //!   an empty segment (`//`, a leading `/`, a trailing `/`), a segment that is not
-//!   UTF-8 after decoding, a path through a symbolic link (out or in), anything that is not a regular file (directories get no listing and no
-//!   `index.html`: `/static/` holds assets, pages live elsewhere), and a file that
-//!   does not exist.
+//!   UTF-8 after decoding, a path through a symbolic link (out or in), anything that
+//!   is not a regular file (directories get no listing and no `index.html`:
+//!   `/static/` holds assets, pages live elsewhere), and a file that does not exist.
 //! - **403** for a file the server may not read (as nginx), **500** for other I/O errors.
 //!
 //! Dotfiles (`.well-known`, `.htaccess`) are served like any other file, as nginx does.
