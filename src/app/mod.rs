@@ -234,6 +234,8 @@ pub struct App {
     pub catalogue: catalogue::Catalogue,
     /// The threads that hash and verify passwords (Argon2id).
     pub hasher: std::sync::Arc<hasher::Hasher>,
+    /// The key of the login record's MAC (`data/secret.key`).
+    pub secret: std::sync::Arc<users::SecretKey>,
 }
 
 /// Seconds since the Unix epoch (the app may read the clock; `http` may not).
@@ -256,6 +258,8 @@ impl App {
             .map_err(|e| std::io::Error::other(format!("template error: {e}")))?;
         let catalogue = catalogue::Catalogue::load(&config.www.join("catalogue.json"), &static_dir)
             .map_err(|e| std::io::Error::other(format!("catalogue error: {e}")))?;
+        let secret = users::SecretKey::load_or_create(&config.data)
+            .map_err(|e| std::io::Error::other(format!("secret key error: {e}")))?;
         let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
         let store_dir = config.data.join("store");
         let store = crate::store::db::Store::open(&store_dir).map_err(|e| {
@@ -291,6 +295,7 @@ impl App {
             templates: std::sync::Arc::new(templates),
             catalogue,
             hasher: std::sync::Arc::new(hasher),
+            secret: std::sync::Arc::new(secret),
         })
     }
 

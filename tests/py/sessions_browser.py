@@ -273,7 +273,7 @@ def login(port):
     check("login cycles the session id", new_id is not None and new_id != old_id, (old_id, new_id))
     s = b.session()
     check("login keeps the session's data", s["data"].get("cart") == {"3": 2}, s)
-    check("the session names the user", s["data"].get("_auth_user") == "grace", s)
+    check("the session names the user", s["data"].get("_auth_user_id") == "grace", s)
     check("browser_session is true", s["browser_session"] is True, s)
     check("the server still bounds it: 14 days", near(s["expires"], time.time() + FOURTEEN_DAYS), s)
     check("GET /user/", b.user() == {"username": "grace"})
