@@ -263,6 +263,8 @@ impl App {
         let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
         let store_dir = config.data.join("store");
         let store = crate::store::db::Store::open(&store_dir).map_err(|e| {
+        users::load_common_passwords(&config.www.join(users::COMMON_PASSWORDS_FILE))
+            .map_err(|e| std::io::Error::other(format!("common passwords error: {e}")))?;
             std::io::Error::other(format!(
                 "cannot open the store in {}: {e}",
                 store_dir.display()

@@ -196,6 +196,62 @@ pub fn validate_password(password: &str) -> Result<(), UserError> {
     Ok(())
 }
 
+/// The shipped list of common passwords (`www/common-passwords.txt`).
+pub const COMMON_PASSWORDS_FILE: &str = "common-passwords.txt";
+/// Shortest password a registration accepts, in characters (Django's default).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+static COMMON: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+
+/// Read the common-passwords list (once per process; later calls are no-ops). The
+/// leading lines starting with `#` are its header; every other line is a password,
+/// compared lowercased (as Django does). A missing or empty list is an error: the
+/// server refuses to start rather than accept `123456`.
+pub fn load_common_passwords(path: &std::path::Path) -> std::io::Result<()> {
+    if COMMON.get().is_some() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+    let set: std::collections::HashSet<String> = text
+        .lines()
+        .skip_while(|l| l.starts_with('#'))
+        .filter(|l| !l.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if set.is_empty() {
+        return Err(std::io::Error::other(format!(
+            "{}: no passwords in the list",
+            path.display()
+        )));
+    }
+    let _ = COMMON.set(set);
+    Ok(())
+}
+
+/// The password policy of a registration (Django's default validators, the
+/// similarity one simplified to equality): at least 8 characters, not the username
+/// in any case, not one of the 10,000 most common passwords. Login does not apply it
+/// (an account made under an older policy can still log in).
+pub fn check_policy(username: &str, password: &str) -> Result<(), UserError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(UserError::Invalid(
+            "password is too short: it must have at least 8 characters",
+        ));
+    }
+    let lower = password.to_lowercase();
+    if lower == username.to_lowercase() {
+        return Err(UserError::Invalid("password is the same as the username"));
+    }
+    let common = COMMON
+        .get()
+        .expect("App::new loads the common passwords before any registration");
+    if common.contains(&lower) {
+        return Err(UserError::Invalid("password is too common"));
+    }
+    Ok(())
+}
+
 /// Argon2's working memory (19 MiB with the default parameters), allocated once per
 /// hashing thread and reused for every hash it computes.
 ///
@@ -319,6 +375,7 @@ pub fn register(
 ) -> Result<(Ticket, String), UserError> {
     validate_username(username)?;
     validate_password(password)?;
+    check_policy(username, password)?;
     let id = user_id(username);
     if store.get(TABLE, &id).is_some() {
         // Cheap early answer; the insert below still decides a race.
@@ -507,6 +564,7 @@ mod tests {
 
     #[test]
     fn usernames_are_one_user_in_any_case_and_keep_the_name_as_registered() {
+        load_list();
         let (_dir, store) = temp_store("case");
         let mut mem = HashMemory::new();
         let (t, _) = register(&mut mem, &store, "Alice", "looking-glass-1871", 1).unwrap();
@@ -528,6 +586,41 @@ mod tests {
         store.wait_durable(t).unwrap();
         let (user, _) = authenticate(&mut mem, &store, "Bob", "wonderland-1865").unwrap();
         assert_eq!(user.username, "bob");
+    }
+
+    fn load_list() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("www")
+            .join(COMMON_PASSWORDS_FILE);
+        load_common_passwords(&path).unwrap();
+    }
+
+    #[test]
+    fn the_password_policy_at_its_edges() {
+        load_list();
+        let short = |r| matches!(r, Err(UserError::Invalid(m)) if m.contains("too short"));
+        assert!(short(check_policy("ada", "zq7-xk4")), "7 characters");
+        assert!(check_policy("ada", "zq7-xk4w").is_ok(), "8 characters");
+        // Characters, not bytes: 7 two-byte letters are still too short.
+        assert!(short(check_policy("ada", "ééééééé")));
+        let same = |r| matches!(r, Err(UserError::Invalid(m)) if m.contains("username"));
+        assert!(same(check_policy("Lovelace", "lovelace")));
+        assert!(same(check_policy("lovelace", "LOVELACE")));
+        let common = |r| matches!(r, Err(UserError::Invalid(m)) if m.contains("common"));
+        for pw in ["password", "Password", "PASSWORD1", "12345678", "iloveyou"] {
+            assert!(common(check_policy("ada", pw)), "{pw}");
+        }
+        // The list's 10,000th line is in, a line past it (in Django's longer list) not.
+        let lines: Vec<&str> = include_str!("../../www/common-passwords.txt")
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .collect();
+        assert_eq!(lines.len(), 10_000);
+        assert!(
+            lines.contains(&"#1bitch"),
+            "a password starting with # is kept"
+        );
+        assert!(check_policy("ada", "tangerine-cobalt-1907").is_ok());
     }
 
     #[test]
