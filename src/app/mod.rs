@@ -18,6 +18,7 @@ pub mod pages;
 pub mod router;
 pub mod session;
 pub mod templates;
+pub mod throttle;
 pub mod users;
 pub mod view;
 
@@ -236,6 +237,8 @@ pub struct App {
     pub hasher: std::sync::Arc<hasher::Hasher>,
     /// The key of the login record's MAC (`data/secret.key`).
     pub secret: std::sync::Arc<users::SecretKey>,
+    /// Failed logins per username and address ([`throttle`]); only login takes it.
+    pub throttle: std::sync::Arc<std::sync::Mutex<throttle::Throttle>>,
 }
 
 /// Seconds since the Unix epoch (the app may read the clock; `http` may not).
@@ -260,11 +263,11 @@ impl App {
             .map_err(|e| std::io::Error::other(format!("catalogue error: {e}")))?;
         let secret = users::SecretKey::load_or_create(&config.data)
             .map_err(|e| std::io::Error::other(format!("secret key error: {e}")))?;
+        users::load_common_passwords(&config.www.join(users::COMMON_PASSWORDS_FILE))
+            .map_err(|e| std::io::Error::other(format!("common passwords error: {e}")))?;
         let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
         let store_dir = config.data.join("store");
         let store = crate::store::db::Store::open(&store_dir).map_err(|e| {
-        users::load_common_passwords(&config.www.join(users::COMMON_PASSWORDS_FILE))
-            .map_err(|e| std::io::Error::other(format!("common passwords error: {e}")))?;
             std::io::Error::other(format!(
                 "cannot open the store in {}: {e}",
                 store_dir.display()
@@ -298,6 +301,7 @@ impl App {
             catalogue,
             hasher: std::sync::Arc::new(hasher),
             secret: std::sync::Arc::new(secret),
+            throttle: Default::default(),
         })
     }
 

@@ -11,11 +11,13 @@ use crate::app::forms::{form_fields, redirect, save_error, store_error};
 use crate::app::negotiate::{Format, format};
 use crate::app::session::{Session, Sessions};
 use crate::app::templates::Templates;
+use crate::app::throttle::Throttle;
 use crate::app::users::{self, SecretKey, User, UserError};
 use crate::app::view::{html, json_response};
 use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::store::db::{Store, StoreError, Ticket};
 use serde_json::json;
+use std::sync::Mutex;
 
 fn form_page(
     templates: &Templates,
@@ -229,19 +231,48 @@ pub fn login(app: &App, req: &Request<'_>) -> Reply {
         Ok(c) => c,
         Err(r) => return r,
     };
+    // The throttle answers before any Argon2 work: a locked account costs no hash.
+    let id = users::user_id(&c.username);
+    let addr = req.peer.map(|p| p.ip());
+    let checked = lock(&app.throttle).check(&id, addr, unix_now());
+    if let Err(secs) = checked {
+        return form_page(
+            &app.templates,
+            c.fmt,
+            429,
+            "login",
+            Some("too many failed logins: try again later (see Retry-After)"),
+            &c.username,
+        )
+        .header("Retry-After", secs.to_string())
+        .into();
+    }
     let session = Session::load(&app.sessions, req, unix_now());
     let store = app.store.clone();
     let sessions = app.sessions.clone();
     let templates = app.templates.clone();
     let key = app.secret.clone();
+    let throttle = app.throttle.clone();
     app.hasher.reply(Box::new(move |mem| {
         match users::authenticate(mem, &store, &c.username, &c.password) {
             Ok((user, phc)) => {
+                lock(&throttle).success(&id);
                 log_in_and_redirect(&sessions, &key, session, &user, &phc, c.remember, None)
             }
-            Err(e) => refused(&templates, c.fmt, "login", e, &c.username).into(),
+            Err(e) => {
+                if matches!(e, UserError::BadCredentials) {
+                    lock(&throttle).failure(&id, addr, unix_now());
+                }
+                refused(&templates, c.fmt, "login", e, &c.username).into()
+            }
         }
     }))
+}
+
+/// The throttle, even if a thread panicked holding it (its records stay consistent:
+/// every change is a few plain assignments).
+fn lock(t: &Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {
+    t.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub fn logout(app: &App, req: &Request<'_>) -> Reply {
