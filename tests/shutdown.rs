@@ -129,13 +129,19 @@ fn sigterm_while_logins_and_session_writes_are_pending_answers_them_all() {
         .into_bytes()
     };
     server
-        .request(&form("/user/register/", "username=ada&password=pw"))
+        .request(&form(
+            "/user/register/",
+            "username=ada&password=pw-long-enough",
+        ))
         .assert_status(302);
     let mut clients: Vec<_> = (0..9)
         .map(|i| {
             let mut c = server.connect();
             if i % 3 != 2 {
-                c.send(&form("/user/login/", "username=ada&password=pw"));
+                c.send(&form(
+                    "/user/login/",
+                    "username=ada&password=pw-long-enough",
+                ));
             } else {
                 c.send(&form("/session/", &format!("action=set&key=k&value={i}")));
             }

@@ -129,7 +129,7 @@ fn acknowledged_writes_survive_kill_9() {
                         addr,
                         &post(
                             "/user/register/",
-                            &format!("username={name}&password=pw{i}"),
+                            &format!("username={name}&password=pw-long-enough-{i}"),
                             None,
                         ),
                     ) {
@@ -191,7 +191,7 @@ fn acknowledged_writes_survive_kill_9() {
             addr,
             &post(
                 "/user/register/",
-                &format!("username={name}&password=x"),
+                &format!("username={name}&password=x-long-enough"),
                 None,
             ),
         )

@@ -19,6 +19,7 @@
 #   BENCH_BIN=/path/to/other/wirepost ...   # another build (e.g. before the change;
 #                                           # the purge scenario needs --purge-every)
 #   BENCH_FLOOD=500000 BENCH_EXPIRED=300000 # the counts
+#   BENCH_PIN=0 ...                         # the server unpinned
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -28,6 +29,9 @@ FLOOD=${BENCH_FLOOD:-500000}
 EXPIRED=${BENCH_EXPIRED:-300000}
 PORT=${BENCH_PORT:-8093}
 BIN=${BENCH_BIN:-}
+# BENCH_PIN=0: the server's threads on any core (default: all on core 0, wrk and the
+# probe on core 1).
+PIN="taskset -c 0"; [ "${BENCH_PIN:-1}" = 0 ] && PIN=
 if [ -z "$BIN" ]; then
     cargo build --release --quiet
     BIN=$repo/target/release/wirepost
@@ -44,7 +48,7 @@ trap stop EXIT
 start() { # start DIR FLAGS...: a fresh server on a fresh data dir
     local dir=$1; shift
     rm -rf "$dir"; mkdir -p "$dir/data"
-    RUST_LOG=${BENCH_RUST_LOG:-warn,wirepost::app=info} taskset -c 0 "$BIN" \
+    RUST_LOG=${BENCH_RUST_LOG:-warn,wirepost::app=info} $PIN "$BIN" \
         --addr 127.0.0.1:$PORT --workers 1 --data "$dir/data" --www "$repo/www" "$@" \
         >"$dir/stdout" 2>"$dir/stderr" &
     pid=$!

@@ -18,6 +18,7 @@ pub mod pages;
 pub mod router;
 pub mod session;
 pub mod templates;
+pub mod throttle;
 pub mod users;
 pub mod view;
 
@@ -237,6 +238,10 @@ pub struct App {
     /// The `Host` names a browser request may use: the loopback names until the
     /// server adds the listen address and `--allowed-host` ([`router::AllowedHosts`]).
     pub hosts: router::AllowedHosts,
+    /// The key of the login record's MAC (`data/secret.key`).
+    pub secret: std::sync::Arc<users::SecretKey>,
+    /// Failed logins per username and address ([`throttle`]); only login takes it.
+    pub throttle: std::sync::Arc<std::sync::Mutex<throttle::Throttle>>,
 }
 
 /// Seconds since the Unix epoch (the app may read the clock; `http` may not).
@@ -259,6 +264,10 @@ impl App {
             .map_err(|e| std::io::Error::other(format!("template error: {e}")))?;
         let catalogue = catalogue::Catalogue::load(&config.www.join("catalogue.json"), &static_dir)
             .map_err(|e| std::io::Error::other(format!("catalogue error: {e}")))?;
+        let secret = users::SecretKey::load_or_create(&config.data)
+            .map_err(|e| std::io::Error::other(format!("secret key error: {e}")))?;
+        users::load_common_passwords(&config.www.join(users::COMMON_PASSWORDS_FILE))
+            .map_err(|e| std::io::Error::other(format!("common passwords error: {e}")))?;
         let uploads = crate::store::uploads::UploadDir::open(config.data.join("uploads"))?;
         let store_dir = config.data.join("store");
         let store = crate::store::db::Store::open(&store_dir).map_err(|e| {
@@ -299,6 +308,8 @@ impl App {
             catalogue,
             hasher: std::sync::Arc::new(hasher),
             hosts: router::AllowedHosts::new([], []),
+            secret: std::sync::Arc::new(secret),
+            throttle: Default::default(),
         })
     }
 

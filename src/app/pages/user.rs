@@ -11,14 +11,13 @@ use crate::app::forms::{form_fields, redirect, save_error, store_error};
 use crate::app::negotiate::{Format, format};
 use crate::app::session::{Session, Sessions};
 use crate::app::templates::Templates;
-use crate::app::users::{self, UserError};
+use crate::app::throttle::Throttle;
+use crate::app::users::{self, SecretKey, User, UserError};
 use crate::app::view::{html, json_response};
 use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::store::db::{Store, StoreError, Ticket};
 use serde_json::json;
-
-/// The session key holding the logged-in username.
-pub const USER_KEY: &str = "_auth_user";
+use std::sync::Mutex;
 
 fn form_page(
     templates: &Templates,
@@ -103,24 +102,29 @@ fn refused(
     }
 }
 
-/// Log `username` in on `session` (new key: no fixation) and answer 302 once the
-/// writes in `wait_for` and the session are durable. Never blocks: the 302 waits in
-/// the store's callbacks, not in a thread.
+/// Log `user` in on `session` (new key: no fixation): the login record is the user's
+/// id and the MAC of their password hash `phc` ([`users::logged_in`] checks both).
+/// Answers 302 once the writes in `wait_for` and the session are durable. Never
+/// blocks: the 302 waits in the store's callbacks, not in a thread.
+#[allow(clippy::too_many_arguments)]
 fn log_in_and_redirect(
     sessions: &Sessions,
+    key: &SecretKey,
     mut session: Session,
-    username: &str,
+    user: &User,
+    phc: &str,
     remember: bool,
     wait_for: Option<Ticket>,
 ) -> Reply {
-    if session.get(USER_KEY).and_then(|v| v.as_str()) != Some(username)
-        && session.get(USER_KEY).is_some()
+    if session.get(users::ID_KEY).and_then(|v| v.as_str()) != Some(user.id.as_str())
+        && session.get(users::ID_KEY).is_some()
     {
         // Someone else was logged in on this browser: start clean (Django does too).
         session.flush();
     }
     session.cycle_key();
-    session.set(USER_KEY, json!(username));
+    session.set(users::ID_KEY, json!(user.id));
+    session.set(users::HASH_KEY, json!(users::session_hash(key, phc)));
     session.set_expiry(if remember {
         crate::app::session::DEFAULT_AGE
     } else {
@@ -207,9 +211,16 @@ pub fn register(app: &App, req: &Request<'_>) -> Reply {
     let store = app.store.clone();
     let sessions = app.sessions.clone();
     let templates = app.templates.clone();
+    let key = app.secret.clone();
     app.hasher.reply(Box::new(move |mem| {
         match users::register(mem, &store, &c.username, &c.password, unix_now()) {
-            Ok(ticket) => log_in_and_redirect(&sessions, session, &c.username, false, Some(ticket)),
+            Ok((ticket, phc)) => {
+                let user = User {
+                    id: users::user_id(&c.username),
+                    username: c.username.clone(),
+                };
+                log_in_and_redirect(&sessions, &key, session, &user, &phc, false, Some(ticket))
+            }
             Err(e) => refused(&templates, c.fmt, "register", e, &c.username).into(),
         }
     }))
@@ -220,16 +231,48 @@ pub fn login(app: &App, req: &Request<'_>) -> Reply {
         Ok(c) => c,
         Err(r) => return r,
     };
+    // The throttle answers before any Argon2 work: a locked account costs no hash.
+    let id = users::user_id(&c.username);
+    let addr = req.peer.map(|p| p.ip());
+    let checked = lock(&app.throttle).check(&id, addr, unix_now());
+    if let Err(secs) = checked {
+        return form_page(
+            &app.templates,
+            c.fmt,
+            429,
+            "login",
+            Some("too many failed logins: try again later (see Retry-After)"),
+            &c.username,
+        )
+        .header("Retry-After", secs.to_string())
+        .into();
+    }
     let session = Session::load(&app.sessions, req, unix_now());
     let store = app.store.clone();
     let sessions = app.sessions.clone();
     let templates = app.templates.clone();
+    let key = app.secret.clone();
+    let throttle = app.throttle.clone();
     app.hasher.reply(Box::new(move |mem| {
         match users::authenticate(mem, &store, &c.username, &c.password) {
-            Ok(()) => log_in_and_redirect(&sessions, session, &c.username, c.remember, None),
-            Err(e) => refused(&templates, c.fmt, "login", e, &c.username).into(),
+            Ok((user, phc)) => {
+                lock(&throttle).success(&id);
+                log_in_and_redirect(&sessions, &key, session, &user, &phc, c.remember, None)
+            }
+            Err(e) => {
+                if matches!(e, UserError::BadCredentials) {
+                    lock(&throttle).failure(&id, addr, unix_now());
+                }
+                refused(&templates, c.fmt, "login", e, &c.username).into()
+            }
         }
     }))
+}
+
+/// The throttle, even if a thread panicked holding it (its records stay consistent:
+/// every change is a few plain assignments).
+fn lock(t: &Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {
+    t.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub fn logout(app: &App, req: &Request<'_>) -> Reply {
@@ -238,10 +281,12 @@ pub fn logout(app: &App, req: &Request<'_>) -> Reply {
     crate::app::forms::save_then(app, &mut session, redirect("/"))
 }
 
-/// `GET /user/`: who is logged in: `{"username": "ada"}`, or `null`.
+/// `GET /user/`: who is logged in ([`users::logged_in`]): `{"username": "Ada"}` (the
+/// name as registered), or `null`.
 pub fn whoami(app: &App, req: &Request<'_>) -> Response {
     let session = Session::load(&app.sessions, req, unix_now());
-    let user = session.get(USER_KEY).and_then(|v| v.as_str());
+    let user = users::logged_in(&app.store, &app.secret, &session);
+    let user = user.as_ref().map(|u| u.username.as_str());
     match format(req.header("accept")) {
         Format::Json => {
             let v = match user {
