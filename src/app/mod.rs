@@ -289,10 +289,9 @@ impl App {
                     let started = std::time::Instant::now();
                     match purge.purge_expired(unix_now()) {
                         Ok(0) => {}
-                        Ok(n) => log::info!(
-                            "purged {n} expired sessions in {:?}",
-                            started.elapsed()
-                        ),
+                        Ok(n) => {
+                            log::info!("purged {n} expired sessions in {:?}", started.elapsed())
+                        }
                         Err(e) => log::warn!("session purge failed: {e}"),
                     }
                 }
