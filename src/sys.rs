@@ -214,6 +214,12 @@ mod tests {
 
     #[test]
     fn a_listener_binds_ipv6_and_reuses_the_address() {
+        // A host whose loopback has no IPv6 (containers with IPv6 disabled) can't run
+        // this; std can't bind `[::1]` there either.
+        if std::net::TcpListener::bind("[::1]:0").is_err() {
+            eprintln!("no IPv6 loopback here: the IPv6 listener is not tested");
+            return;
+        }
         let listener = listen("[::1]:0".parse().unwrap(), LISTEN_BACKLOG).unwrap();
         let addr = listener.local_addr().unwrap();
         assert!(addr.is_ipv6());

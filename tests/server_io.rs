@@ -319,7 +319,15 @@ fn out_of_file_descriptors_accept_backs_off_instead_of_spinning() {
 /// opened at once, where with 128 only 129 complete and the rest stay in SYN-SENT.
 #[test]
 fn a_burst_of_a_thousand_connections_completes_before_any_accept() {
+    // `[::1]` only where the loopback has IPv6 (some containers disable it).
+    let ipv6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+    if !ipv6 {
+        eprintln!("no IPv6 loopback here: only 127.0.0.1 is tested");
+    }
     for addr in ["127.0.0.1:0", "[::1]:0"] {
+        if addr.starts_with('[') && !ipv6 {
+            continue;
+        }
         let mut config = wirepost::config::Config {
             addr: addr.into(),
             workers: 1,
