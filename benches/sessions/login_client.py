@@ -5,7 +5,7 @@
 
 Starts a login every 1/RATE s on a fixed schedule (open loop: a slow answer does not
 delay the next login; each login runs in its own thread on a new connection):
-POST /user/login/ with username=bench&password=pw (application/x-www-form-urlencoded,
+POST /user/login/ with username=bench&password=bench-cobalt-1907 (application/x-www-form-urlencoded,
 no Origin). An answer counts as good when it is a 302 to /user/ that sets a sessionid
 cookie. Runs until SIGTERM or SIGINT, waits up to 5 s for the logins in flight, then
 writes one line per login to LOG:
@@ -25,7 +25,7 @@ import time
 def main():
     port, rate, log = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     user = sys.argv[4] if len(sys.argv) > 4 else "bench"
-    password = sys.argv[5] if len(sys.argv) > 5 else "pw"
+    password = sys.argv[5] if len(sys.argv) > 5 else "bench-cobalt-1907"
     body = f"username={user}&password={password}".encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     results, lock, threads = [], threading.Lock(), []

@@ -191,9 +191,9 @@ check_answers() {
     body=$(curl -sf -b "$jar" -H 'Accept: application/json' "$base/session/")
     python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["data"]=={"n": 42}, d' "$body" ||
         { echo "GET /session/ after two writes: $body" >&2; return 1; }
-    head=$(curl -s -o /dev/null -D - --data-raw 'username=bench&password=pw' "$base/user/register/")
+    head=$(curl -s -o /dev/null -D - --data-raw 'username=bench&password=bench-cobalt-1907' "$base/user/register/")
     grep -q '^HTTP/1.1 302' <<<"$head" || { echo "registering bench:"$'\n'"$head" >&2; return 1; }
-    head=$(curl -s -o /dev/null -D - --data-raw 'username=bench&password=pw' "$base/user/login/")
+    head=$(curl -s -o /dev/null -D - --data-raw 'username=bench&password=bench-cobalt-1907' "$base/user/login/")
     grep -q '^HTTP/1.1 302' <<<"$head" || { echo "logging in as bench:"$'\n'"$head" >&2; return 1; }
 }
 
