@@ -110,14 +110,6 @@ if [[ " $SCENARIOS " == *" purge "* ]]; then
     taskset -c 1 python3 "$here/probe.py" $PORT "$sid" 30 "$dir/probe.log"
     grep "purged" "$dir/stderr" | sed 's/^/  server: /'
     live=$(stats | python3 -c 'import json,sys; print(json.load(sys.stdin).get("sessions",{}).get("live","n/a"))')
-    python3 - "$dir/probe.log" "$live" <<'PY'
-import sys
-lat = sorted(float(l.split()[1]) for l in open(sys.argv[1]))
-n = len(lat)
-p99 = lat[int(n * 0.99) - 1]
-slow = sum(1 for x in lat if x > 5.0)
-print(f"purge: probe {n} GET /session/ over 30 s: worst {lat[-1]:.2f} ms, p99 {p99:.2f} ms, "
-      f"median {lat[n // 2]:.2f} ms, {slow} over 5 ms; sessions live after: {sys.argv[2]}")
-PY
+    python3 "$here/report.py" "$dir/probe.log" "$dir/stderr" "$live"
     stop
 fi
