@@ -19,3 +19,5 @@ pub mod http;
 pub mod server;
 pub mod store;
 pub mod sys;
+#[cfg(test)]
+mod testing;

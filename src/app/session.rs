@@ -323,33 +323,54 @@ impl From<StoreError> for SaveError {
     }
 }
 
-/// Check a value a page is about to store under `key` (before it changes anything).
-pub fn check_value(key: &str, value: &Value) -> Result<(), SaveError> {
-    let (depth, _) = shape(value);
-    if depth > MAX_VALUE_DEPTH {
-        return Err(SaveError::TooLarge(format!(
-            "the value of {key:?} nests {depth} levels deep; a session value may nest at \
-             most {MAX_VALUE_DEPTH}"
-        )));
-    }
-    Ok(())
-}
-
 /// Check session data against the bounds; returns its weight (estimated memory).
 fn check(data: &Map<String, Value>) -> Result<u64, SaveError> {
-    let mut nodes = 0;
-    for (k, v) in data {
-        check_value(k, v)?;
-        nodes += shape(v).1;
+    let mut values = 1; // the data object itself
+    for (key, v) in data {
+        let (depth, nodes) = shape(v);
+        if depth > MAX_VALUE_DEPTH {
+            return Err(SaveError::TooLarge(format!(
+                "the value of {key:?} nests {depth} levels deep; a session value may nest \
+                 at most {MAX_VALUE_DEPTH}"
+            )));
+        }
+        values += nodes;
     }
-    let len = serde_json::to_vec(data).map_or(usize::MAX, |j| j.len());
+    let len = json_len(data);
     if len > MAX_SESSION_BYTES {
         return Err(SaveError::TooLarge(format!(
             "the session would be {len} bytes as JSON; a session may be at most \
              {MAX_SESSION_BYTES} bytes (64 KiB)"
         )));
     }
-    Ok(len as u64 + VALUE_COST * (nodes as u64 + 1))
+    Ok(weight(len, values))
+}
+
+/// The estimated memory of session data: its JSON and [`VALUE_COST`] per value.
+fn weight(json_len: usize, values: usize) -> u64 {
+    json_len as u64 + VALUE_COST * values as u64
+}
+
+/// Bytes `value` takes as JSON, counted as it is written, without keeping the text.
+fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing a `Value` (or a map of them) cannot fail.
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
+}
+
+/// Whether a stored record holds a login record.
+fn logged_in(record: &Value) -> bool {
+    record["data"].get(LOGIN_KEY).is_some()
 }
 
 /// The session table with its bounds: the store's `sessions` records, plus an index of
@@ -479,8 +500,7 @@ fn expires_of(record: &Value) -> u64 {
 /// The weight of a stored record, as [`check`] counts it.
 fn weight_of(record: &Value) -> u64 {
     let data = &record["data"];
-    let len = serde_json::to_vec(data).map_or(0, |j| j.len()) as u64;
-    len + VALUE_COST * shape(data).1 as u64
+    weight(json_len(data), shape(data).1)
 }
 
 impl Sessions {
@@ -497,7 +517,7 @@ impl Sessions {
             found.push((
                 expires_of(v),
                 Arc::<str>::from(k),
-                v["data"].get(LOGIN_KEY).is_some(),
+                logged_in(v),
                 weight_of(v),
             ));
         });
@@ -608,12 +628,9 @@ impl Sessions {
                         continue;
                     }
                     match record {
-                        Some(r) if expires_of(&r) > now => ix.insert(
-                            &k,
-                            expires_of(&r),
-                            r["data"].get(LOGIN_KEY).is_some(),
-                            weight_of(&r),
-                        ),
+                        Some(r) if expires_of(&r) > now => {
+                            ix.insert(&k, expires_of(&r), logged_in(&r), weight_of(&r))
+                        }
                         _ => {
                             ix.remove(&k);
                         }
@@ -635,29 +652,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fresh directory under the system temp dir, removed when dropped.
-    struct TempDir(std::path::PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let mut nonce = [0u8; 8];
-            getrandom::fill(&mut nonce).unwrap();
-            let dir = std::env::temp_dir().join(format!(
-                "wirepost-session-{tag}-{}-{:x}",
-                std::process::id(),
-                u64::from_le_bytes(nonce)
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testing::TempDir;
 
     /// xorshift64 (Marsaglia): the same values every run.
     struct Rng(u64);
@@ -737,7 +732,7 @@ mod tests {
         let mut kept: Vec<(String, Map<String, Value>)> = Vec::new();
         let (mut accepted, mut refused) = (0, 0);
         {
-            let sessions = Sessions::open(Store::open(&dir.0).unwrap(), 10_000);
+            let sessions = Sessions::open(Store::open(dir.path()).unwrap(), 10_000);
             for i in 0..400 {
                 let mut s = Session::empty();
                 for _ in 0..1 + rng.below(4) {
@@ -772,7 +767,7 @@ mod tests {
             accepted > 300 && refused > 10,
             "{accepted} accepted, {refused} refused"
         );
-        let store = Store::open(&dir.0).unwrap();
+        let store = Store::open(dir.path()).unwrap();
         let sessions = Sessions::open(store.clone(), 10_000);
         assert_eq!(sessions.len(), kept.len());
         for (key, data) in kept {
@@ -806,7 +801,7 @@ mod tests {
     #[test]
     fn the_purge_deletes_in_batches_and_keeps_what_was_renewed() {
         let dir = TempDir::new("purge");
-        let store = Store::open(&dir.0).unwrap();
+        let store = Store::open(dir.path()).unwrap();
         let sessions = Sessions::open(store.clone(), 100_000);
         let n = PURGE_BATCH * 2 + 17;
         let mut keys = Vec::new();

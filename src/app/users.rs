@@ -429,18 +429,7 @@ pub fn authenticate(
 mod tests {
     use super::*;
     use crate::app::session::Session;
-
-    fn temp_dir(tag: &str) -> std::path::PathBuf {
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "wirepost-users-{tag}-{}-{:x}",
-            std::process::id(),
-            u64::from_le_bytes(nonce)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::testing::TempDir;
 
     fn session_with(id: Option<&str>, hash: Option<&str>) -> Session {
         let mut s = Session::empty();
@@ -455,8 +444,7 @@ mod tests {
 
     #[test]
     fn the_login_record_needs_the_mac_of_the_current_password_hash() {
-        let dir = temp_dir("login-record");
-        let store = Store::open(&dir.join("store")).unwrap();
+        let (_dir, store) = temp_store("login-record");
         let key = SecretKey::from_bytes([7; 32]);
         let phc = hash_password("tangerine-cobalt-1907");
         store
@@ -509,27 +497,26 @@ mod tests {
             logged_in(&store, &key, &session_with(Some("old"), Some(&h))).map(|u| u.username),
             Some("old".to_string())
         );
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn the_secret_key_is_made_once_0600_and_refused_if_the_wrong_length() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = temp_dir("secret");
-        let a = SecretKey::load_or_create(&dir).unwrap();
-        let path = dir.join(SECRET_FILE);
+        let dir = TempDir::new("users-secret");
+        let a = SecretKey::load_or_create(dir.path()).unwrap();
+        let path = dir.file(SECRET_FILE);
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.len(), 32);
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        let b = SecretKey::load_or_create(&dir).unwrap();
+        let b = SecretKey::load_or_create(dir.path()).unwrap();
         assert_eq!(a.0, b.0, "read back, not made again");
         std::fs::write(&path, [1u8; 31]).unwrap();
-        let e = SecretKey::load_or_create(&dir).unwrap_err().to_string();
+        let e = SecretKey::load_or_create(dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("must be 32 bytes") && e.contains("31"), "{e}");
         std::fs::write(&path, [1u8; 40]).unwrap();
-        assert!(SecretKey::load_or_create(&dir).is_err());
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(SecretKey::load_or_create(dir.path()).is_err());
     }
 
     #[test]
@@ -548,17 +535,10 @@ mod tests {
         assert!(validate_password("").is_err());
     }
 
-    /// A fresh store in a temp dir (the dir is left for the OS to clean).
-    fn temp_store(tag: &str) -> (std::path::PathBuf, Store) {
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "wirepost-users-{tag}-{}-{:x}",
-            std::process::id(),
-            u64::from_le_bytes(nonce)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir.join("store")).unwrap();
+    /// A fresh store in a temp dir, removed with the returned `TempDir`.
+    fn temp_store(tag: &str) -> (TempDir, Store) {
+        let dir = TempDir::new(&format!("users-{tag}"));
+        let store = Store::open(&dir.file("store")).unwrap();
         (dir, store)
     }
 
