@@ -5,17 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::Server;
-
-fn post(path: &str, body: &str, cookie: Option<&str>) -> Vec<u8> {
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: sessionid={c}\r\n"));
-    format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\n{cookie}Content-Type: \
-         application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
+use support::{Server, form_post};
 
 fn cart(server: &Server, sid: &str) -> Value {
     let resp = server.request(
@@ -32,7 +22,7 @@ fn cart(server: &Server, sid: &str) -> Value {
 /// A session whose `cart` is `value`, written through the inspector.
 fn session_with_cart(server: &Server, value: &str) -> String {
     let body = format!("action=set&key=cart&value={}", urlencode(value));
-    let resp = server.request(&post("/session/", &body, None));
+    let resp = server.request(&form_post("/session/", &body, &[]));
     resp.assert_status(302);
     let set = resp.header("set-cookie").expect("a Set-Cookie");
     set.strip_prefix("sessionid=")
@@ -77,18 +67,30 @@ fn out_of_range_quantities_in_the_session_are_dropped_not_multiplied() {
     resp.assert_status(200);
     // Adding to a product whose stored quantity was invalid starts from nothing.
     server
-        .request(&post("/cart/add/", "product=1&qty=2", Some(&sid)))
+        .request(&form_post(
+            "/cart/add/",
+            "product=1&qty=2",
+            &[&format!("Cookie: sessionid={sid}")],
+        ))
         .assert_status(302);
     assert_eq!(qtys(&cart(&server, &sid)), vec![(1, 2), (2, 3)]);
     // Removing one whose quantity is invalid is as for one not in the cart.
     server
-        .request(&post("/cart/remove/", "product=3&qty=1", Some(&sid)))
+        .request(&form_post(
+            "/cart/remove/",
+            "product=3&qty=1",
+            &[&format!("Cookie: sessionid={sid}")],
+        ))
         .assert_status(302);
     assert_eq!(qtys(&cart(&server, &sid)), vec![(1, 2), (2, 3)]);
     // Adding to u64::MAX does not wrap or panic either.
     let sid = session_with_cart(&server, r#"{"3": 18446744073709551615}"#);
     server
-        .request(&post("/cart/add/", "product=3&qty=1", Some(&sid)))
+        .request(&form_post(
+            "/cart/add/",
+            "product=3&qty=1",
+            &[&format!("Cookie: sessionid={sid}")],
+        ))
         .assert_status(302);
     assert_eq!(qtys(&cart(&server, &sid)), vec![(3, 1)]);
 }
@@ -99,7 +101,11 @@ fn adding_stops_at_99() {
     let sid = session_with_cart(&server, r#"{"1": 98}"#);
     for _ in 0..3 {
         server
-            .request(&post("/cart/add/", "product=1&qty=99", Some(&sid)))
+            .request(&form_post(
+                "/cart/add/",
+                "product=1&qty=99",
+                &[&format!("Cookie: sessionid={sid}")],
+            ))
             .assert_status(302);
         assert_eq!(qtys(&cart(&server, &sid)), vec![(1, 99)]);
     }

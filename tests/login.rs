@@ -5,23 +5,10 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::{Response, Server};
+use support::{Response, Server, form_post};
 
 /// Hashing takes tens of milliseconds (seconds on a loaded CI machine).
 const HASH_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn post(path: &str, body: &str, extra: &[&str]) -> Vec<u8> {
-    let mut head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n");
-    for h in extra {
-        head.push_str(h);
-        head.push_str("\r\n");
-    }
-    format!(
-        "{head}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
 
 fn slow_request(server: &Server, request: &[u8]) -> Response {
     let mut c = server.connect();
@@ -54,11 +41,11 @@ fn whoami(server: &Server, cookie: &str) -> serde_json::Value {
 fn five_wrong_passwords_then_the_right_one_gets_429_with_retry_after() {
     let server = Server::start(&[]);
     let reg = "username=Grace&password=tangerine-cobalt-1907";
-    slow_request(&server, &post("/user/register/", reg, &[])).assert_status(302);
+    slow_request(&server, &form_post("/user/register/", reg, &[])).assert_status(302);
     for _ in 0..5 {
         let r = slow_request(
             &server,
-            &post(
+            &form_post(
                 "/user/login/",
                 "username=grace&password=wrong-guess-99",
                 &[],
@@ -66,7 +53,7 @@ fn five_wrong_passwords_then_the_right_one_gets_429_with_retry_after() {
         );
         r.assert_status(400);
     }
-    let right = post(
+    let right = form_post(
         "/user/login/",
         "username=GRACE&password=tangerine-cobalt-1907",
         &[],
@@ -78,7 +65,7 @@ fn five_wrong_passwords_then_the_right_one_gets_429_with_retry_after() {
     // JSON clients get the message in "error"; every attempt doubles the lock.
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/login/",
             "username=grace&password=tangerine-cobalt-1907",
             &["Accept: application/json"],
@@ -90,7 +77,7 @@ fn five_wrong_passwords_then_the_right_one_gets_429_with_retry_after() {
     // Another username from the same address still logs in (5 of the address's 20).
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/register/",
             "username=ada&password=analytical-engine-1843",
             &[],
@@ -104,7 +91,7 @@ fn usernames_are_case_insensitive_and_keep_their_display_name() {
     let server = Server::start(&[]);
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/register/",
             "username=Alice&password=tangerine-cobalt-1907",
             &[],
@@ -117,7 +104,7 @@ fn usernames_are_case_insensitive_and_keep_their_display_name() {
     );
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/register/",
             "username=alice&password=another-long-phrase",
             &[],
@@ -126,7 +113,7 @@ fn usernames_are_case_insensitive_and_keep_their_display_name() {
     r.assert_status(409);
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/login/",
             "username=ALICE&password=tangerine-cobalt-1907",
             &[],

@@ -9,19 +9,13 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{Response, Server, escape};
+use support::{Response, Server, escape, form_post};
 
 /// A urlencoded POST to `/session/` with `Host: x`, and the session cookie if any.
 fn post_session(server: &Server, id: Option<&str>, body: &str) -> Response {
-    let cookie = id.map_or(String::new(), |id| format!("Cookie: sessionid={id}\r\n"));
-    server.request(
-        format!(
-            "POST /session/ HTTP/1.1\r\nHost: x\r\n{cookie}Content-Type: \
-             application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .as_bytes(),
-    )
+    let cookie = id.map(|id| format!("Cookie: sessionid={id}"));
+    let extra: Vec<&str> = cookie.iter().map(String::as_str).collect();
+    server.request(&form_post("/session/", body, &extra))
 }
 
 fn get_json(server: &Server, path: &str, id: Option<&str>) -> Value {

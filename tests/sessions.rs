@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{Client, Response, Server, escape, temp_dir};
+use support::{Client, Response, Server, escape, form_post, temp_dir};
 
 const FOURTEEN_DAYS: u64 = 1_209_600;
 /// Read timeout for a response that waits for password hashing on a busy machine.
@@ -36,20 +36,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// A urlencoded POST with `Host: x` and any extra header lines (each without CRLF).
-fn post(path: &str, body: &str, extra: &[&str]) -> Vec<u8> {
-    let mut head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n");
-    for h in extra {
-        head.push_str(h);
-        head.push_str("\r\n");
-    }
-    format!(
-        "{head}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
 }
 
 /// A GET asking for JSON, with extra header lines.
@@ -150,7 +136,7 @@ fn set(server: &Server, id: Option<&str>, key: &str, value: &str) -> Response {
     let c = id.map(cookie);
     let extra: Vec<&str> = c.iter().map(String::as_str).collect();
     let body = format!("action=set&key={key}&value={value}");
-    let r = server.request(&post("/session/", &body, &extra));
+    let r = server.request(&form_post("/session/", &body, &extra));
     r.assert_status(302);
     r
 }
@@ -221,7 +207,7 @@ fn set_cookie_lines_byte_for_byte() {
         [session_cookie_line(&id, Some(FOURTEEN_DAYS))]
     );
     // Until the browser closes: no Max-Age, no Expires.
-    let r = server.request(&post(
+    let r = server.request(&form_post(
         "/session/",
         "action=expiry&seconds=0",
         &[&cookie(&id)],
@@ -229,7 +215,7 @@ fn set_cookie_lines_byte_for_byte() {
     r.assert_status(302);
     assert_eq!(r.header_all("set-cookie"), [session_cookie_line(&id, None)]);
     // A chosen life.
-    let r = server.request(&post(
+    let r = server.request(&form_post(
         "/session/",
         "action=expiry&seconds=60",
         &[&cookie(&id)],
@@ -240,7 +226,7 @@ fn set_cookie_lines_byte_for_byte() {
         [session_cookie_line(&id, Some(60))]
     );
     // Clear: the cookie is removed (and with it, the id).
-    let r = server.request(&post("/session/", "action=clear", &[&cookie(&id)]));
+    let r = server.request(&form_post("/session/", "action=clear", &[&cookie(&id)]));
     r.assert_status(302);
     assert_eq!(r.header_all("set-cookie"), [REMOVAL]);
     assert_eq!(session(&server, Some(&id)), empty_session());
@@ -286,7 +272,7 @@ fn no_session_is_created_until_something_is_stored() {
         "action=set&value=1",
         "action=expiry&seconds=x",
     ] {
-        let r = server.request(&post("/session/", body, &[]));
+        let r = server.request(&form_post("/session/", body, &[]));
         assert!(
             r.header("set-cookie").is_none(),
             "{body}: no Set-Cookie expected; got:\n{}",
@@ -407,7 +393,7 @@ fn origin_rule_on_the_wire() {
         "Origin: http://x:8080",
     ] {
         let mut conn = server.connect();
-        let mut bytes = post("/session/", "action=set&key=x&value=666", &[&c, origin]);
+        let mut bytes = form_post("/session/", "action=set&key=x&value=666", &[&c, origin]);
         // A pipelined request after the refused one is never answered: the 403 closes.
         bytes.extend_from_slice(&get_json("/session/", &[&c]));
         conn.send(&bytes);
@@ -432,7 +418,7 @@ fn origin_rule_on_the_wire() {
         ("/user/logout/", ""),
         ("/session/", "action=expiry&seconds=0"),
     ] {
-        let r = server.request(&post(path, body, &[&c, "Origin: http://evil.example"]));
+        let r = server.request(&form_post(path, body, &[&c, "Origin: http://evil.example"]));
         r.assert_status(403);
         let s = session(&server, Some(&id));
         assert_eq!(s["data"], json!({"x": 1}));
@@ -446,7 +432,7 @@ fn origin_rule_on_the_wire() {
     ] {
         let mut extra = vec![c.as_str()];
         extra.extend(origin);
-        let r = server.request(&post(
+        let r = server.request(&form_post(
             "/session/",
             &format!("action=set&key=x&value={value}"),
             &extra,
@@ -462,7 +448,7 @@ fn origin_rule_on_the_wire() {
     let r = server.request(&get_json("/session/", &[&c, "Origin: http://evil.example"]));
     r.assert_status(200);
     // A forged registration creates no user: the name is free afterwards.
-    let r = server.request(&post(
+    let r = server.request(&form_post(
         "/user/register/",
         "username=forged&password=pw-long-enough",
         &["Origin: http://evil.example"],
@@ -470,7 +456,7 @@ fn origin_rule_on_the_wire() {
     r.assert_status(403);
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/register/",
             "username=forged&password=pw-long-enough",
             &[],
@@ -483,7 +469,7 @@ fn origin_rule_on_the_wire() {
 fn an_expired_session_is_refused_on_use() {
     let server = Server::start(&[]);
     let id = new_id(&set(&server, None, "a", "1"));
-    let r = server.request(&post(
+    let r = server.request(&form_post(
         "/session/",
         "action=expiry&seconds=1",
         &[&cookie(&id)],
@@ -527,7 +513,7 @@ fn register_answers_302_with_a_browser_session_cookie_and_registration_is_unique
     let server = Server::start(&[]);
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/register/",
             "username=ada&password=analytical-1843",
             &[],
@@ -542,12 +528,12 @@ fn register_answers_302_with_a_browser_session_cookie_and_registration_is_unique
     // Pipelined: both answers, in order, on one connection.
     let mut c = server.connect();
     c.stream.set_read_timeout(Some(HASH_TIMEOUT)).unwrap();
-    let mut both = post(
+    let mut both = form_post(
         "/user/register/",
         "username=bob&password=bob-long-enough",
         &[],
     );
-    both.extend(post(
+    both.extend(form_post(
         "/user/register/",
         "username=bob&password=bob-long-enough",
         &["Accept: application/json"],
@@ -571,7 +557,7 @@ fn concurrent_registrations_of_one_name_exactly_one_wins() {
             std::thread::spawn(move || {
                 let mut c = Client::connect(addr);
                 c.stream.set_read_timeout(Some(HASH_TIMEOUT)).unwrap();
-                c.request(&post(
+                c.request(&form_post(
                     "/user/register/",
                     &format!("username=race&password=pw-long-enough-{i}"),
                     &[],
@@ -590,7 +576,7 @@ fn registering_over_another_users_login_starts_a_clean_session() {
     let server = Server::start(&[]);
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/register/",
             "username=first&password=pw-long-enough",
             &[],
@@ -600,7 +586,7 @@ fn registering_over_another_users_login_starts_a_clean_session() {
     set(&server, Some(&first), "cart", "%7B%223%22%3A1%7D");
     let r = slow_request(
         &server,
-        &post(
+        &form_post(
             "/user/register/",
             "username=second&password=pw-long-enough",
             &[&cookie(&first)],
@@ -662,7 +648,7 @@ fn sessions_and_users_survive_a_restart_on_the_same_data_dir() {
         // `--data` given again after the harness's own: the later one wins.
         let server = Server::start(&["--data", data_arg]);
         sid = new_id(&set(&server, None, "basket", "%5B1%2C2%5D"));
-        let r = server.request(&post(
+        let r = server.request(&form_post(
             "/session/",
             "action=expiry&seconds=0",
             &[&cookie(&sid)],
@@ -671,7 +657,7 @@ fn sessions_and_users_survive_a_restart_on_the_same_data_dir() {
         expires = session(&server, Some(&sid))["expires"].as_u64().unwrap();
         let r = slow_request(
             &server,
-            &post(
+            &form_post(
                 "/user/register/",
                 "username=kept&password=pw-long-enough",
                 &[],
@@ -712,7 +698,7 @@ fn sessions_and_users_survive_a_restart_on_the_same_data_dir() {
     assert_eq!(s["expires"], json!(expires));
     assert_eq!(s["browser_session"], json!(true));
     assert_eq!(user(&server, Some(&uid)), json!({"username": "kept"}));
-    let r = server.request(&post(
+    let r = server.request(&form_post(
         "/user/register/",
         "username=kept&password=x-long-enough",
         &[],

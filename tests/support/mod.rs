@@ -756,3 +756,18 @@ impl Client {
 pub fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes()
 }
+
+/// A urlencoded `POST path HTTP/1.1` with `Host: x`, any `extra` header lines (each
+/// without its CRLF) and `body`, as bytes.
+pub fn form_post(path: &str, body: &str, extra: &[&str]) -> Vec<u8> {
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n");
+    for h in extra {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    format!(
+        "{head}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
