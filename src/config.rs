@@ -9,8 +9,13 @@ use crate::http::head::HeadLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Seconds to wait for a complete head after its first byte (408 past it); SPEC: 10 s.
-pub const HEADER_TIMEOUT_SECS: f64 = 10.0;
+/// Seconds to wait for the next line of a head (or its first line, from its first
+/// byte); 408 past it. SPEC: 30 s, so that a person typing into `nc` is served.
+pub const HEADER_TIMEOUT_SECS: f64 = 30.0;
+/// Seconds for a whole head from its first byte (408 past it); SPEC: 300 s.
+pub const HEADER_TOTAL_SECS: f64 = 300.0;
+/// Seconds an announced body may go without a byte (408 past it); SPEC: 30 s.
+pub const BODY_TIMEOUT_SECS: f64 = 30.0;
 /// Seconds an idle keep-alive connection is kept (and a stalled one waited for); SPEC: 60 s.
 pub const IDLE_TIMEOUT_SECS: f64 = 60.0;
 /// Open connections across all workers; past it new ones get a 503 and are closed.
@@ -45,7 +50,12 @@ pub struct Config {
     pub max_upload: u64,
     pub max_upload_files: usize,
     pub trace: bool,
+    /// Longest wait for the next line of a head (`--header-timeout`).
     pub header_timeout: Duration,
+    /// Longest time for a whole head from its first byte (`--header-total`).
+    pub header_total: Duration,
+    /// Longest wait for the next byte of an announced body (`--body-timeout`).
+    pub body_timeout: Duration,
     pub idle_timeout: Duration,
     pub drain_timeout: Duration,
     pub max_connections: usize,
@@ -69,6 +79,8 @@ impl Default for Config {
             max_upload_files: MAX_UPLOAD_FILES,
             trace: false,
             header_timeout: Duration::from_secs_f64(HEADER_TIMEOUT_SECS),
+            header_total: Duration::from_secs_f64(HEADER_TOTAL_SECS),
+            body_timeout: Duration::from_secs_f64(BODY_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs_f64(IDLE_TIMEOUT_SECS),
             drain_timeout: Duration::from_secs_f64(DRAIN_TIMEOUT_SECS),
             max_connections: MAX_CONNECTIONS,
@@ -95,7 +107,9 @@ Each flag can also be set by the environment variable WIREPOST_<NAME>
   --max-upload BYTES        largest upload                [1G]
   --max-upload-files N      files in one upload at most   [100]
   --trace                   print every connection's bytes in and out
-  --header-timeout SECS     408 if a head takes longer    [10]
+  --header-timeout SECS     408 if a head line takes longer [30]
+  --header-total SECS       408 if a whole head takes longer [300]
+  --body-timeout SECS       408 if a body stalls that long  [30]
   --idle-timeout SECS       close idle connections after  [60]
   --drain-timeout SECS      on SIGTERM, wait for requests [10]
   --max-connections N       open connections at most      [10000]
@@ -168,6 +182,8 @@ const FLAGS: &[&str] = &[
     "max-upload-files",
     "trace",
     "header-timeout",
+    "header-total",
+    "body-timeout",
     "idle-timeout",
     "drain-timeout",
     "max-connections",
@@ -259,6 +275,8 @@ impl Config {
                 "max-upload-files" => c.max_upload_files = count()?,
                 "trace" => c.trace = !matches!(value.as_str(), "0" | "false" | "no" | "off" | ""),
                 "header-timeout" => c.header_timeout = parse_secs(&value).ok_or_else(bad)?,
+                "header-total" => c.header_total = parse_secs(&value).ok_or_else(bad)?,
+                "body-timeout" => c.body_timeout = parse_secs(&value).ok_or_else(bad)?,
                 "idle-timeout" => c.idle_timeout = parse_secs(&value).ok_or_else(bad)?,
                 "drain-timeout" => c.drain_timeout = parse_secs(&value).ok_or_else(bad)?,
                 "max-connections" => c.max_connections = count()?,
@@ -313,7 +331,7 @@ mod tests {
             3
         );
         assert!(parse(&["--max-upload-files", "0"], &[]).is_err());
-        assert_eq!(c.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.header_timeout, Duration::from_secs(30));
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.drain_timeout, Duration::from_secs(10));
         assert_eq!(

@@ -192,6 +192,19 @@ impl ChunkedDecoder {
         self.offset
     }
 
+    /// The least number of data bytes the chunk being announced or read still brings:
+    /// the rest of the current chunk, or, while its size line is being read, the value
+    /// of the digits so far (each further digit only makes it larger). Lets a
+    /// connection refuse `fffffffffff` for a 1 MiB route with 413 as soon as the digits
+    /// say so, without waiting for the data.
+    pub fn announced(&self) -> u64 {
+        match self.state {
+            ChunkedState::Data { remaining } => remaining,
+            s if s.in_size_line() || s == ChunkedState::SizeLf => self.size,
+            _ => 0,
+        }
+    }
+
     /// Whether the whole chunked body has been read.
     pub fn is_done(&self) -> bool {
         self.state == ChunkedState::Done

@@ -12,6 +12,8 @@
 //!   Host rules, persistence.
 //! - [`chunked`]: the incremental chunked transfer-coding decoder.
 //! - [`parser`]: [`RequestParser`], head + body as one event stream.
+//! - [`conn`]: [`conn::Conn`], one connection's HTTP lifecycle (reading, writing,
+//!   keep-alive, timers) as a sans-I/O state machine.
 //! - [`query`]: query strings and urlencoded bodies into a multi-map.
 //! - [`cookie`]: the `Cookie` request header and the `Set-Cookie` builder.
 //! - [`date`]: IMF-fixdate for the `Date` header.
@@ -19,6 +21,7 @@
 
 pub mod chars;
 pub mod chunked;
+pub mod conn;
 pub mod cookie;
 pub mod date;
 pub mod error;

@@ -182,6 +182,23 @@ impl RequestParser {
         self.head.heap_bytes()
     }
 
+    /// The number of the head's line being read (1: the request line), for the
+    /// per-line head timer.
+    pub fn head_line(&self) -> u32 {
+        self.head.line()
+    }
+
+    /// The least number of body bytes still announced and not yet given out: the rest
+    /// of a `Content-Length` body, or what the current chunk's size says (see
+    /// [`ChunkedDecoder::announced`]).
+    pub fn announced_body(&self) -> u64 {
+        match &self.state {
+            ParserState::LengthBody { remaining, .. } => *remaining,
+            ParserState::ChunkedBody(d) => d.announced(),
+            _ => 0,
+        }
+    }
+
     /// The framing decided for the current message (after `Head`).
     pub fn framing(&self) -> Option<Framing> {
         self.framing

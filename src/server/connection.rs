@@ -28,14 +28,13 @@
 
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::config::Config;
-use crate::http::framing::{BodyKind, Framing};
-use crate::http::response::{self, EncodeCtx, encode_head};
-use crate::http::{Event, Method, RequestParser, Version};
+use crate::http::conn::{Conn, ConnEvent, Expired, Reading, Refusal, Timeouts, peek};
 use crate::server::blocking::{Mailbox, Pool};
 use crate::server::buffer::{BufPool, InBuf};
 use crate::server::timer::Deadline;
 use crate::server::trace;
 use mio::net::TcpStream;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -96,37 +95,6 @@ pub enum Next {
     Close,
 }
 
-/// What the connection is doing with the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Waiting for, or reading, a request head.
-    Head,
-    /// Reading a body the route buffers (into `body`) or streams (to `sink`); the
-    /// head is kept at the buffer's front.
-    Body {
-        head_len: usize,
-        limit: u64,
-        received: u64,
-        framing: Framing,
-        started: Instant,
-    },
-    /// The handler's answer is being worked out on the blocking pool; later requests
-    /// wait (responses go out in request order).
-    Waiting {
-        version: Version,
-        keep_alive: bool,
-        is_head: bool,
-        started: Instant,
-    },
-    /// Skipping the body of a request already answered.
-    SkipBody { skipped: u64 },
-    /// A closing response is queued: parse nothing more.
-    Closing,
-    /// The closing response is written and our side shut down: drop input until the
-    /// peer closes or the linger time ends.
-    Lingering { until: Instant },
-}
-
 /// What one call of `drive` may still do (the per-wake budgets).
 struct Turn {
     requests: usize,
@@ -161,6 +129,14 @@ pub struct Cx<'a> {
     pub bufs: &'a RefCell<BufPool>,
 }
 
+/// The request whose answer is being worked out off the event loop (blocking pool,
+/// storage thread): later requests wait, as responses go out in request order.
+struct Waiting {
+    /// Its request line, for the access log.
+    line: String,
+    started: Instant,
+}
+
 pub struct Connection {
     pub socket: TcpStream,
     pub peer: Option<SocketAddr>,
@@ -180,12 +156,18 @@ pub struct Connection {
     /// The server is stopping: the next response closes the connection.
     pub draining: bool,
     input: InBuf,
-    parser: RequestParser,
-    phase: Phase,
+    /// The HTTP rules of the connection: what is being read, what is owed.
+    http: Conn,
+    /// While a route's body comes in, its head lies at the buffer's front, this long.
+    head_len: usize,
+    /// When the current request's head was complete (for the access log).
+    started: Instant,
     body: Vec<u8>,
     sink: Option<Box<dyn BodySink>>,
-    /// The request line of a request in `Waiting`, for the access log.
-    waiting_line: String,
+    waiting: Option<Box<Waiting>>,
+    /// The closing response is written and our side shut down: drop input until the
+    /// peer closes or this time.
+    lingering: Option<Instant>,
     out: Vec<u8>,
     out_pos: usize,
     file: Option<(File, u64)>,
@@ -195,10 +177,20 @@ pub struct Connection {
     read_pending: bool,
     /// Writing stopped at the per-wake output budget while the socket could take more.
     write_pending: bool,
-    /// When the first byte of the current head arrived (for the 408 deadline).
-    head_started: Option<Instant>,
-    last_activity: Instant,
+    /// When output last made progress (or was queued): a client that reads nothing
+    /// for the idle timeout is dropped.
+    last_write: Instant,
     trace: bool,
+}
+
+/// The connection timers from the configuration.
+pub fn timeouts(config: &Config) -> Timeouts {
+    Timeouts {
+        header_line: config.header_timeout,
+        header_total: config.header_total,
+        body: config.body_timeout,
+        idle: config.idle_timeout,
+    }
 }
 
 impl Connection {
@@ -223,19 +215,20 @@ impl Connection {
             peer_closing: false,
             draining: false,
             input: InBuf::new(cap),
-            parser: RequestParser::new(limits),
-            phase: Phase::Head,
+            http: Conn::new(limits, timeouts(config), now),
+            head_len: 0,
+            started: now,
             body: Vec::new(),
             sink: None,
-            waiting_line: String::new(),
+            waiting: None,
+            lingering: None,
             out: Vec::new(),
             out_pos: 0,
             file: None,
             read_eof: false,
             read_pending: false,
             write_pending: false,
-            head_started: None,
-            last_activity: now,
+            last_write: now,
             trace: config.trace,
         }
     }
@@ -243,10 +236,7 @@ impl Connection {
     /// Between requests: no byte of a next request, no response under way. A
     /// stopping server closes such connections at once.
     pub fn is_idle(&self) -> bool {
-        self.phase == Phase::Head
-            && self.input.is_empty()
-            && self.head_started.is_none()
-            && !self.has_output()
+        self.http.is_idle() && self.input.is_empty() && !self.has_output()
     }
 
     /// Bytes of the worker's memory this connection holds: its slab slot (the struct
@@ -257,8 +247,11 @@ impl Connection {
             + self.input.capacity()
             + self.out.capacity()
             + self.body.capacity()
-            + self.waiting_line.capacity()
-            + self.parser.heap_bytes()
+            + self
+                .waiting
+                .as_ref()
+                .map_or(0, |w| std::mem::size_of::<Waiting>() + w.line.capacity())
+            + self.http.heap_bytes()
             + self
                 .sink
                 .as_ref()
@@ -274,17 +267,21 @@ impl Connection {
         self.out.len() - self.out_pos > OUTPUT_HIGH_WATER || self.file.is_some()
     }
 
-    /// When the worker must next look at this connection if nothing happens.
-    pub fn due(&self, config: &Config) -> Instant {
-        match self.phase {
-            Phase::Lingering { until } => until,
-            Phase::Head => match self.head_started {
-                Some(t) => {
-                    (t + config.header_timeout).min(self.last_activity + config.idle_timeout)
-                }
-                None => self.last_activity + config.idle_timeout,
-            },
-            _ => self.last_activity + config.idle_timeout,
+    /// When the worker must next look at this connection if nothing happens: the
+    /// HTTP timers ([`Conn::poll_timeout`]), the end of lingering, or the idle
+    /// timeout of a client that does not read what we write.
+    pub fn due(&self, config: &Config, now: Instant) -> Instant {
+        if let Some(until) = self.lingering {
+            return until;
+        }
+        let write = self
+            .has_output()
+            .then(|| self.last_write + config.idle_timeout);
+        match (self.http.poll_timeout(), write) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            // The route is answering (its answer wakes us): look again in a while.
+            (None, None) => now + config.idle_timeout,
         }
     }
 
@@ -310,7 +307,7 @@ impl Connection {
         }
         if readable || self.read_pending {
             self.input.attach(&mut cx.bufs.borrow_mut());
-            match self.fill(cx.now) {
+            match self.fill() {
                 Ok(n) => read_left = read_left.saturating_sub(n),
                 Err(e) => {
                     log::debug!("#{} read error: {e}", self.id);
@@ -327,19 +324,16 @@ impl Connection {
                 log::debug!("#{} write error: {e}", self.id);
                 return Next::Close;
             }
-            if self.phase == Phase::Closing && !self.has_output() {
+            if self.http.is_closing() && self.lingering.is_none() && !self.has_output() {
                 if self.read_eof {
                     return Next::Close;
                 }
                 let _ = self.socket.shutdown(Shutdown::Write);
-                self.phase = Phase::Lingering {
-                    until: cx.now + LINGER,
-                };
-                // Drop whatever is already buffered.
-                let n = self.input.unconsumed().len();
-                self.input.consume(n);
+                self.lingering = Some(cx.now + LINGER);
+                // A body that will not complete: let the sink clean up.
+                self.sink = None;
             }
-            if let Phase::Lingering { .. } = self.phase {
+            if self.lingering.is_some() {
                 if self.read_eof {
                     return Next::Close;
                 }
@@ -351,7 +345,7 @@ impl Connection {
                         // A client that keeps sending while we linger: its turn is up.
                         return Next::MoreWork;
                     }
-                    match self.fill(cx.now) {
+                    match self.fill() {
                         Ok(n) => read_left = read_left.saturating_sub(n),
                         Err(_) => return Next::Close,
                     }
@@ -368,7 +362,7 @@ impl Connection {
             // Room again after backpressure (or a full buffer): read what we left in
             // the socket, within this call's read budget.
             if self.read_pending && !self.backpressured() && !self.read_eof && read_left > 0 {
-                match self.fill(cx.now) {
+                match self.fill() {
                     Ok(0) => {}
                     Ok(n) => {
                         read_left = read_left.saturating_sub(n);
@@ -381,13 +375,10 @@ impl Connection {
             }
             break;
         }
-        if self.read_eof && !self.has_output() && !matches!(self.phase, Phase::Waiting { .. }) {
+        if self.read_eof && !self.has_output() && self.waiting.is_none() {
             // The peer is done sending and everything we owe it is written; a half
             // message can never complete.
             return Next::Close;
-        }
-        if self.phase == Phase::Head && !self.input.is_empty() && self.head_started.is_none() {
-            self.head_started = Some(cx.now);
         }
         if self.write_pending {
             // The socket would take more of a file body: no writable edge will come,
@@ -401,7 +392,7 @@ impl Connection {
         if (turn.spent() || read_left == 0)
             && (!self.input.is_empty() || self.read_pending)
             && !self.backpressured()
-            && !matches!(self.phase, Phase::Waiting { .. })
+            && self.waiting.is_none()
         {
             return Next::MoreWork;
         }
@@ -411,40 +402,31 @@ impl Connection {
 
     /// Give the worker back every buffer this connection does not need while it
     /// waits: the output buffer once its bytes are written, the input buffer once no
-    /// byte of a next request is in it, and between requests the body and log-line
-    /// buffers. An idle keep-alive connection then holds no buffer (see
-    /// [`Connection::held_bytes`]).
+    /// byte of a next request is in it, and between requests the body buffer. An idle
+    /// keep-alive connection then holds no buffer (see [`Connection::held_bytes`]).
     fn release_idle_buffers(&mut self, cx: &Cx<'_>) {
         let mut bufs = cx.bufs.borrow_mut();
         if !self.has_output() && self.out.capacity() > 0 {
             self.out_pos = 0;
             bufs.give_output(std::mem::take(&mut self.out));
         }
-        // Not in `Body`, whose head lies in the buffer before `pos`; a `SkipBody` of a
-        // request without body is only waiting for the parser's end of message.
-        if self.input.is_empty()
-            && matches!(
-                self.phase,
-                Phase::Head | Phase::SkipBody { .. } | Phase::Lingering { .. }
-            )
-        {
+        // Not while a route's body comes in: its head lies in the buffer before `pos`.
+        if self.input.is_empty() && !self.http.in_body() && self.waiting.is_none() {
             self.input.release(&mut bufs);
         }
-        if self.phase == Phase::Head {
-            if self.body.capacity() > 0 {
-                self.body = Vec::new();
-            }
-            if self.waiting_line.capacity() > 0 {
-                self.waiting_line = String::new();
-            }
+        if self.http.reading() == Reading::Head
+            && self.waiting.is_none()
+            && self.body.capacity() > 0
+        {
+            self.body = Vec::new();
         }
     }
 
     /// Read until the socket would block, the peer closes, or the buffer is full.
     /// Returns the number of bytes read.
-    fn fill(&mut self, now: Instant) -> io::Result<usize> {
-        if matches!(self.phase, Phase::Lingering { .. }) && !self.trace {
-            return self.discard(now);
+    fn fill(&mut self) -> io::Result<usize> {
+        if self.lingering.is_some() && !self.trace {
+            return self.discard();
         }
         self.read_pending = false;
         let mut total = 0;
@@ -452,7 +434,7 @@ impl Connection {
             if self.read_eof {
                 return Ok(total);
             }
-            if !matches!(self.phase, Phase::Lingering { .. }) && self.backpressured() {
+            if !self.lingering.is_some() && self.backpressured() {
                 self.read_pending = true;
                 return Ok(total);
             }
@@ -476,7 +458,6 @@ impl Connection {
                     }
                     self.input.filled(n);
                     total += n;
-                    self.last_activity = now;
                     if n < asked && !self.peer_closing {
                         // A short read emptied the socket's queue: the next byte to
                         // arrive raises a new edge, so the read that would only say
@@ -500,7 +481,7 @@ impl Connection {
     /// While lingering: drop what the client still sends, up to [`MAX_DISCARD_PER_WAKE`]
     /// bytes a turn, in the kernel (no copy: a refused 1 GiB upload is drained at the
     /// cost of freeing its buffers). Returns the number of bytes dropped.
-    fn discard(&mut self, now: Instant) -> io::Result<usize> {
+    fn discard(&mut self) -> io::Result<usize> {
         self.read_pending = false;
         let mut total = 0;
         while !self.read_eof {
@@ -512,7 +493,6 @@ impl Connection {
                 Ok(0) => self.read_eof = true,
                 Ok(n) => {
                     total += n;
-                    self.last_activity = now;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -527,56 +507,35 @@ impl Connection {
 
     /// Make room in the input buffer, keeping a head that a body phase still needs.
     fn compact_input(&mut self) {
-        match self.phase {
-            Phase::Body { head_len, .. } => self.input.compact(0, head_len),
-            _ => self.input.compact(0, 0),
+        if self.http.in_body() {
+            self.input.compact(0, self.head_len);
+        } else {
+            self.input.compact(0, 0);
         }
     }
 
     /// Parse and answer requests from the buffered input, within the turn's budgets.
     fn process(&mut self, cx: &Cx<'_>, turn: &mut Turn) {
         loop {
-            if matches!(
-                self.phase,
-                Phase::Closing | Phase::Lingering { .. } | Phase::Waiting { .. }
-            ) || self.backpressured()
-            {
+            if self.lingering.is_some() || self.backpressured() {
                 return;
             }
-            if (self.phase == Phase::Head && turn.requests == 0)
-                || turn.pieces == 0
-                || turn.sink_bytes == 0
-            {
+            if turn.requests == 0 || turn.pieces == 0 || turn.sink_bytes == 0 {
                 return;
             }
             // A streaming route is shown at most what it may still take this turn (the
             // parser gives the same events however its input is cut).
             let input = self.input.unconsumed();
-            let window = if self.sink.is_some() && matches!(self.phase, Phase::Body { .. }) {
+            let window = if self.sink.is_some() && self.http.in_body() {
                 &input[..input.len().min(turn.sink_bytes)]
             } else {
                 input
             };
             let cut_short = window.len() < input.len();
-            let step = match self.parser.advance(window) {
-                Ok(step) => step,
-                Err(err) => {
-                    let status = err.status();
-                    log::info!(
-                        target: "access",
-                        "{} \"-\" {} parse error: {}",
-                        peer_str(self.peer),
-                        status,
-                        err
-                    );
-                    let resp = Response::parse_error(&err);
-                    self.queue_response(cx, resp, Version::Http11, false, false);
-                    self.phase = Phase::Closing;
-                    return;
-                }
-            };
+            let step = self.http.receive(window, cx.now);
             match step.event {
-                Event::NeedData => {
+                ConnEvent::Blocked => return,
+                ConnEvent::NeedData => {
                     // The chunked decoder may have used up framing bytes (a partial
                     // size line, a CRLF) without producing data.
                     self.input.consume(step.consumed);
@@ -585,180 +544,120 @@ impl Connection {
                         turn.sink_bytes = 0;
                         return;
                     }
-                    if self.read_eof && !self.parser.is_idle() && self.phase != Phase::Head {
+                    if self.read_eof && self.http.mid_message() && self.http.in_body() {
                         // A body cut short: nothing to answer on a half-closed stream.
-                        self.phase = Phase::Closing;
+                        self.sink = None;
+                        self.abandon();
                     }
                     return;
                 }
-                Event::Head { len } => {
+                ConnEvent::Progress => self.input.consume(step.consumed),
+                ConnEvent::Head { len } => {
                     turn.requests -= 1;
                     self.on_head(cx, len);
                 }
-                Event::Data(range) => {
+                ConnEvent::Data(range) => {
                     turn.pieces -= 1;
                     let start = self.input.pos();
                     self.input.consume(step.consumed);
-                    let n = (range.end - range.start) as u64;
-                    match &mut self.phase {
-                        Phase::Body {
-                            limit, received, ..
-                        } => {
-                            *received += n;
-                            if *received > *limit {
-                                let resp = Response::text_error(
-                                    413,
-                                    &format!(
-                                        "request body is larger than this route's limit of {limit} bytes"
-                                    ),
-                                );
-                                // Dropping the sink cleans up what it wrote.
+                    let data = self.input.slice(start + range.start, start + range.end);
+                    match &mut self.sink {
+                        Some(sink) => {
+                            turn.sink_bytes = turn.sink_bytes.saturating_sub(data.len());
+                            if let Err(resp) = sink.data(data) {
+                                // The sink's answer is final: the rest is not read.
                                 self.sink = None;
-                                self.queue_response(cx, resp, Version::Http11, false, false);
-                                self.phase = Phase::Closing;
-                                return;
-                            }
-                            let data = self.input.slice(start + range.start, start + range.end);
-                            match &mut self.sink {
-                                Some(sink) => {
-                                    turn.sink_bytes = turn.sink_bytes.saturating_sub(data.len());
-                                    if let Err(resp) = sink.data(data) {
-                                        self.sink = None;
-                                        self.queue_response(
-                                            cx,
-                                            resp,
-                                            Version::Http11,
-                                            false,
-                                            false,
-                                        );
-                                        self.phase = Phase::Closing;
-                                        return;
-                                    }
-                                }
-                                None => self.body.extend_from_slice(data),
-                            }
-                        }
-                        Phase::SkipBody { skipped } => {
-                            *skipped += n;
-                            if *skipped > cx.config.max_body {
-                                self.phase = Phase::Closing;
+                                self.http.abort_body();
+                                self.log_and_queue(cx, resp);
                                 return;
                             }
                         }
-                        _ => {}
+                        None => self.body.extend_from_slice(data),
                     }
                 }
-                Event::End => {
+                ConnEvent::End => {
                     self.input.consume(step.consumed);
-                    if let Phase::Body {
-                        head_len,
-                        framing,
-                        started,
-                        ..
-                    } = self.phase
-                    {
-                        self.dispatch(cx, 0, head_len, framing, started);
-                    }
-                    self.parser.reset();
+                    self.dispatch(cx, 0, self.head_len);
+                    self.head_len = 0;
                     if self.body.capacity() > OUTPUT_KEEP {
                         self.body = Vec::new();
                     } else {
                         self.body.clear();
                     }
-                    if !matches!(self.phase, Phase::Closing | Phase::Waiting { .. }) {
-                        self.phase = Phase::Head;
-                    }
-                    self.head_started = None;
+                }
+                ConnEvent::Refused(refusal) => {
+                    // Dropping the sink cleans up what it wrote.
+                    self.sink = None;
+                    self.refuse(cx, &refusal);
+                    return;
+                }
+                ConnEvent::Close => {
+                    self.sink = None;
+                    return;
                 }
             }
         }
+    }
+
+    /// Stop without an answer (the peer is gone mid-request).
+    fn abandon(&mut self) {
+        self.http.abandon();
     }
 
     /// A head is complete at the front of the unconsumed input.
     fn on_head(&mut self, cx: &Cx<'_>, len: usize) {
         let start = self.input.pos();
         self.input.consume(len);
-        let Some(framing) = self.parser.framing() else {
-            return;
-        };
-        let head = self.parser.head(self.input.slice(start, start + len));
-        let policy = cx.app.body_policy(&head);
-        let has_body = framing.body != BodyKind::None;
-        let is_head = head.method == Method::Head;
-        let version = head.version;
-        let (limit, sink) = match policy {
-            BodyPolicy::Buffer { limit } => (limit, None),
-            BodyPolicy::Stream { sink, limit } => (limit, Some(sink)),
+        self.started = cx.now;
+        let head = self.http.head(self.input.slice(start, start + len));
+        match cx.app.body_policy(&head) {
+            BodyPolicy::Buffer { limit } => self.take_body(cx, start, len, limit, None),
+            BodyPolicy::Stream { sink, limit } => {
+                self.take_body(cx, start, len, limit, Some(sink))
+            }
             BodyPolicy::Reject(resp) => {
-                // The body, if any, is not read: the stream can't be trusted after.
-                let keep_alive = framing.keep_alive && !has_body;
-                self.log_and_queue(cx, start, len, resp, version, keep_alive, cx.now, is_head);
-                if self.phase != Phase::Closing {
-                    self.phase = Phase::SkipBody { skipped: 0 };
-                }
-                return;
+                self.http.reject(cx.now);
+                self.queue_for(cx, start, len, resp);
             }
             BodyPolicy::Ignore => {
-                // A client waiting for 100-continue will not send the body it announced:
-                // answer and close rather than wait for bytes that may never come.
-                let keep_alive = framing.keep_alive && !(framing.expect_continue && has_body);
-                let framing = Framing {
-                    keep_alive,
-                    ..framing
-                };
-                self.dispatch(cx, start, len, framing, cx.now);
-                if !matches!(self.phase, Phase::Closing | Phase::Waiting { .. }) {
-                    self.phase = Phase::SkipBody { skipped: 0 };
-                }
-                return;
+                self.http.ignore_body(cx.config.max_body, cx.now);
+                self.dispatch(cx, start, len);
             }
-        };
-        if let BodyKind::Length(n) = framing.body
-            && n > limit
-        {
-            // Decided from Content-Length, before reading a byte of the body.
-            let resp = Response::text_error(
-                413,
-                &format!("Content-Length {n} is larger than this route's limit of {limit} bytes"),
-            );
-            self.log_and_queue(cx, start, len, resp, version, false, cx.now, is_head);
-            self.phase = Phase::Closing;
-            return;
         }
-        if framing.expect_continue && has_body && self.input.is_empty() {
-            // The route took the head: now the client may send the body.
-            self.out.extend_from_slice(response::CONTINUE_100);
+    }
+
+    /// The route reads the body of the head at `input[start..start + len]`.
+    fn take_body(
+        &mut self,
+        cx: &Cx<'_>,
+        start: usize,
+        len: usize,
+        limit: u64,
+        sink: Option<Box<dyn BodySink>>,
+    ) {
+        let body_started = !self.input.is_empty();
+        if let Err(refusal) = self.http.accept_body(limit, body_started, cx.now, &mut self.out) {
+            self.head_len = 0;
+            self.refuse_head(cx, start, len, &refusal);
+            return;
         }
         self.sink = sink;
         // Keep the head at the buffer's front while the body comes in.
         self.input.compact(start, len);
-        self.phase = Phase::Body {
-            head_len: len,
-            limit,
-            received: 0,
-            framing,
-            started: cx.now,
-        };
+        self.head_len = len;
     }
 
     /// Call the handler for the head at `input[head_start..head_start+head_len]` (or
     /// the sink that took its body) and queue its response, or hand its job to the
     /// blocking pool.
-    fn dispatch(
-        &mut self,
-        cx: &Cx<'_>,
-        head_start: usize,
-        head_len: usize,
-        framing: Framing,
-        started: Instant,
-    ) {
+    fn dispatch(&mut self, cx: &Cx<'_>, head_start: usize, head_len: usize) {
         let head = self
-            .parser
+            .http
             .head(self.input.slice(head_start, head_start + head_len));
         let req = Request {
             head,
             body: &self.body,
-            chunked: framing.body == BodyKind::Chunked,
+            chunked: self.http.chunked(),
             peer: self.peer,
         };
         let sink = self.sink.take();
@@ -766,8 +665,6 @@ impl Connection {
             Some(sink) => sink.finish(&req),
             None => cx.app.handle(&req),
         }));
-        let version = head.version;
-        let is_head = head.method == Method::Head;
         let reply = match reply {
             Ok(r) => r,
             Err(_) => {
@@ -785,23 +682,14 @@ impl Connection {
             }
         };
         match reply {
-            Reply::Now(resp) => self.log_and_queue(
-                cx,
-                head_start,
-                head_len,
-                resp,
-                version,
-                framing.keep_alive,
-                started,
-                is_head,
-            ),
+            Reply::Now(resp) => self.queue_for(cx, head_start, head_len, resp),
             Reply::Later(_) | Reply::Pending(_) => {
-                self.waiting_line.clear();
-                self.waiting_line.push_str(head.method_str());
-                self.waiting_line.push(' ');
-                self.waiting_line.push_str(head.target());
-                self.waiting_line.push(' ');
-                self.waiting_line.push_str(version.as_str());
+                let mut line = String::new();
+                push_request_line(&mut line, &head);
+                self.waiting = Some(Box::new(Waiting {
+                    line,
+                    started: self.started,
+                }));
                 match reply {
                     Reply::Later(job) => cx.pool.submit(job, self.token, Arc::clone(cx.mailbox)),
                     Reply::Pending(pending) => {
@@ -811,105 +699,99 @@ impl Connection {
                     }
                     Reply::Now(_) => unreachable!(),
                 }
-                self.phase = Phase::Waiting {
-                    version,
-                    keep_alive: framing.keep_alive,
-                    is_head,
-                    started,
-                };
             }
         }
     }
 
-    /// The blocking pool's answer for the request in `Waiting` has come: send it and
-    /// go on with whatever the client pipelined meanwhile.
+    /// The blocking pool's answer for the waiting request has come: send it and go on
+    /// with whatever the client pipelined meanwhile.
     pub fn complete(&mut self, cx: &Cx<'_>, resp: Response) -> Next {
-        let Phase::Waiting {
-            version,
-            keep_alive,
-            is_head,
-            started,
-        } = self.phase
-        else {
+        let Some(waiting) = self.waiting.take() else {
             log::warn!("#{}: an answer came for no waiting request", self.id);
             return Next::Wait;
         };
-        log::info!(
-            target: "access",
-            "{} \"{}\" {} {} {:.3}ms",
-            peer_str(self.peer),
-            self.waiting_line,
-            resp.head.status,
-            if is_head { 0 } else { resp.body.len() },
-            Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
-        );
-        let keep = keep_alive && !resp.head.close && !self.draining;
-        self.queue_response(cx, resp, version, keep, is_head);
-        self.phase = if keep { Phase::Head } else { Phase::Closing };
-        self.last_activity = cx.now;
+        access_log(self.peer, &waiting.line, &resp, self.http.is_head(), waiting.started);
+        self.queue_response(cx, resp);
         self.drive(cx, false)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn log_and_queue(
-        &mut self,
-        cx: &Cx<'_>,
-        head_start: usize,
-        head_len: usize,
-        resp: Response,
-        version: Version,
-        keep_alive: bool,
-        started: Instant,
-        is_head: bool,
-    ) {
-        let status = resp.head.status;
-        let bytes = resp.body.len();
+    /// Log and queue the response to the head at `input[head_start..+head_len]`.
+    fn queue_for(&mut self, cx: &Cx<'_>, head_start: usize, head_len: usize, resp: Response) {
         if log::log_enabled!(target: "access", log::Level::Info) {
             let head = self
-                .parser
+                .http
                 .head(self.input.slice(head_start, head_start + head_len));
-            log::info!(
-                target: "access",
-                "{} \"{} {} {}\" {} {} {:.3}ms",
-                peer_str(self.peer),
-                head.method_str(),
-                head.target(),
-                head.version.as_str(),
-                status,
-                if is_head { 0 } else { bytes },
-                Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
-            );
+            let mut line = String::new();
+            push_request_line(&mut line, &head);
+            access_log(self.peer, &line, &resp, self.http.is_head(), self.started);
         }
-        let keep = keep_alive && !resp.head.close && !self.draining;
-        self.queue_response(cx, resp, version, keep, is_head);
-        if !keep {
-            self.phase = Phase::Closing;
+        self.queue_response(cx, resp);
+    }
+
+    /// Log and queue a response whose request line is not at hand.
+    fn log_and_queue(&mut self, cx: &Cx<'_>, resp: Response) {
+        access_log(self.peer, "-", &resp, self.http.is_head(), self.started);
+        self.queue_response(cx, resp);
+    }
+
+    /// Answer a refusal found while a route's body came in (its head is at the
+    /// buffer's front) or in a head (at the front of the unconsumed input).
+    fn refuse(&mut self, cx: &Cx<'_>, refusal: &Refusal) {
+        if self.head_len > 0 {
+            let len = std::mem::take(&mut self.head_len);
+            self.refuse_head(cx, 0, len, refusal);
+        } else {
+            let start = self.input.pos();
+            let len = self.input.unconsumed().len();
+            self.refuse_head(cx, start, len, refusal);
         }
     }
 
+    /// Answer a refusal; `input[start..start + len]` holds what came of the head.
+    fn refuse_head(&mut self, cx: &Cx<'_>, start: usize, len: usize, refusal: &Refusal) {
+        let bytes = self.input.slice(start, start + len);
+        let peeked = peek(bytes);
+        let accept = peeked.accept.clone().map(|r| &bytes[r]);
+        let resp = match refusal {
+            Refusal::Parse(e) => Response::parse_error(e),
+            r => {
+                let mut resp = Response::text_error(r.status(), &r.to_string());
+                resp.head.close = true;
+                resp
+            }
+        };
+        let _ = accept;
+        if log::log_enabled!(target: "access", log::Level::Info) {
+            let line = peeked
+                .request_line
+                .map_or(Cow::Borrowed("-"), |r| String::from_utf8_lossy(&bytes[r]));
+            log::info!(
+                target: "access",
+                "{} \"{}\" {} refused: {}",
+                peer_str(self.peer),
+                line.escape_debug(),
+                refusal.status(),
+                refusal
+            );
+        }
+        self.queue_response(cx, resp);
+    }
+
     /// Encode a response into the output buffer (head and, when small, body: one write).
-    fn queue_response(
-        &mut self,
-        cx: &Cx<'_>,
-        resp: Response,
-        version: Version,
-        keep_alive: bool,
-        is_head: bool,
-    ) {
+    fn queue_response(&mut self, cx: &Cx<'_>, resp: Response) {
         let Response { head, body } = resp;
-        let status = head.status;
-        let framing = if status < 200 || status == 204 || status == 304 {
-            response::Framing::NoBody
-        } else {
-            response::Framing::Length(body.len())
-        };
-        let ctx = EncodeCtx {
-            date: cx.date,
-            version,
-            keep_alive,
-        };
-        encode_head(&head, framing, &ctx, &mut self.out);
-        if is_head || framing == response::Framing::NoBody {
+        if !self.has_output() {
+            self.last_write = cx.now;
+        }
+        let framed = self.http.respond(
+            &head,
+            body.len(),
+            cx.date,
+            self.draining,
+            cx.now,
+            &mut self.out,
+        );
+        if !framed.body {
             return;
         }
         match body {
@@ -921,7 +803,7 @@ impl Connection {
                     let got = read_piece(&file, len, &mut self.out);
                     if got != Ok(len) {
                         log::warn!("#{}: file body shorter than its length; closing", self.id);
-                        self.phase = Phase::Closing;
+                        self.http.abandon();
                     }
                 } else {
                     self.file = Some((file, len));
@@ -960,7 +842,6 @@ impl Connection {
                         // The file shrank or failed under us: the promised length
                         // cannot be kept, so the connection must end.
                         self.file = None;
-                        self.phase = Phase::Closing;
                         return Err(io::Error::other("file body ended early"));
                     }
                 }
@@ -978,7 +859,7 @@ impl Connection {
                     }
                     self.out_pos += n;
                     *write_left = write_left.saturating_sub(n);
-                    self.last_activity = now;
+                    self.last_write = now;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -987,30 +868,53 @@ impl Connection {
         }
     }
 
-    /// The deadline passed: answer 408 to a request in progress, or just close.
+    /// The deadline passed: the HTTP timers say whether to answer 408 or close; a
+    /// client that read nothing of our output for the idle timeout is dropped.
     pub fn on_timeout(&mut self, cx: &Cx<'_>) -> Next {
-        let in_request = match self.phase {
-            Phase::Head => !self.input.is_empty() || !self.parser.is_idle(),
-            Phase::Body { .. } => true,
-            Phase::Waiting { .. } => {
-                // Our own work is slow, not the client: keep waiting.
-                self.last_activity = cx.now;
-                return Next::Wait;
-            }
-            _ => false,
-        };
-        // A body that will not complete: let the sink clean up.
-        self.sink = None;
-        if in_request && !self.has_output() {
-            log::info!(target: "access", "{} \"-\" 408 request timeout", peer_str(self.peer));
-            let mut resp = Response::text_error(408, "the request did not arrive in time");
-            resp.head.close = true;
-            self.queue_response(cx, resp, Version::Http11, false, false);
-            self.phase = Phase::Closing;
-            return self.drive(cx, false);
+        if self.lingering.is_some_and(|until| cx.now >= until) {
+            return Next::Close;
         }
-        Next::Close
+        if self.has_output() && cx.now >= self.last_write + cx.config.idle_timeout {
+            return Next::Close;
+        }
+        let input = if self.head_len > 0 {
+            self.input.slice(0, self.head_len)
+        } else {
+            self.input.unconsumed()
+        };
+        match self.http.handle_timeout(cx.now, input) {
+            None => Next::Wait,
+            Some(Expired::Close) => Next::Close,
+            Some(Expired::Answer(refusal)) => {
+                // A body that will not complete: let the sink clean up.
+                self.sink = None;
+                self.refuse(cx, &refusal);
+                self.drive(cx, false)
+            }
+        }
     }
+}
+
+/// `GET /x HTTP/1.1`, for the access log.
+fn push_request_line(out: &mut String, head: &crate::http::RequestHead<'_>) {
+    out.push_str(head.method_str());
+    out.push(' ');
+    out.push_str(head.target());
+    out.push(' ');
+    out.push_str(head.version.as_str());
+}
+
+/// One access-log line: remote, request line, status, body bytes, duration.
+fn access_log(peer: Option<SocketAddr>, line: &str, resp: &Response, is_head: bool, started: Instant) {
+    log::info!(
+        target: "access",
+        "{} \"{}\" {} {} {:.3}ms",
+        peer_str(peer),
+        line,
+        resp.head.status,
+        if is_head { 0 } else { resp.body.len() },
+        Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
+    );
 }
 
 /// Read `len` bytes from `file` onto `out`: one `read` for a small file, where
@@ -1218,8 +1122,8 @@ mod tests {
         let mut given = Vec::new();
         loop {
             let next = conn.drive(&rig.cx(), given.is_empty());
-            match conn.phase {
-                Phase::Body { received, .. } => given.push(received as usize),
+            match conn.http.reading() {
+                Reading::Body { received, .. } => given.push(received as usize),
                 _ => given.push(body.len()),
             }
             if next != Next::MoreWork {

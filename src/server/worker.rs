@@ -11,9 +11,11 @@
 //! connections whose per-wake budget ran out last turn; fire the deadlines that are
 //! due. Write interest is asked for only while a connection has output pending.
 
-use crate::app::App;
+use crate::app::{App, Body, Response};
 use crate::config::Config;
 use crate::http::date::DateCache;
+use crate::http::response::{self, EncodeCtx, encode_head};
+use crate::http::Version;
 use crate::server::blocking::{Mailbox, Pool};
 use crate::server::buffer::BufPool;
 use crate::server::connection::{Connection, Cx, Next};
@@ -35,8 +37,33 @@ const WAKER: Token = Token(usize::MAX - 1);
 const EVENTS: usize = 1024;
 /// How long accepting pauses after the process ran out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-/// Sent to a connection beyond `--max-connections` before closing it.
-const BUSY_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: wirepost\r\nContent-Type: text/plain\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 54\r\nConnection: close\r\n\r\n503 Service Unavailable: too many open connections\r\n\r\n";
+/// The body of the 503 sent to a connection beyond `--max-connections`.
+const BUSY_BODY: &str = "too many open connections; try again shortly";
+
+/// Connection numbers, unique across workers (for `--trace` and logs).
+static NEXT_CONN_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// The 503 for a connection beyond `--max-connections`, framed like every response
+/// (`Date`, `Server`, `Content-Length`, `Connection: close`, nosniff).
+fn busy_503(date: &[u8]) -> Vec<u8> {
+    let resp = Response::text_error(503, BUSY_BODY).header("Retry-After", "1");
+    let mut out = Vec::with_capacity(256);
+    let ctx = EncodeCtx {
+        date,
+        version: Version::Http11,
+        keep_alive: false,
+    };
+    encode_head(
+        &resp.head,
+        response::Framing::Length(resp.body.len()),
+        &ctx,
+        &mut out,
+    );
+    if let Body::Bytes(b) = resp.body {
+        out.extend_from_slice(&b);
+    }
+    out
+}
 
 /// What all workers share.
 pub struct Shared {
@@ -99,7 +126,6 @@ pub struct Worker {
     out_of_fds: bool,
     /// Draining since `stop`: when to give up on the connections still open.
     drain_deadline: Option<Instant>,
-    next_id: usize,
     index: usize,
 }
 
@@ -159,7 +185,6 @@ impl Worker {
             accept_paused_until: None,
             out_of_fds: false,
             drain_deadline: None,
-            next_id: index,
             index,
         })
     }
@@ -303,16 +328,15 @@ impl Worker {
                             "refusing {peer}: {} connections open",
                             shared.config.max_connections
                         );
-                        let _ = socket.write(BUSY_503);
+                        let _ = socket.write(&busy_503(self.date.as_bytes()));
                         continue;
                     }
                     if let Err(e) = socket.set_nodelay(true) {
                         log::debug!("set_nodelay: {e}");
                     }
                     shared.open.fetch_add(1, Ordering::Relaxed);
-                    self.next_id = self.next_id.wrapping_add(1);
-                    let conn =
-                        Connection::new(socket, Some(peer), self.next_id, &shared.config, now);
+                    let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+                    let conn = Connection::new(socket, Some(peer), id, &shared.config, now);
                     let key = self.conns.insert(conn);
                     let conn = self.conns.get_mut(key).expect("just inserted");
                     conn.token = key.token();
@@ -325,12 +349,12 @@ impl Worker {
                         self.close(key);
                         continue;
                     }
-                    let due = conn.due(&self.shared.config);
+                    let due = conn.due(&self.shared.config, now);
                     self.timers.set(&mut conn.deadline, key.token(), due);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.raw_os_error() == Some(24) || e.raw_os_error() == Some(23) => {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                     // EMFILE / ENFILE: out of file descriptors. Pause instead of
                     // spinning on a listener that stays readable.
                     // Warn once per shortage, not every pause.
@@ -378,7 +402,7 @@ impl Worker {
 
     /// Act on what a connection asked for: close it, queue it, or update its write
     /// interest and deadline.
-    fn after(&mut self, key: Key, next: Next, _now: Instant) {
+    fn after(&mut self, key: Key, next: Next, now: Instant) {
         if next == Next::Close {
             self.close(key);
             return;
@@ -409,7 +433,7 @@ impl Worker {
             }
             conn.write_interest = want_write;
         }
-        let due = conn.due(config);
+        let due = conn.due(config, now);
         self.timers.set(&mut conn.deadline, key.token(), due);
     }
 

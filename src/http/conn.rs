@@ -1,0 +1,857 @@
+//! [`Conn`]: one HTTP/1.1 connection as a sans-I/O state machine.
+//!
+//! Theory of operation (the shape of h11's `Connection` and quinn-proto): the
+//! connection's HTTP rules live here, its sockets and buffers in `crate::server`.
+//! The caller owns the input buffer and the clock. It calls [`Conn::receive`] with the
+//! bytes it has not consumed and the current time, and gets one [`Step`]: how many
+//! bytes at the front are used up, and one [`ConnEvent`]. After a
+//! [`ConnEvent::Head`] it says how the route takes the body ([`Conn::accept_body`],
+//! [`Conn::ignore_body`] or [`Conn::reject`]); once it has the answer it calls
+//! [`Conn::respond`], which frames every response in one place (HEAD, 1xx/204/304,
+//! `Connection`, keep-alive, `Date`). Time is an input too: [`Conn::poll_timeout`]
+//! says when to look again and [`Conn::handle_timeout`] what ran out.
+//!
+//! Two sides, each with its own state:
+//!
+//! ```text
+//!  reading:  Head ──head──▶ Decide ──accept_body──▶ Body ──end──▶ Answer ─┐
+//!             ▲                │ ignore_body/reject                     │ respond
+//!             │                ▼                                        │ (keep-alive)
+//!             └──────────── Skip (the body nobody reads) ◀──────────────┘
+//!            any error, or a closing response: Closed
+//!
+//!  writing:  Idle ──head──▶ Owed ──respond (keep-alive)──▶ Idle
+//!                             └──respond (close), refusal, silent close──▶ Closing
+//! ```
+//!
+//! - One response per request, in request order: while a response is owed, the next
+//!   pipelined head is not parsed ([`ConnEvent::Blocked`]).
+//! - A body that the route did not read is skipped, never parsed as a request. Bad
+//!   framing while skipping, or a body too long to skip, closes the connection
+//!   without a word ([`ConnEvent::Close`]): the request already has its answer, and a
+//!   second one would answer the next request behind a lenient proxy.
+//! - Timers (SPEC "Protocol"): each line of a head must complete within
+//!   `header_line` of the previous one (or of the first byte), the whole head within
+//!   `header_total`; an announced body must not go `body` without a byte; an idle
+//!   keep-alive connection closes after `idle`. A head or body timer answers 408 with
+//!   what ran out and where the request had got to; the idle timer closes silently.
+
+use crate::http::error::ParseError;
+use crate::http::framing::BodyKind;
+use crate::http::head::{HeadLimits, Method, RequestHead, Version};
+use crate::http::parser::{Event, RequestParser};
+use crate::http::response::{self, EncodeCtx, ResponseHead, encode_head};
+use std::fmt;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+/// The connection's timers (SPEC "Protocol"; flags `--header-timeout`,
+/// `--header-total`, `--body-timeout`, `--idle-timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Longest wait for the next line of a head (or its first line, from its first
+    /// byte).
+    pub header_line: Duration,
+    /// Longest time for a whole head, from its first byte.
+    pub header_total: Duration,
+    /// Longest wait for the next byte of an announced body.
+    pub body: Duration,
+    /// Longest wait for a next request on a keep-alive connection.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_line: Duration::from_secs(30),
+            header_total: Duration::from_secs(300),
+            body: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the reading side is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Waiting for, or reading, a request head.
+    Head,
+    /// A head is in: the caller says how the route takes its body.
+    Decide,
+    /// Reading a body for the route: `received` of at most `limit` bytes.
+    Body { limit: u64, received: u64 },
+    /// The body is in (or there was none): the route is answering.
+    Answer,
+    /// Skipping the body of a request answered without it, `skipped` of at most
+    /// `limit` bytes.
+    Skip { skipped: u64, limit: u64 },
+    /// Nothing more is read.
+    Closed,
+}
+
+/// What the writing side is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writing {
+    /// No response is owed.
+    Idle,
+    /// The current request's response is owed.
+    Owed,
+    /// The last response closes the connection: nothing more is written.
+    Closing,
+}
+
+/// One step of [`Conn::receive`]: `consumed` bytes at the front of the input are used
+/// up (the caller drops them), and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub consumed: usize,
+    pub event: ConnEvent,
+}
+
+/// What [`Conn::receive`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnEvent {
+    /// More bytes are needed.
+    NeedData,
+    /// Framing bytes or a skipped body were used up: call again.
+    Progress,
+    /// Nothing is parsed now: a response is owed (later requests wait for it, so
+    /// that responses go out in request order), or the connection is closing.
+    Blocked,
+    /// A request head is complete: the first `len` bytes of the input given (read
+    /// it with [`Conn::head`] before dropping them). Answer with
+    /// [`Conn::accept_body`], [`Conn::ignore_body`] or [`Conn::reject`].
+    Head { len: usize },
+    /// A piece of the body for the route, at this range of the input given.
+    Data(Range<usize>),
+    /// The route's body is complete: call the route, then [`Conn::respond`].
+    End,
+    /// The request cannot be served: answer this with [`Conn::respond`] (the
+    /// connection closes after it).
+    Refused(Refusal),
+    /// Close without a response (the request in progress already has its answer).
+    Close,
+}
+
+/// Why a request is refused by the connection (not by a route).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The bytes are not a valid request.
+    Parse(ParseError),
+    /// The body is longer than the route takes.
+    TooLarge { limit: u64, found: TooLarge },
+    /// A timer ran out.
+    Timeout(Timeout),
+}
+
+/// How a body was found too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooLarge {
+    /// Its `Content-Length` says so, before a byte of it is read.
+    ContentLength(u64),
+    /// A chunk's size line says so: this many bytes received, and at least this many
+    /// more announced.
+    Chunk { received: u64, announced: u64 },
+    /// This many bytes arrived.
+    Received(u64),
+}
+
+/// Which timer ran out, and where the request had got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// No new line of the head for `after`; `lines` lines were complete.
+    HeadLine { after: Duration, lines: u32 },
+    /// The head was not complete `after` its first byte; `lines` lines were complete.
+    HeadTotal { after: Duration, lines: u32 },
+    /// No byte of the body for `after`: `received` bytes of it had come, of
+    /// `announced` (by `Content-Length`; `None` for a chunked body).
+    Body {
+        after: Duration,
+        received: u64,
+        announced: Option<u64>,
+    },
+}
+
+impl Refusal {
+    /// The response status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::Parse(e) => e.status(),
+            Refusal::TooLarge { .. } => 413,
+            Refusal::Timeout(_) => 408,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Parse(e) => e.fmt(f),
+            Refusal::TooLarge { limit, found } => match found {
+                TooLarge::ContentLength(n) => write!(
+                    f,
+                    "Content-Length {n} is larger than this route's limit of {limit} bytes"
+                ),
+                TooLarge::Chunk {
+                    received,
+                    announced,
+                } => write!(
+                    f,
+                    "a chunk announces {announced} more bytes after {received}, more than \
+                     this route's limit of {limit} bytes"
+                ),
+                TooLarge::Received(_) => write!(
+                    f,
+                    "request body is larger than this route's limit of {limit} bytes"
+                ),
+            },
+            Refusal::Timeout(t) => t.fmt(f),
+        }
+    }
+}
+
+/// `30 s`, `1.5 s`.
+struct Secs(Duration);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() == 0 {
+            write!(f, "{} s", d.as_secs())
+        } else {
+            write!(f, "{} s", d.as_secs_f64())
+        }
+    }
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Timeout::HeadLine { after, lines: 0 } => write!(
+                f,
+                "the request line was not complete {} after its first byte \
+                 (typing by hand? --header-timeout)",
+                Secs(after)
+            ),
+            Timeout::HeadLine { after, lines } => write!(
+                f,
+                "no new line of the head for {} after line {lines} \
+                 (typing by hand? --header-timeout)",
+                Secs(after)
+            ),
+            Timeout::HeadTotal { after, lines } => write!(
+                f,
+                "the head was not complete {} after its first byte ({lines} lines so far; \
+                 --header-total)",
+                Secs(after)
+            ),
+            Timeout::Body {
+                after,
+                received,
+                announced: Some(n),
+            } => write!(
+                f,
+                "{received} of the {n} bytes announced by Content-Length arrived, then \
+                 nothing for {} (--body-timeout)",
+                Secs(after)
+            ),
+            Timeout::Body {
+                after,
+                received,
+                announced: None,
+            } => write!(
+                f,
+                "{received} bytes of the chunked body arrived, then nothing for {} \
+                 (--body-timeout)",
+                Secs(after)
+            ),
+        }
+    }
+}
+
+/// What [`Conn::handle_timeout`] found ran out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expired {
+    /// Answer this (with [`Conn::respond`]); the connection closes after it.
+    Answer(Refusal),
+    /// Close without a response.
+    Close,
+}
+
+/// What [`Conn::respond`] framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framed {
+    /// Write the body after the head (not for `HEAD`, 1xx, 204 or 304).
+    pub body: bool,
+    /// The connection closes once this response is written.
+    pub close: bool,
+}
+
+/// What the current request's response needs to know of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Current {
+    version: Version,
+    is_head: bool,
+    /// Persistent after this response, as far as the request goes.
+    keep_alive: bool,
+    /// Announced by `Content-Length` (for the body timer's message).
+    length: Option<u64>,
+    has_body: bool,
+    expect_continue: bool,
+}
+
+impl Current {
+    const NONE: Current = Current {
+        version: Version::Http11,
+        is_head: false,
+        keep_alive: false,
+        length: None,
+        has_body: false,
+        expect_continue: false,
+    };
+}
+
+/// One connection's HTTP state. See the module docs.
+#[derive(Debug)]
+pub struct Conn {
+    parser: RequestParser,
+    reading: Reading,
+    writing: Writing,
+    current: Current,
+    timeouts: Timeouts,
+    /// When the current head's first byte came (`None`: no byte of a head yet).
+    head_started: Option<Instant>,
+    /// When the current head's last complete line ended (or its first byte came).
+    line_since: Instant,
+    /// The head line being read when `line_since` was set.
+    line: u32,
+    /// When the last byte of a body came (or the body was accepted).
+    body_since: Instant,
+    /// When the connection last became idle (opened, or a response sent).
+    idle_since: Instant,
+    /// Requests whose head was complete on this connection.
+    requests: u64,
+}
+
+impl Conn {
+    pub fn new(limits: HeadLimits, timeouts: Timeouts, now: Instant) -> Conn {
+        Conn {
+            parser: RequestParser::new(limits),
+            reading: Reading::Head,
+            writing: Writing::Idle,
+            current: Current::NONE,
+            timeouts,
+            head_started: None,
+            line_since: now,
+            line: 1,
+            body_since: now,
+            idle_since: now,
+            requests: 0,
+        }
+    }
+
+    pub fn reading(&self) -> Reading {
+        self.reading
+    }
+
+    pub fn writing(&self) -> Writing {
+        self.writing
+    }
+
+    /// Requests whose head was complete on this connection (the current one's
+    /// number, once its head is in).
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// Between requests: no byte of a next request, no response owed.
+    pub fn is_idle(&self) -> bool {
+        self.reading == Reading::Head && self.writing == Writing::Idle && self.parser.is_idle()
+    }
+
+    /// Nothing more will be read or written but what is already queued.
+    pub fn is_closing(&self) -> bool {
+        self.writing == Writing::Closing
+    }
+
+    /// The body of the current request is being read for its route.
+    pub fn in_body(&self) -> bool {
+        matches!(self.reading, Reading::Body { .. })
+    }
+
+    /// A message is partly in: a cut here (the peer closed) can never complete it.
+    pub fn mid_message(&self) -> bool {
+        !self.parser.is_idle() && !self.parser.is_complete()
+    }
+
+    /// Heap bytes kept between messages.
+    pub fn heap_bytes(&self) -> usize {
+        self.parser.heap_bytes()
+    }
+
+    /// The current head, from the `len` bytes of a [`ConnEvent::Head`].
+    pub fn head<'b>(&'b self, head_bytes: &'b [u8]) -> RequestHead<'b> {
+        self.parser.head(head_bytes)
+    }
+
+    /// Feed the unconsumed bytes; get one step. While a head is incomplete, `input`
+    /// must start at its first byte (nothing is consumed until it is whole).
+    pub fn receive(&mut self, input: &[u8], now: Instant) -> Step {
+        let step = |consumed, event| Step { consumed, event };
+        match self.reading {
+            Reading::Decide | Reading::Answer | Reading::Closed => return step(0, ConnEvent::Blocked),
+            Reading::Head if self.writing != Writing::Idle => return step(0, ConnEvent::Blocked),
+            _ if self.writing == Writing::Closing => return step(0, ConnEvent::Blocked),
+            Reading::Body { .. } | Reading::Skip { .. } if !input.is_empty() => {
+                self.body_since = now;
+            }
+            _ => {}
+        }
+        let result = self.parser.advance(input);
+        let s = match result {
+            Ok(s) => s,
+            Err(e) => {
+                return match self.reading {
+                    Reading::Skip { .. } => {
+                        // Bad framing in a body nobody reads: its request is answered.
+                        self.close_silently();
+                        step(0, ConnEvent::Close)
+                    }
+                    Reading::Head => {
+                        self.current = Current {
+                            is_head: peek(input).is_head,
+                            ..Current::NONE
+                        };
+                        self.refuse();
+                        step(0, ConnEvent::Refused(Refusal::Parse(e)))
+                    }
+                    _ => {
+                        self.refuse();
+                        step(0, ConnEvent::Refused(Refusal::Parse(e)))
+                    }
+                };
+            }
+        };
+        match (s.event, self.reading) {
+            (Event::NeedData, Reading::Head) => {
+                self.track_head(now);
+                step(s.consumed, ConnEvent::NeedData)
+            }
+            (Event::NeedData, Reading::Body { limit, received }) => {
+                if let Some(r) = self.chunk_too_large(limit, received) {
+                    return step(s.consumed, ConnEvent::Refused(r));
+                }
+                step(s.consumed, ConnEvent::NeedData)
+            }
+            (Event::NeedData, _) => step(s.consumed, ConnEvent::NeedData),
+            (Event::Head { len }, _) => {
+                let framing = self.parser.framing().expect("framing is known after Head");
+                let head = self.parser.head(&input[..len]);
+                self.current = Current {
+                    version: head.version,
+                    is_head: head.method == Method::Head,
+                    keep_alive: framing.keep_alive,
+                    length: match framing.body {
+                        BodyKind::Length(n) => Some(n),
+                        _ => None,
+                    },
+                    has_body: framing.body != BodyKind::None,
+                    expect_continue: framing.expect_continue,
+                };
+                self.requests += 1;
+                self.reading = Reading::Decide;
+                self.writing = Writing::Owed;
+                self.head_started = None;
+                step(s.consumed, ConnEvent::Head { len })
+            }
+            (Event::Data(range), Reading::Body { limit, received }) => {
+                let received = received + (range.end - range.start) as u64;
+                if received > limit {
+                    self.refuse();
+                    let r = Refusal::TooLarge {
+                        limit,
+                        found: TooLarge::Received(received),
+                    };
+                    return step(s.consumed, ConnEvent::Refused(r));
+                }
+                self.reading = Reading::Body { limit, received };
+                step(s.consumed, ConnEvent::Data(range))
+            }
+            (Event::Data(range), Reading::Skip { skipped, limit }) => {
+                let skipped = skipped + (range.end - range.start) as u64;
+                if skipped > limit {
+                    // Too long to skip: closing is cheaper than reading it.
+                    self.close_silently();
+                    return step(s.consumed, ConnEvent::Close);
+                }
+                self.reading = Reading::Skip { skipped, limit };
+                step(s.consumed, ConnEvent::Progress)
+            }
+            (Event::End, Reading::Body { .. }) => {
+                self.reading = Reading::Answer;
+                step(s.consumed, ConnEvent::End)
+            }
+            (Event::End, Reading::Skip { .. }) => {
+                self.parser.reset();
+                self.reading = Reading::Head;
+                step(s.consumed, ConnEvent::Progress)
+            }
+            (event, reading) => unreachable!("parser event {event:?} while {reading:?}"),
+        }
+    }
+
+    /// The route reads the body, up to `limit` bytes. A `Content-Length` beyond it is
+    /// refused at once (the body is not read). `100 Continue` goes to `out` when the
+    /// client waits for it (and has sent no byte of the body: `body_started`).
+    pub fn accept_body(
+        &mut self,
+        limit: u64,
+        body_started: bool,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Refusal> {
+        debug_assert_eq!(self.reading, Reading::Decide);
+        if let Some(n) = self.current.length
+            && n > limit
+        {
+            self.refuse();
+            return Err(Refusal::TooLarge {
+                limit,
+                found: TooLarge::ContentLength(n),
+            });
+        }
+        if self.current.expect_continue && self.current.has_body && !body_started {
+            out.extend_from_slice(response::CONTINUE_100);
+        }
+        self.reading = Reading::Body { limit, received: 0 };
+        self.body_since = now;
+        Ok(())
+    }
+
+    /// The route answers from the head alone; its body is skipped after the answer,
+    /// up to `skip_limit` bytes (past it the connection closes). A client waiting for
+    /// `100 Continue` will not send the body it announced: the connection closes after
+    /// the answer rather than wait for bytes that may never come.
+    pub fn ignore_body(&mut self, skip_limit: u64, now: Instant) {
+        debug_assert_eq!(self.reading, Reading::Decide);
+        if self.current.expect_continue && self.current.has_body {
+            self.current.keep_alive = false;
+        }
+        self.reading = Reading::Skip {
+            skipped: 0,
+            limit: skip_limit,
+        };
+        self.body_since = now;
+    }
+
+    /// The head alone is refused: the body, if any, is not read, and the connection
+    /// closes after the answer if there is one (the stream can't be trusted after).
+    pub fn reject(&mut self, now: Instant) {
+        if self.current.has_body {
+            self.current.keep_alive = false;
+        }
+        self.ignore_body(0, now);
+    }
+
+    /// Frame the owed response's head into `out`: status line, `Date`, `Server`,
+    /// `Content-Length` (none for 1xx, 204 and 304), `Connection: close` when the
+    /// connection ends after it, then the route's headers. Says whether the body
+    /// follows (never for `HEAD`) and whether the connection closes.
+    pub fn respond(
+        &mut self,
+        head: &ResponseHead,
+        body_len: u64,
+        date: &[u8],
+        draining: bool,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Framed {
+        debug_assert_eq!(self.writing, Writing::Owed, "a response for no request");
+        let status = head.status;
+        let framing = if status < 200 || status == 204 || status == 304 {
+            response::Framing::NoBody
+        } else {
+            response::Framing::Length(body_len)
+        };
+        let keep = self.current.keep_alive
+            && !head.close
+            && !draining
+            && !matches!(self.reading, Reading::Closed);
+        let ctx = EncodeCtx {
+            date,
+            version: self.current.version,
+            keep_alive: keep,
+        };
+        encode_head(head, framing, &ctx, out);
+        if keep {
+            self.writing = Writing::Idle;
+            self.idle_since = now;
+            if self.reading == Reading::Answer {
+                self.parser.reset();
+                self.reading = Reading::Head;
+            }
+        } else {
+            self.writing = Writing::Closing;
+            self.reading = Reading::Closed;
+        }
+        Framed {
+            body: !self.current.is_head && framing != response::Framing::NoBody,
+            close: !keep,
+        }
+    }
+
+    /// When to call [`Conn::handle_timeout`] if nothing happens before; `None` while
+    /// the route is answering or the connection is closing.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.writing == Writing::Closing {
+            return None;
+        }
+        let t = &self.timeouts;
+        match self.reading {
+            Reading::Head if self.writing == Writing::Idle => Some(match self.head_started {
+                Some(first) => (self.line_since + t.header_line).min(first + t.header_total),
+                None => self.idle_since + t.idle,
+            }),
+            Reading::Body { .. } | Reading::Skip { .. } => Some(self.body_since + t.body),
+            _ => None,
+        }
+    }
+
+    /// Time passed: say what ran out, if anything. The timer of a head or a body
+    /// answers 408 (`Expired::Answer`); the idle timer, or one that runs out while
+    /// skipping a body already answered, closes silently. `input` is the unconsumed
+    /// input (for a head, to see whether it is a `HEAD` request).
+    pub fn handle_timeout(&mut self, now: Instant, input: &[u8]) -> Option<Expired> {
+        let due = self.poll_timeout()?;
+        if now < due {
+            return None;
+        }
+        let t = self.timeouts;
+        let expired = match self.reading {
+            Reading::Head => match self.head_started {
+                Some(first) => {
+                    let lines = self.parser.head_line().saturating_sub(1);
+                    let timeout = if now >= first + t.header_total {
+                        Timeout::HeadTotal {
+                            after: t.header_total,
+                            lines,
+                        }
+                    } else {
+                        Timeout::HeadLine {
+                            after: t.header_line,
+                            lines,
+                        }
+                    };
+                    self.current = Current {
+                        is_head: peek(input).is_head,
+                        ..Current::NONE
+                    };
+                    self.writing = Writing::Owed;
+                    self.refuse();
+                    Expired::Answer(Refusal::Timeout(timeout))
+                }
+                None => {
+                    self.close_silently();
+                    Expired::Close
+                }
+            },
+            Reading::Body { received, .. } => {
+                self.refuse();
+                Expired::Answer(Refusal::Timeout(Timeout::Body {
+                    after: t.body,
+                    received,
+                    announced: self.current.length,
+                }))
+            }
+            _ => {
+                self.close_silently();
+                Expired::Close
+            }
+        };
+        Some(expired)
+    }
+
+    /// The route's answer came before its body was read to the end (an upload sink
+    /// refused it): the rest is not read, and the connection closes after the answer.
+    pub fn abort_body(&mut self) {
+        self.refuse();
+    }
+
+    /// Stop: nothing more is read, and nothing written but what is queued (the peer
+    /// went away mid-request, or a promised body cannot be sent).
+    pub fn abandon(&mut self) {
+        self.close_silently();
+    }
+
+    /// The current request is a `HEAD` (its responses carry no body).
+    pub fn is_head(&self) -> bool {
+        self.current.is_head
+    }
+
+    /// The current request's body came with `Transfer-Encoding: chunked`.
+    pub fn chunked(&self) -> bool {
+        self.current.has_body && self.current.length.is_none()
+    }
+
+    /// Per-line head timer: note the first byte and each completed line.
+    fn track_head(&mut self, now: Instant) {
+        if self.parser.is_idle() {
+            return;
+        }
+        let line = self.parser.head_line();
+        if self.head_started.is_none() {
+            self.head_started = Some(now);
+            self.line_since = now;
+            self.line = line;
+        } else if line != self.line {
+            self.line_since = now;
+            self.line = line;
+        }
+    }
+
+    /// A chunk whose size line already says the body will pass `limit`.
+    fn chunk_too_large(&mut self, limit: u64, received: u64) -> Option<Refusal> {
+        let announced = self.parser.announced_body();
+        if received.saturating_add(announced) <= limit {
+            return None;
+        }
+        self.refuse();
+        Some(Refusal::TooLarge {
+            limit,
+            found: TooLarge::Chunk {
+                received,
+                announced,
+            },
+        })
+    }
+
+    /// A refusal is owed as the last response: read nothing more.
+    fn refuse(&mut self) {
+        self.reading = Reading::Closed;
+        self.current.keep_alive = false;
+    }
+
+    fn close_silently(&mut self) {
+        self.reading = Reading::Closed;
+        self.writing = Writing::Closing;
+    }
+}
+
+/// What the bytes of a head the parser refused (or that timed out) still tell: enough
+/// to answer in the client's format and without a body to `HEAD`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peek {
+    /// The request line starts with `HEAD `.
+    pub is_head: bool,
+    /// The request line, if complete (without its line end).
+    pub request_line: Option<Range<usize>>,
+    /// The value of the first complete `Accept` field line, trimmed.
+    pub accept: Option<Range<usize>>,
+}
+
+/// Look at the complete lines at the front of a head, tolerating whatever is wrong
+/// with them.
+pub fn peek(input: &[u8]) -> Peek {
+    let mut p = Peek::default();
+    let mut start = 0;
+    // Empty lines before a request line are skipped (RFC 9112 §2.2).
+    while start < input.len() && (input[start] == b'\r' || input[start] == b'\n') {
+        start += 1;
+    }
+    p.is_head = input[start..].starts_with(b"HEAD ");
+    let mut first = true;
+    while let Some(n) = memchr::memchr(b'\n', &input[start..]) {
+        let mut end = start + n;
+        let next = end + 1;
+        if end > start && input[end - 1] == b'\r' {
+            end -= 1;
+        }
+        let line = &input[start..end];
+        if first {
+            p.request_line = Some(start..end);
+            first = false;
+        } else if line.is_empty() {
+            break;
+        } else if p.accept.is_none()
+            && line.len() >= 7
+            && line[..7].eq_ignore_ascii_case(b"accept:")
+        {
+            let mut a = start + 7;
+            let mut b = end;
+            while a < b && (input[a] == b' ' || input[a] == b'\t') {
+                a += 1;
+            }
+            while b > a && (input[b - 1] == b' ' || input[b - 1] == b'\t') {
+                b -= 1;
+            }
+            p.accept = Some(a..b);
+        }
+        start = next;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(now: Instant) -> Conn {
+        Conn::new(HeadLimits::default(), Timeouts::default(), now)
+    }
+
+    #[test]
+    fn peek_finds_head_request_line_and_accept() {
+        let input = b"\r\nHEAD /x HTTP/1.1\r\nAccept:  text/html \r\nHos";
+        let p = peek(input);
+        assert!(p.is_head);
+        assert_eq!(&input[p.request_line.unwrap()], b"HEAD /x HTTP/1.1");
+        assert_eq!(&input[p.accept.unwrap()], b"text/html");
+        let p = peek(b"GET / HTTP/1.1\nAccept: a");
+        assert!(!p.is_head && p.accept.is_none());
+    }
+
+    #[test]
+    fn chunk_size_beyond_the_limit_is_refused_before_its_data() {
+        let now = Instant::now();
+        let mut c = conn(now);
+        let head = b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let s = c.receive(head, now);
+        assert_eq!(s.event, ConnEvent::Head { len: head.len() });
+        c.accept_body(1 << 20, false, now, &mut Vec::new()).unwrap();
+        let s = c.receive(b"fffffffffff", now);
+        match s.event {
+            ConnEvent::Refused(r) => {
+                assert_eq!(r.status(), 413);
+                assert!(r.to_string().contains("limit of 1048576"), "{r}");
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn timeout_texts_say_which_timer_and_where() {
+        let t = Timeout::HeadLine {
+            after: Duration::from_secs(30),
+            lines: 3,
+        };
+        assert_eq!(
+            t.to_string(),
+            "no new line of the head for 30 s after line 3 (typing by hand? --header-timeout)"
+        );
+        let t = Timeout::Body {
+            after: Duration::from_secs(30),
+            received: 11,
+            announced: Some(15),
+        };
+        assert_eq!(
+            t.to_string(),
+            "11 of the 15 bytes announced by Content-Length arrived, then nothing for 30 s \
+             (--body-timeout)"
+        );
+        let t = Timeout::HeadLine {
+            after: Duration::from_millis(1500),
+            lines: 0,
+        };
+        assert!(t.to_string().contains("1.5 s after its first byte"), "{t}");
+    }
+}
