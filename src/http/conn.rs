@@ -422,6 +422,7 @@ impl Conn {
                             is_head: peek(input).is_head,
                             ..Current::NONE
                         };
+                        self.writing = Writing::Owed;
                         self.refuse();
                         step(0, ConnEvent::Refused(Refusal::Parse(e)))
                     }
