@@ -1089,3 +1089,84 @@ fn requests_pipelined_behind_a_large_file_are_all_answered() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_head_request_refused_by_the_parser_gets_no_body() {
+    // RFC 9110 §9.3.2: a response to HEAD has no content, errors included.
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    c.send(b"HEAD /x HTTP/1.1\r\n\r\n");
+    let raw = c.read_to_eof();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains("Content-Length: "), "{text}");
+    assert_eq!(body, "", "a HEAD answer carries no body: {text}");
+}
+
+#[test]
+fn a_malformed_body_skipped_after_the_answer_closes_without_a_second_response() {
+    // One final response per request (RFC 9110): the 200 is the answer; the bad
+    // chunked framing it then skips closes the connection silently.
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    c.send(b"GET /plaintext HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n");
+    let raw = c.read_to_eof();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200 "), "{text}");
+    assert!(text.ends_with("\r\n\r\nHello, World!"), "one response only: {text}");
+}
+
+#[test]
+fn a_chunk_size_past_the_route_limit_is_413_at_once() {
+    // The size line alone says the body is too large: no waiting for its data.
+    let server = Server::start(&["--max-body", "1M"]);
+    let mut c = server.connect();
+    c.send(
+        b"POST /session/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\n\r\nfffffffffff\r\n",
+    );
+    let resp = c.read_response();
+    resp.assert_status(413);
+    assert!(resp.body_str().contains("limit of 1048576 bytes"), "{}", resp.body_str());
+}
+
+#[test]
+fn a_head_typed_by_hand_is_served_and_a_stalled_line_gets_a_408_saying_which() {
+    // The head timer counts per line: lines 0.6 s apart with a 1 s timer are served.
+    let server = Server::start(&["--header-timeout", "1"]);
+    let mut c = server.connect();
+    for line in [&b"GET /plaintext HTTP/1.1\r\n"[..], b"Host: x\r\n", b"A: b\r\n"] {
+        c.send(line);
+        std::thread::sleep(Duration::from_millis(600));
+    }
+    c.send(b"\r\n");
+    c.read_response().assert_status(200);
+    c.send(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n");
+    let resp = c.read_response();
+    resp.assert_status(408);
+    assert!(
+        resp.body_str().contains("no new line of the head for 1 s after line 2")
+            && resp.body_str().contains("--header-timeout"),
+        "{}",
+        resp.body_str()
+    );
+}
+
+#[test]
+fn a_stalled_body_gets_a_408_saying_how_much_came() {
+    let server = Server::start(&["--body-timeout", "0.5"]);
+    let mut c = server.connect();
+    c.send(
+        b"POST /session/ HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\n\r\naction=clea",
+    );
+    let resp = c.read_response();
+    resp.assert_status(408);
+    assert!(
+        resp.body_str()
+            .contains("11 of the 15 bytes announced by Content-Length arrived, then nothing for 0.5 s"),
+        "{}",
+        resp.body_str()
+    );
+}

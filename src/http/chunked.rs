@@ -192,16 +192,19 @@ impl ChunkedDecoder {
         self.offset
     }
 
-    /// The least number of data bytes the chunk being announced or read still brings:
-    /// the rest of the current chunk, or, while its size line is being read, the value
-    /// of the digits so far (each further digit only makes it larger). Lets a
-    /// connection refuse `fffffffffff` for a 1 MiB route with 413 as soon as the digits
-    /// say so, without waiting for the data.
-    pub fn announced(&self) -> u64 {
+    /// The chunk whose size line is complete: its size and how many of its data
+    /// bytes are still to come. `None` before the size's last digit is known (while
+    /// digits come, and between chunks). Lets a connection refuse `fffffffffff` for a
+    /// 1 MiB route with 413 as soon as the size line ends, without waiting for data;
+    /// the same wherever the input is split.
+    pub fn chunk(&self) -> Option<(u64, u64)> {
+        use ChunkedState::*;
         match self.state {
-            ChunkedState::Data { remaining } => remaining,
-            s if s.in_size_line() || s == ChunkedState::SizeLf => self.size,
-            _ => 0,
+            Data { remaining } => Some((self.size, remaining)),
+            DataCr | DataLf => Some((self.size, 0)),
+            Size | SizeStart => None,
+            s if s.in_size_line() || s == SizeLf => Some((self.size, self.size)),
+            _ => None,
         }
     }
 

@@ -149,9 +149,9 @@ pub enum Refusal {
 pub enum TooLarge {
     /// Its `Content-Length` says so, before a byte of it is read.
     ContentLength(u64),
-    /// A chunk's size line says so: this many bytes received, and at least this many
-    /// more announced.
-    Chunk { received: u64, announced: u64 },
+    /// A chunk's size line says so: a chunk of `size` bytes after `before` bytes of
+    /// the body.
+    Chunk { before: u64, size: u64 },
     /// This many bytes arrived.
     Received(u64),
 }
@@ -192,13 +192,10 @@ impl fmt::Display for Refusal {
                     f,
                     "Content-Length {n} is larger than this route's limit of {limit} bytes"
                 ),
-                TooLarge::Chunk {
-                    received,
-                    announced,
-                } => write!(
+                TooLarge::Chunk { before, size } => write!(
                     f,
-                    "a chunk announces {announced} more bytes after {received}, more than \
-                     this route's limit of {limit} bytes"
+                    "a chunk of {size} bytes after {before} bytes of body is past this \
+                     route's limit of {limit} bytes"
                 ),
                 TooLarge::Received(_) => write!(
                     f,
@@ -467,6 +464,9 @@ impl Conn {
             }
             (Event::Data(range), Reading::Body { limit, received }) => {
                 let received = received + (range.end - range.start) as u64;
+                if let Some(r) = self.chunk_too_large(limit, received) {
+                    return step(s.consumed, ConnEvent::Refused(r));
+                }
                 if received > limit {
                     self.refuse();
                     let r = Refusal::TooLarge {
@@ -710,19 +710,18 @@ impl Conn {
         }
     }
 
-    /// A chunk whose size line already says the body will pass `limit`.
+    /// A chunk whose size line says the body will pass `limit` (`received`: the body
+    /// bytes given out so far, this step's included).
     fn chunk_too_large(&mut self, limit: u64, received: u64) -> Option<Refusal> {
-        let announced = self.parser.announced_body();
-        if received.saturating_add(announced) <= limit {
+        let (size, remaining) = self.parser.chunk()?;
+        let before = received - (size - remaining);
+        if before.saturating_add(size) <= limit {
             return None;
         }
         self.refuse();
         Some(Refusal::TooLarge {
             limit,
-            found: TooLarge::Chunk {
-                received,
-                announced,
-            },
+            found: TooLarge::Chunk { before, size },
         })
     }
 
@@ -819,11 +818,12 @@ mod tests {
         let s = c.receive(head, now);
         assert_eq!(s.event, ConnEvent::Head { len: head.len() });
         c.accept_body(1 << 20, false, now, &mut Vec::new()).unwrap();
-        let s = c.receive(b"fffffffffff", now);
+        let s = c.receive(b"fffffffffff\r\n", now);
         match s.event {
             ConnEvent::Refused(r) => {
                 assert_eq!(r.status(), 413);
                 assert!(r.to_string().contains("limit of 1048576"), "{r}");
+                assert!(r.to_string().contains("a chunk of 17592186044415 bytes"), "{r}");
             }
             e => panic!("{e:?}"),
         }

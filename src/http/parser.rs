@@ -188,14 +188,12 @@ impl RequestParser {
         self.head.line()
     }
 
-    /// The least number of body bytes still announced and not yet given out: the rest
-    /// of a `Content-Length` body, or what the current chunk's size says (see
-    /// [`ChunkedDecoder::announced`]).
-    pub fn announced_body(&self) -> u64 {
+    /// The current chunk of a chunked body, once its size line is complete: its size
+    /// and the data bytes still to come (see [`ChunkedDecoder::chunk`]).
+    pub fn chunk(&self) -> Option<(u64, u64)> {
         match &self.state {
-            ParserState::LengthBody { remaining, .. } => *remaining,
-            ParserState::ChunkedBody(d) => d.announced(),
-            _ => 0,
+            ParserState::ChunkedBody(d) => d.chunk(),
+            _ => None,
         }
     }
 
