@@ -13,4 +13,4 @@ else
     FUZZ_TOOLCHAIN="stable with RUSTC_BOOTSTRAP=1"
 fi
 # The targets, in the order the scripts run them.
-FUZZ_TARGETS=(head request chunked query cookie multipart split_request split_multipart)
+FUZZ_TARGETS=(head request chunked query cookie multipart split_request split_multipart split_conn)

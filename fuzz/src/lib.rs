@@ -469,3 +469,123 @@ pub fn multipart_stream_log<'a>(
     }
     log
 }
+
+/// One line of [`conn_log`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnLog {
+    Head(String),
+    Continue,
+    Data(u64),
+    End,
+    Response { status: u16, close: bool, body: bool },
+    Refused(String),
+    Close,
+    Timeout(String),
+}
+
+/// Drive a [`wirepost::http::conn::Conn`] over the pieces the way the server does,
+/// with a tiny application that decides by the target's second byte: `b` reads a body
+/// of at most 64 bytes, `r` is refused from the head, anything else answers at once
+/// and its body is skipped (at most 64 bytes). Then the clock jumps 400 s and the due
+/// timer, if any, runs. Asserts the state machine's invariants at every step: one
+/// response per request, nothing parsed while a response is owed, progress.
+pub fn conn_log<'a>(limits: HeadLimits, pieces: impl IntoIterator<Item = &'a [u8]>) -> Vec<ConnLog> {
+    use std::time::{Duration, Instant};
+    use wirepost::http::conn::{Conn, ConnEvent, Expired, Timeouts, Writing};
+    use wirepost::http::response::{CONTINUE_100, ResponseHead};
+    let now = Instant::now();
+    let mut conn = Conn::new(limits, Timeouts::default(), now);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut log = Vec::new();
+    let mut body = 0u64;
+    let mut total_in = 0usize;
+    let mut steps = 0usize;
+    let respond = |conn: &mut Conn, log: &mut Vec<ConnLog>, status: u16| {
+        assert_eq!(conn.writing(), Writing::Owed, "a response for no request");
+        let mut out = Vec::new();
+        let f = conn.respond(&ResponseHead::new(status), 1, b"-", false, now, &mut out);
+        log.push(ConnLog::Response {
+            status,
+            close: f.close,
+            body: f.body,
+        });
+    };
+    'feed: for piece in pieces {
+        buf.extend_from_slice(piece);
+        total_in += piece.len();
+        loop {
+            steps += 1;
+            assert!(steps <= 4 * total_in + 64, "no progress");
+            let step = conn.receive(&buf, now);
+            assert!(step.consumed <= buf.len());
+            match step.event {
+                ConnEvent::NeedData | ConnEvent::Blocked => {
+                    buf.drain(..step.consumed);
+                    continue 'feed;
+                }
+                ConnEvent::Progress => {}
+                ConnEvent::Head { len } => {
+                    let target = conn.head(&buf[..len]).target().to_string();
+                    log.push(ConnLog::Head(target.clone()));
+                    buf.drain(..len);
+                    body = 0;
+                    match target.as_bytes().get(1) {
+                        Some(b'b') => {
+                            let mut out = Vec::new();
+                            let started = !buf.is_empty();
+                            if let Err(r) = conn.accept_body(64, started, now, &mut out) {
+                                log.push(ConnLog::Refused(r.to_string()));
+                                respond(&mut conn, &mut log, r.status());
+                            } else if out == CONTINUE_100 {
+                                log.push(ConnLog::Continue);
+                            }
+                        }
+                        Some(b'r') => {
+                            conn.reject(now);
+                            respond(&mut conn, &mut log, 403);
+                        }
+                        _ => {
+                            conn.ignore_body(64, now);
+                            respond(&mut conn, &mut log, 200);
+                        }
+                    }
+                    continue;
+                }
+                ConnEvent::Data(r) => {
+                    assert!(r.end <= step.consumed && !r.is_empty());
+                    body += (r.end - r.start) as u64;
+                    assert!(body <= 64, "more body than the limit given out");
+                    match log.last_mut() {
+                        Some(ConnLog::Data(n)) => *n = body,
+                        _ => log.push(ConnLog::Data(body)),
+                    }
+                }
+                ConnEvent::End => {
+                    log.push(ConnLog::End);
+                    buf.drain(..step.consumed);
+                    respond(&mut conn, &mut log, 200);
+                    continue;
+                }
+                ConnEvent::Refused(r) => {
+                    log.push(ConnLog::Refused(r.to_string()));
+                    respond(&mut conn, &mut log, r.status());
+                    break 'feed;
+                }
+                ConnEvent::Close => {
+                    log.push(ConnLog::Close);
+                    break 'feed;
+                }
+            }
+            buf.drain(..step.consumed);
+        }
+    }
+    if !conn.is_closing() {
+        let later = now + Duration::from_secs(400);
+        match conn.handle_timeout(later, &buf) {
+            None => {}
+            Some(Expired::Close) => log.push(ConnLog::Timeout("close".into())),
+            Some(Expired::Answer(r)) => log.push(ConnLog::Timeout(r.to_string())),
+        }
+    }
+    log
+}
