@@ -75,9 +75,14 @@ impl Driver {
     fn respond(&mut self, status: u16) {
         let head = ResponseHead::new(status);
         let mut out = Vec::new();
-        let Framed { body, close } =
-            self.conn
-                .respond(&head, 2, b"Thu, 01 Jan 2026 00:00:00 GMT", false, self.now, &mut out);
+        let Framed { body, close } = self.conn.respond(
+            &head,
+            2,
+            b"Thu, 01 Jan 2026 00:00:00 GMT",
+            false,
+            self.now,
+            &mut out,
+        );
         let text = String::from_utf8(out).unwrap();
         let status_line = text.lines().next().unwrap().to_string();
         assert!(text.contains("\r\nDate: "), "{text}");
@@ -216,10 +221,7 @@ fn play(script: &str, split: bool) -> (Vec<String>, Vec<String>) {
         } else if line == "deadline" {
             let at = d.conn.poll_timeout();
             d.log.push(match at {
-                Some(at) => format!(
-                    "deadline +{}s",
-                    at.duration_since(d.start).as_secs_f64()
-                ),
+                Some(at) => format!("deadline +{}s", at.duration_since(d.start).as_secs_f64()),
                 None => "deadline none".into(),
             });
         } else if line == "answer" {

@@ -1114,7 +1114,10 @@ fn a_malformed_body_skipped_after_the_answer_closes_without_a_second_response() 
     let raw = c.read_to_eof();
     let text = String::from_utf8_lossy(&raw);
     assert!(text.starts_with("HTTP/1.1 200 "), "{text}");
-    assert!(text.ends_with("\r\n\r\nHello, World!"), "one response only: {text}");
+    assert!(
+        text.ends_with("\r\n\r\nHello, World!"),
+        "one response only: {text}"
+    );
 }
 
 #[test]
@@ -1128,7 +1131,11 @@ fn a_chunk_size_past_the_route_limit_is_413_at_once() {
     );
     let resp = c.read_response();
     resp.assert_status(413);
-    assert!(resp.body_str().contains("limit of 1048576 bytes"), "{}", resp.body_str());
+    assert!(
+        resp.body_str().contains("limit of 1048576 bytes"),
+        "{}",
+        resp.body_str()
+    );
 }
 
 #[test]
@@ -1136,7 +1143,11 @@ fn a_head_typed_by_hand_is_served_and_a_stalled_line_gets_a_408_saying_which() {
     // The head timer counts per line: lines 0.6 s apart with a 1 s timer are served.
     let server = Server::start(&["--header-timeout", "1"]);
     let mut c = server.connect();
-    for line in [&b"GET /plaintext HTTP/1.1\r\n"[..], b"Host: x\r\n", b"A: b\r\n"] {
+    for line in [
+        &b"GET /plaintext HTTP/1.1\r\n"[..],
+        b"Host: x\r\n",
+        b"A: b\r\n",
+    ] {
         c.send(line);
         std::thread::sleep(Duration::from_millis(600));
     }
@@ -1146,7 +1157,8 @@ fn a_head_typed_by_hand_is_served_and_a_stalled_line_gets_a_408_saying_which() {
     let resp = c.read_response();
     resp.assert_status(408);
     assert!(
-        resp.body_str().contains("no new line of the head for 1 s after line 2")
+        resp.body_str()
+            .contains("no new line of the head for 1 s after line 2")
             && resp.body_str().contains("--header-timeout"),
         "{}",
         resp.body_str()
@@ -1164,8 +1176,9 @@ fn a_stalled_body_gets_a_408_saying_how_much_came() {
     let resp = c.read_response();
     resp.assert_status(408);
     assert!(
-        resp.body_str()
-            .contains("11 of the 15 bytes announced by Content-Length arrived, then nothing for 0.5 s"),
+        resp.body_str().contains(
+            "11 of the 15 bytes announced by Content-Length arrived, then nothing for 0.5 s"
+        ),
         "{}",
         resp.body_str()
     );

@@ -52,7 +52,10 @@ fn connections_past_the_cap_get_503_and_the_slot_frees_on_close() {
     // Framed like every other response (SPEC "Protocol": every response has Date).
     assert!(text.contains("\r\nDate: "), "{text}");
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())), "{text}");
+    assert!(
+        head.contains(&format!("Content-Length: {}\r\n", body.len())),
+        "{text}"
+    );
 
     // Free one slot: once the server has seen the close, a new client is served.
     drop(held.pop());

@@ -78,13 +78,22 @@ pub enum Reading {
     Head,
     /// A head is in: the caller says how the route takes its body.
     Decide,
-    /// Reading a body for the route: `received` of at most `limit` bytes.
-    Body { limit: u64, received: u64 },
+    /// Reading a body for the route.
+    Body {
+        /// The most the route takes.
+        limit: u64,
+        /// Body bytes given out so far.
+        received: u64,
+    },
     /// The body is in (or there was none): the route is answering.
     Answer,
-    /// Skipping the body of a request answered without it, `skipped` of at most
-    /// `limit` bytes.
-    Skip { skipped: u64, limit: u64 },
+    /// Skipping the body of a request answered without it.
+    Skip {
+        /// Body bytes skipped so far.
+        skipped: u64,
+        /// Past this many the connection closes instead.
+        limit: u64,
+    },
     /// Nothing more is read.
     Closed,
 }
@@ -104,7 +113,9 @@ pub enum Writing {
 /// up (the caller drops them), and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// Bytes at the front of the input used up.
     pub consumed: usize,
+    /// What happened.
     pub event: ConnEvent,
 }
 
@@ -121,7 +132,10 @@ pub enum ConnEvent {
     /// A request head is complete: the first `len` bytes of the input given (read
     /// it with [`Conn::head`] before dropping them). Answer with
     /// [`Conn::accept_body`], [`Conn::ignore_body`] or [`Conn::reject`].
-    Head { len: usize },
+    Head {
+        /// The head's length in bytes, its final empty line included.
+        len: usize,
+    },
     /// A piece of the body for the route, at this range of the input given.
     Data(Range<usize>),
     /// The route's body is complete: call the route, then [`Conn::respond`].
@@ -139,7 +153,12 @@ pub enum Refusal {
     /// The bytes are not a valid request.
     Parse(ParseError),
     /// The body is longer than the route takes.
-    TooLarge { limit: u64, found: TooLarge },
+    TooLarge {
+        /// The route's limit in bytes.
+        limit: u64,
+        /// How it was found out.
+        found: TooLarge,
+    },
     /// A timer ran out.
     Timeout(Timeout),
 }
@@ -151,7 +170,12 @@ pub enum TooLarge {
     ContentLength(u64),
     /// A chunk's size line says so: a chunk of `size` bytes after `before` bytes of
     /// the body.
-    Chunk { before: u64, size: u64 },
+    Chunk {
+        /// Body bytes before this chunk.
+        before: u64,
+        /// The chunk's size.
+        size: u64,
+    },
     /// This many bytes arrived.
     Received(u64),
 }
@@ -159,15 +183,28 @@ pub enum TooLarge {
 /// Which timer ran out, and where the request had got to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timeout {
-    /// No new line of the head for `after`; `lines` lines were complete.
-    HeadLine { after: Duration, lines: u32 },
-    /// The head was not complete `after` its first byte; `lines` lines were complete.
-    HeadTotal { after: Duration, lines: u32 },
+    /// No new line of the head for `after`.
+    HeadLine {
+        /// The timer (`--header-timeout`).
+        after: Duration,
+        /// Lines of the head that were complete.
+        lines: u32,
+    },
+    /// The head was not complete `after` its first byte.
+    HeadTotal {
+        /// The timer (`--header-total`).
+        after: Duration,
+        /// Lines of the head that were complete.
+        lines: u32,
+    },
     /// No byte of the body for `after`: `received` bytes of it had come, of
     /// `announced` (by `Content-Length`; `None` for a chunked body).
     Body {
+        /// The timer (`--body-timeout`).
         after: Duration,
+        /// Body bytes that had come.
         received: u64,
+        /// The length `Content-Length` announced; `None` for a chunked body.
         announced: Option<u64>,
     },
 }
@@ -331,6 +368,7 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// A new connection, idle since `now`.
     pub fn new(limits: HeadLimits, timeouts: Timeouts, now: Instant) -> Conn {
         Conn {
             parser: RequestParser::new(limits),
@@ -347,10 +385,12 @@ impl Conn {
         }
     }
 
+    /// What the reading side is doing.
     pub fn reading(&self) -> Reading {
         self.reading
     }
 
+    /// What the writing side is doing.
     pub fn writing(&self) -> Writing {
         self.writing
     }
@@ -396,7 +436,9 @@ impl Conn {
     pub fn receive(&mut self, input: &[u8], now: Instant) -> Step {
         let step = |consumed, event| Step { consumed, event };
         match self.reading {
-            Reading::Decide | Reading::Answer | Reading::Closed => return step(0, ConnEvent::Blocked),
+            Reading::Decide | Reading::Answer | Reading::Closed => {
+                return step(0, ConnEvent::Blocked);
+            }
             Reading::Head if self.writing != Writing::Idle => return step(0, ConnEvent::Blocked),
             _ if self.writing == Writing::Closing => return step(0, ConnEvent::Blocked),
             Reading::Body { .. } | Reading::Skip { .. } if !input.is_empty() => {
@@ -823,7 +865,10 @@ mod tests {
             ConnEvent::Refused(r) => {
                 assert_eq!(r.status(), 413);
                 assert!(r.to_string().contains("limit of 1048576"), "{r}");
-                assert!(r.to_string().contains("a chunk of 17592186044415 bytes"), "{r}");
+                assert!(
+                    r.to_string().contains("a chunk of 17592186044415 bytes"),
+                    "{r}"
+                );
             }
             e => panic!("{e:?}"),
         }

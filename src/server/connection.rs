@@ -434,7 +434,7 @@ impl Connection {
             if self.read_eof {
                 return Ok(total);
             }
-            if !self.lingering.is_some() && self.backpressured() {
+            if self.lingering.is_none() && self.backpressured() {
                 self.read_pending = true;
                 return Ok(total);
             }
@@ -612,9 +612,7 @@ impl Connection {
         let head = self.http.head(self.input.slice(start, start + len));
         match cx.app.body_policy(&head) {
             BodyPolicy::Buffer { limit } => self.take_body(cx, start, len, limit, None),
-            BodyPolicy::Stream { sink, limit } => {
-                self.take_body(cx, start, len, limit, Some(sink))
-            }
+            BodyPolicy::Stream { sink, limit } => self.take_body(cx, start, len, limit, Some(sink)),
             BodyPolicy::Reject(resp) => {
                 self.http.reject(cx.now);
                 self.queue_for(cx, start, len, resp);
@@ -636,7 +634,10 @@ impl Connection {
         sink: Option<Box<dyn BodySink>>,
     ) {
         let body_started = !self.input.is_empty();
-        if let Err(refusal) = self.http.accept_body(limit, body_started, cx.now, &mut self.out) {
+        if let Err(refusal) = self
+            .http
+            .accept_body(limit, body_started, cx.now, &mut self.out)
+        {
             self.head_len = 0;
             self.refuse_head(cx, start, len, &refusal);
             return;
@@ -710,7 +711,13 @@ impl Connection {
             log::warn!("#{}: an answer came for no waiting request", self.id);
             return Next::Wait;
         };
-        access_log(self.peer, &waiting.line, &resp, self.http.is_head(), waiting.started);
+        access_log(
+            self.peer,
+            &waiting.line,
+            &resp,
+            self.http.is_head(),
+            waiting.started,
+        );
         self.queue_response(cx, resp);
         self.drive(cx, false)
     }
@@ -905,7 +912,13 @@ fn push_request_line(out: &mut String, head: &crate::http::RequestHead<'_>) {
 }
 
 /// One access-log line: remote, request line, status, body bytes, duration.
-fn access_log(peer: Option<SocketAddr>, line: &str, resp: &Response, is_head: bool, started: Instant) {
+fn access_log(
+    peer: Option<SocketAddr>,
+    line: &str,
+    resp: &Response,
+    is_head: bool,
+    started: Instant,
+) {
     log::info!(
         target: "access",
         "{} \"{}\" {} {} {:.3}ms",

@@ -13,9 +13,9 @@
 
 use crate::app::{App, Body, Response};
 use crate::config::Config;
+use crate::http::Version;
 use crate::http::date::DateCache;
 use crate::http::response::{self, EncodeCtx, encode_head};
-use crate::http::Version;
 use crate::server::blocking::{Mailbox, Pool};
 use crate::server::buffer::BufPool;
 use crate::server::connection::{Connection, Cx, Next};
