@@ -4,9 +4,11 @@
 //! the worker has more work queued for it). It
 //! 1. reads until the socket would block, the peer closes, or the input buffer is full
 //!    (edge-triggered readiness: mio reports a change once, so we drain);
-//! 2. feeds the unconsumed bytes to the [`RequestParser`] and acts on its events:
-//!    a complete head is routed, its body buffered or skipped as the route says, and
-//!    each response is encoded into the output buffer, in request order (pipelining);
+//! 2. feeds the unconsumed bytes to its [`Conn`] (the HTTP rules: what is being read,
+//!    what is owed, keep-alive, timers; `src/http/conn.rs`) and acts on its events:
+//!    a complete head is routed, its body buffered, streamed or skipped as the route
+//!    says, and each response is framed by [`Conn::respond`] into the output buffer,
+//!    in request order (pipelining);
 //! 3. writes the output buffer until the socket would block, refilling it from a file
 //!    body if one is being sent.
 //!
@@ -19,6 +21,10 @@
 //! that pipelines without reading cannot make us buffer without end). When a budget
 //! runs out with work left, `drive` says [`Next::MoreWork`] and the worker comes back
 //! after serving the others.
+//!
+//! What stays here is what touches the socket: buffers and the worker's buffer pool,
+//! per-turn budgets, file bodies sent in pieces, lingering close, `--trace`, the
+//! handler call under `catch_unwind`, and the access log.
 //!
 //! A response that ends the connection (an error, `Connection: close`, HTTP/1.0) stops
 //! the parsing of further input; once it is written the connection shuts down its
