@@ -496,6 +496,16 @@ mod tests {
     }
 
     #[test]
+    fn errors_at_render_time_name_file_and_line() {
+        // Loads (the include is not reached with empty data), fails when it is.
+        let ts = t("a\n{% if x %}\n{% include \"nope.html\" %}{% endif %}");
+        assert_eq!(ts.render("t.html", &json!({})).unwrap(), "a\n");
+        let e = ts.render("t.html", &json!({"x": 1})).unwrap_err();
+        assert_eq!((e.file.as_path(), e.line), (Path::new("t.html"), 3), "{e}");
+        assert!(e.message.contains("nope.html"), "{e}");
+    }
+
+    #[test]
     fn loads_a_directory_and_reports_paths() {
         let dir = crate::testing::TempDir::new("templates");
         std::fs::write(dir.file("ok.html"), "hi {{ x }}").unwrap();
