@@ -105,12 +105,26 @@ pub fn respond_as(
 
 /// `template` rendered with `context`, as an HTML response (no `Vary`: for pages whose
 /// JSON form is not the template's context).
+///
+/// A template that fails at run time (it compiled at start, so a bug such as a filter
+/// given the wrong type) is logged with its file and line and answered as a plain
+/// `500`: the error goes to the log, not to the client.
 pub fn html(templates: &Templates, status: u16, template: &str, context: &Value) -> Response {
-    Response::new(
-        status,
-        "text/html; charset=utf-8",
-        Body::Bytes(templates.render(template, context).into_bytes()),
-    )
+    match templates.render(template, context) {
+        Ok(page) => Response::new(
+            status,
+            "text/html; charset=utf-8",
+            Body::Bytes(page.into_bytes()),
+        ),
+        Err(e) => {
+            log::error!("template error: {e}");
+            Response::new(
+                500,
+                "text/plain; charset=utf-8",
+                Body::Bytes(b"500 Internal Server Error: a page template failed\n".to_vec()),
+            )
+        }
+    }
 }
 
 /// An error as a page (HTML, with the layout and a way back) or as JSON
