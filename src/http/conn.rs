@@ -357,8 +357,10 @@ pub struct Conn {
     head_started: Option<Instant>,
     /// When the current head's last complete line ended (or its first byte came).
     line_since: Instant,
-    /// The head line being read when `line_since` was set.
-    line: u32,
+    /// Bytes of the current head looked at for line ends, and the complete lines
+    /// among them (counted from the bytes, so the same however they were split).
+    head_seen: usize,
+    head_lines: u32,
     /// When the last byte of a body came (or the body was accepted).
     body_since: Instant,
     /// When the connection last became idle (opened, or a response sent).
@@ -378,7 +380,8 @@ impl Conn {
             timeouts,
             head_started: None,
             line_since: now,
-            line: 1,
+            head_seen: 0,
+            head_lines: 0,
             body_since: now,
             idle_since: now,
             requests: 0,
@@ -474,7 +477,7 @@ impl Conn {
         };
         match (s.event, self.reading) {
             (Event::NeedData, Reading::Head) => {
-                self.track_head(now);
+                self.track_head(input, now);
                 step(s.consumed, ConnEvent::NeedData)
             }
             (Event::NeedData, Reading::Body { limit, received }) => {
@@ -502,6 +505,8 @@ impl Conn {
                 self.reading = Reading::Decide;
                 self.writing = Writing::Owed;
                 self.head_started = None;
+                self.head_seen = 0;
+                self.head_lines = 0;
                 step(s.consumed, ConnEvent::Head { len })
             }
             (Event::Data(range), Reading::Body { limit, received }) => {
@@ -673,7 +678,7 @@ impl Conn {
         let expired = match self.reading {
             Reading::Head => match self.head_started {
                 Some(first) => {
-                    let lines = self.parser.head_line().saturating_sub(1);
+                    let lines = self.head_lines;
                     let timeout = if now >= first + t.header_total {
                         Timeout::HeadTotal {
                             after: t.header_total,
@@ -736,19 +741,27 @@ impl Conn {
         self.current.has_body && self.current.length.is_none()
     }
 
-    /// Per-line head timer: note the first byte and each completed line.
-    fn track_head(&mut self, now: Instant) {
-        if self.parser.is_idle() {
-            return;
-        }
-        let line = self.parser.head_line();
+    /// Per-line head timer: note the head's first byte (empty lines before a request
+    /// line are not one) and each line end since. `input` starts at the head's first
+    /// byte and only grows while the head is incomplete.
+    fn track_head(&mut self, input: &[u8], now: Instant) {
         if self.head_started.is_none() {
+            let Some(first) = input.iter().position(|&b| b != b'\r' && b != b'\n') else {
+                return;
+            };
             self.head_started = Some(now);
             self.line_since = now;
-            self.line = line;
-        } else if line != self.line {
+            self.head_seen = first;
+            self.head_lines = 0;
+        }
+        let Some(new) = input.get(self.head_seen..) else {
+            return;
+        };
+        let ends = memchr::memchr_iter(b'\n', new).count() as u32;
+        self.head_seen = input.len();
+        if ends > 0 {
+            self.head_lines += ends;
             self.line_since = now;
-            self.line = line;
         }
     }
 
