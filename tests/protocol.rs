@@ -268,6 +268,25 @@ fn malformed_request_lines_get_400() {
 }
 
 #[test]
+fn request_target_refusals_say_why() {
+    let server = Server::start(&[]);
+    for (line, needle) in [
+        (
+            "GET /echo?p=#x HTTP/1.1",
+            "a fragment is not sent to the server",
+        ),
+        ("M-SEARCH * HTTP/1.1", "`*` is only allowed with OPTIONS"),
+        ("GET http://u:p@a/echo HTTP/1.1", "userinfo (`user:pass@`)"),
+    ] {
+        let mut c = server.connect();
+        let resp = c.request(format!("{line}\r\nHost: x\r\n\r\n").as_bytes());
+        resp.assert_status(400).assert_body_contains(needle);
+        assert!(resp.says_close(), "request line {line:?}");
+        c.assert_closed();
+    }
+}
+
+#[test]
 fn malformed_headers_get_400_naming_the_line() {
     let server = Server::start(&[]);
     for (head, needle) in [

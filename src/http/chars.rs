@@ -68,6 +68,12 @@ pub const FIELD_CONTENT: [bool; 256] = table(&[(0x21, 0x7E), (0x80, 0xFF)], b" \
 /// finer RFC 3986 classes of the path and query are left to the router.
 pub const TARGET: [bool; 256] = table(&[(0x21, 0x7E)], b"");
 
+/// RFC 5234 Appendix B.1: `ALPHA = %x41-5A / %x61-7A` (A-Z / a-z).
+pub const ALPHA: [bool; 256] = table(&[(b'A', b'Z'), (b'a', b'z')], b"");
+
+/// RFC 5234 Appendix B.1: `DIGIT = %x30-39` (0-9).
+pub const DIGIT: [bool; 256] = table(&[(b'0', b'9')], b"");
+
 /// RFC 5234 Appendix B.1: `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"`,
 /// case-insensitive like every ABNF string, so `a`-`f` too.
 pub const HEXDIG: [bool; 256] = table(&[(b'0', b'9'), (b'A', b'F'), (b'a', b'f')], b"");

@@ -44,7 +44,7 @@
 //! missing part (no colon, too many fields), the line's first byte.
 
 use crate::http::chars::{
-    IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows, span_of,
+    ALPHA, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows, span_of,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -563,8 +563,11 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
     };
     let method = method_of(method_span.of(buf));
     let target_form = match target_form(method, target_span.of(buf)) {
-        Some(form) => form,
-        None => return fail(ErrorKind::InvalidTarget, t0),
+        Ok(form) => form,
+        Err(TargetError::Fragment(at)) => return fail(ErrorKind::FragmentInTarget, t0 + at),
+        Err(TargetError::AsteriskNotOptions) => return fail(ErrorKind::AsteriskNotOptions, t0),
+        Err(TargetError::Userinfo) => return fail(ErrorKind::UserinfoInTarget, t0),
+        Err(TargetError::NoForm) => return fail(ErrorKind::InvalidTarget, t0),
     };
     Ok(RequestLine {
         method,
@@ -591,40 +594,79 @@ fn method_of(m: &[u8]) -> Method {
     }
 }
 
-/// The form of a request target (RFC 9112 §3.2), or `None` when it has none of the
-/// forms allowed with this method:
+/// Why a request target has none of the forms allowed with its method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetError {
+    /// A `#` at this offset in the target: no form has a fragment.
+    Fragment(usize),
+    /// `*` with a method other than OPTIONS.
+    AsteriskNotOptions,
+    /// `userinfo@` in the authority (absolute-form or CONNECT's authority-form).
+    Userinfo,
+    /// None of the four forms.
+    NoForm,
+}
+
+/// The form of a request target (RFC 9112 §3.2), or why it has none of the forms
+/// allowed with this method:
 /// ```text
 /// origin-form    = absolute-path [ "?" query ]          ; starts with "/"
 /// absolute-form  = absolute-URI                         ; scheme "://" authority ...
 /// authority-form = uri-host ":" port                    ; CONNECT only (§3.2.3)
 /// asterisk-form  = "*"                                  ; OPTIONS only (§3.2.4)
 /// ```
-/// The path and query are not checked beyond visible ASCII (`#` is let through, as
-/// most servers do). In absolute-form the authority must have a non-empty host and no
-/// userinfo (RFC 9110 §4.2.4 asks recipients to reject it).
-pub fn target_form(method: Method, t: &[u8]) -> Option<TargetForm> {
-    if method == Method::Connect {
-        let (host, port) = split_authority(t)?;
-        return (!host.is_empty() && port.is_some_and(|p| !p.is_empty()))
-            .then_some(TargetForm::Authority);
+/// None of them has a fragment (`absolute-URI` has none, and `#` is not a path or
+/// query byte), so a `#` anywhere is refused: a client keeps the fragment to itself
+/// (RFC 9110 §7.1), and a `#` that arrives comes from a hand-written request. The path
+/// and query are not checked beyond that and visible ASCII. In absolute-form the
+/// authority must have a non-empty host and no userinfo (RFC 9110 §4.2.4 asks
+/// recipients to reject it); the same for CONNECT's authority.
+pub fn target_form(method: Method, t: &[u8]) -> Result<TargetForm, TargetError> {
+    if let Some(at) = memchr(b'#', t) {
+        return Err(TargetError::Fragment(at));
     }
-    match t.first()? {
-        b'/' => Some(TargetForm::Origin),
-        b'*' if t.len() == 1 => (method == Method::Options).then_some(TargetForm::Asterisk),
-        b if b.is_ascii_alphabetic() => {
-            let colon = t.iter().position(|&b| b == b':')?;
-            if !t[1..colon].iter().all(|&b| SCHEME[b as usize]) {
-                return None;
+    if method == Method::Connect {
+        if memchr(b'@', t).is_some() {
+            return Err(TargetError::Userinfo);
+        }
+        let (host, port) = split_authority(t).ok_or(TargetError::NoForm)?;
+        return if !host.is_empty() && port.is_some_and(|p| !p.is_empty()) {
+            Ok(TargetForm::Authority)
+        } else {
+            Err(TargetError::NoForm)
+        };
+    }
+    match t.first() {
+        Some(b'/') => Ok(TargetForm::Origin),
+        Some(b'*') if t.len() == 1 => {
+            if method == Method::Options {
+                Ok(TargetForm::Asterisk)
+            } else {
+                Err(TargetError::AsteriskNotOptions)
             }
-            let rest = t[colon + 1..].strip_prefix(b"//")?;
+        }
+        Some(b) if ALPHA[*b as usize] => {
+            let colon = memchr(b':', t).ok_or(TargetError::NoForm)?;
+            if !t[1..colon].iter().all(|&b| SCHEME[b as usize]) {
+                return Err(TargetError::NoForm);
+            }
+            let rest = t[colon + 1..]
+                .strip_prefix(b"//")
+                .ok_or(TargetError::NoForm)?;
             let auth_end = rest
                 .iter()
-                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .position(|&b| matches!(b, b'/' | b'?'))
                 .unwrap_or(rest.len());
-            let (host, _) = split_authority(&rest[..auth_end])?;
-            (!host.is_empty()).then_some(TargetForm::Absolute)
+            let authority = &rest[..auth_end];
+            if memchr(b'@', authority).is_some() {
+                return Err(TargetError::Userinfo);
+            }
+            match split_authority(authority) {
+                Some((host, _)) if !host.is_empty() => Ok(TargetForm::Absolute),
+                _ => Err(TargetError::NoForm),
+            }
         }
-        _ => None,
+        _ => Err(TargetError::NoForm),
     }
 }
 
@@ -886,11 +928,11 @@ mod tests {
                 Absolute,
                 Version::Http11,
             ),
-            // visible ASCII is all the target needs (the router judges the path)
+            // visible ASCII but `#` is all the target needs (the router judges the path)
             (
-                "GET //a/%zz/\"<>{}#f HTTP/1.1",
+                "GET //a/%zz/\"<>{} HTTP/1.1",
                 Get,
-                "//a/%zz/\"<>{}#f",
+                "//a/%zz/\"<>{}",
                 Origin,
                 Version::Http11,
             ),
@@ -942,13 +984,25 @@ mod tests {
             (b"GET /\x7f HTTP/1.1", InvalidTarget, 5),
             (b"GET /\x00 HTTP/1.1", InvalidTarget, 5),
             (b"GET /caf\xc3\xa9 HTTP/1.1", InvalidTarget, 8),
-            (b"GET * HTTP/1.1", InvalidTarget, 4),
+            (b"GET * HTTP/1.1", AsteriskNotOptions, 4),
+            (b"M-SEARCH * HTTP/1.1", AsteriskNotOptions, 9),
+            (b"POST * HTTP/1.1", AsteriskNotOptions, 5),
             (b"OPTIONS *x HTTP/1.1", InvalidTarget, 8),
             (b"GET example.com:80 HTTP/1.1", InvalidTarget, 4),
             (b"GET foo HTTP/1.1", InvalidTarget, 4),
             (b"GET http:/a HTTP/1.1", InvalidTarget, 4),
             (b"GET http:///x HTTP/1.1", InvalidTarget, 4),
-            (b"GET http://u@a/ HTTP/1.1", InvalidTarget, 4),
+            (b"GET http://u@a/ HTTP/1.1", UserinfoInTarget, 4),
+            (b"GET http://u:p@a/echo HTTP/1.1", UserinfoInTarget, 4),
+            (b"GET http://@a/ HTTP/1.1", UserinfoInTarget, 4),
+            (b"CONNECT u:p@a:443 HTTP/1.1", UserinfoInTarget, 8),
+            // `@` after the authority is a path byte
+            (b"GET http://a/u@b#f HTTP/1.1", FragmentInTarget, 16),
+            // no fragment in any form (RFC 9112 §3.2), at the `#`
+            (b"GET /echo?p=#x HTTP/1.1", FragmentInTarget, 12),
+            (b"GET /# HTTP/1.1", FragmentInTarget, 5),
+            (b"GET http://a#f HTTP/1.1", FragmentInTarget, 12),
+            (b"OPTIONS *# HTTP/1.1", FragmentInTarget, 9),
             (b"GET http://a:x/ HTTP/1.1", InvalidTarget, 4),
             (b"GET 1http://a/ HTTP/1.1", InvalidTarget, 4),
             (b"GET ht_tp://a/ HTTP/1.1", InvalidTarget, 4),
@@ -1058,6 +1112,28 @@ mod tests {
                 "{:?}: {e}",
                 String::from_utf8_lossy(lines)
             );
+        }
+    }
+
+    #[test]
+    fn target_messages_say_why() {
+        let cases: [(&[u8], &str); 3] = [
+            (
+                b"GET /echo?p=#x HTTP/1.1\r\nHost: a\r\n\r\n",
+                "line 1: request target contains '#': a fragment is not sent to the server (RFC 9112 §3.2)",
+            ),
+            (
+                b"M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n",
+                "line 1: request target `*` is only allowed with OPTIONS (RFC 9112 §3.2.4)",
+            ),
+            (
+                b"GET http://u:p@a/echo HTTP/1.1\r\nHost: a\r\n\r\n",
+                "line 1: request target contains userinfo (`user:pass@`), which is not allowed (RFC 9110 §4.2.4)",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse(text).0.unwrap_err();
+            assert_eq!((e.to_string().as_str(), e.status()), (want, 400));
         }
     }
 
