@@ -1008,6 +1008,29 @@ fn static_conditional_requests_get_304_without_body() {
 }
 
 #[test]
+fn static_files_answer_single_ranges() {
+    let server = static_server();
+    let path = format!("/static/{TEST_FILE}");
+    let len = TEST_CONTENT.len();
+    let mut c = server.connect();
+    let resp =
+        c.request(format!("GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-5\r\n\r\n").as_bytes());
+    resp.assert_status(206);
+    assert_eq!(resp.body_str(), &TEST_CONTENT[..6]);
+    let want = format!("bytes 0-5/{len}");
+    assert_eq!(resp.header("content-range"), Some(want.as_str()));
+    assert_eq!(resp.header("accept-ranges"), Some("bytes"));
+    let resp = c.request(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes={len}-\r\n\r\n").as_bytes(),
+    );
+    resp.assert_status(416);
+    let want = format!("bytes */{len}");
+    assert_eq!(resp.header("content-range"), Some(want.as_str()));
+    // The connection goes on after both.
+    c.request(&get("/plaintext")).assert_status(200);
+}
+
+#[test]
 fn static_hello_html_is_served() {
     let file = support::repo_root().join("www/static/hello.html");
     assert!(
