@@ -44,7 +44,8 @@
 //! missing part (no colon, too many fields), the line's first byte.
 
 use crate::http::chars::{
-    ALPHA, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows, span_of,
+    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows,
+    span_of,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -551,7 +552,7 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
     }
     let version = match &buf[v0..end] {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+            if DIGIT[*major as usize] && DIGIT[*minor as usize] =>
         {
             match (major, minor) {
                 (b'1', b'1') => Version::Http11,
@@ -709,8 +710,8 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
             }
             // pct-encoded = "%" HEXDIG HEXDIG
             if b == b'%'
-                && !(host.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && host.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                && !(host.get(i + 1).is_some_and(|&h| HEXDIG[h as usize])
+                    && host.get(i + 2).is_some_and(|&h| HEXDIG[h as usize]))
             {
                 return None;
             }
@@ -719,7 +720,7 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     };
     match rest {
         [] => Some((host, None)),
-        [b':', port @ ..] if port.len() <= 5 && port.iter().all(u8::is_ascii_digit) => {
+        [b':', port @ ..] if port.len() <= 5 && port.iter().all(|&d| DIGIT[d as usize]) => {
             Some((host, Some(port)))
         }
         _ => None,

@@ -28,6 +28,7 @@
 use crate::app::files::{self, Place};
 use crate::app::pages::static_files::{self, Refusal};
 use crate::app::{Request, Response};
+use crate::http::chars::ATTR_CHAR;
 use crate::store::uploads::UploadDir;
 use std::path::{Component, Path};
 
@@ -128,7 +129,7 @@ fn content_disposition(name: &str, content_type: &str) -> String {
     if lossy {
         out.push_str("; filename*=UTF-8''");
         for b in name.bytes() {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            if ATTR_CHAR[b as usize] {
                 out.push(char::from(b));
             } else {
                 out.push_str(&format!("%{b:02X}"));
