@@ -268,6 +268,25 @@ fn malformed_request_lines_get_400() {
 }
 
 #[test]
+fn request_target_refusals_say_why() {
+    let server = Server::start(&[]);
+    for (line, needle) in [
+        (
+            "GET /echo?p=#x HTTP/1.1",
+            "a fragment is not sent to the server",
+        ),
+        ("M-SEARCH * HTTP/1.1", "`*` is only allowed with OPTIONS"),
+        ("GET http://u:p@a/echo HTTP/1.1", "userinfo (`user:pass@`)"),
+    ] {
+        let mut c = server.connect();
+        let resp = c.request(format!("{line}\r\nHost: x\r\n\r\n").as_bytes());
+        resp.assert_status(400).assert_body_contains(needle);
+        assert!(resp.says_close(), "request line {line:?}");
+        c.assert_closed();
+    }
+}
+
+#[test]
 fn malformed_headers_get_400_naming_the_line() {
     let server = Server::start(&[]);
     for (head, needle) in [
@@ -985,6 +1004,29 @@ fn static_conditional_requests_get_304_without_body() {
         head.header("content-length"),
         Some(TEST_CONTENT.len().to_string().as_str())
     );
+    c.request(&get("/plaintext")).assert_status(200);
+}
+
+#[test]
+fn static_files_answer_single_ranges() {
+    let server = static_server();
+    let path = format!("/static/{TEST_FILE}");
+    let len = TEST_CONTENT.len();
+    let mut c = server.connect();
+    let resp =
+        c.request(format!("GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-5\r\n\r\n").as_bytes());
+    resp.assert_status(206);
+    assert_eq!(resp.body_str(), &TEST_CONTENT[..6]);
+    let want = format!("bytes 0-5/{len}");
+    assert_eq!(resp.header("content-range"), Some(want.as_str()));
+    assert_eq!(resp.header("accept-ranges"), Some("bytes"));
+    let resp = c.request(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes={len}-\r\n\r\n").as_bytes(),
+    );
+    resp.assert_status(416);
+    let want = format!("bytes */{len}");
+    assert_eq!(resp.header("content-range"), Some(want.as_str()));
+    // The connection goes on after both.
     c.request(&get("/plaintext")).assert_status(200);
 }
 

@@ -10,6 +10,7 @@
 
 pub mod cart;
 pub mod catalogue;
+pub mod files;
 pub mod forms;
 pub mod hasher;
 pub mod html;

@@ -3,11 +3,14 @@
 //! Each class is a `[bool; 256]` built at compile time by [`table`] from the ranges
 //! and single bytes its ABNF rule lists; the rule is quoted beside the table. A parser
 //! asks `TCHAR[b as usize]`: one load per byte, no branches on ranges (the httparse
-//! way). The `is_*` functions are the same lookups with a readable name.
+//! way). Every byte class in `crate::http` (and the `attr-char` of uploads'
+//! `Content-Disposition`) is a table here, so each class is written once, next to its
+//! ABNF, and tested against it for all 256 bytes.
 
 /// Builds a byte class from inclusive ranges and single bytes (a `const fn`, so the
-/// tables below are computed by the compiler).
-const fn table(ranges: &[(u8, u8)], singles: &[u8]) -> [bool; 256] {
+/// tables below are computed by the compiler). Every byte class of `crate::http` is one
+/// of the tables below, built with this.
+pub const fn table(ranges: &[(u8, u8)], singles: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut i = 0;
     while i < ranges.len() {
@@ -68,6 +71,12 @@ pub const FIELD_CONTENT: [bool; 256] = table(&[(0x21, 0x7E), (0x80, 0xFF)], b" \
 /// finer RFC 3986 classes of the path and query are left to the router.
 pub const TARGET: [bool; 256] = table(&[(0x21, 0x7E)], b"");
 
+/// RFC 5234 Appendix B.1: `ALPHA = %x41-5A / %x61-7A` (A-Z / a-z).
+pub const ALPHA: [bool; 256] = table(&[(b'A', b'Z'), (b'a', b'z')], b"");
+
+/// RFC 5234 Appendix B.1: `DIGIT = %x30-39` (0-9).
+pub const DIGIT: [bool; 256] = table(&[(b'0', b'9')], b"");
+
 /// RFC 5234 Appendix B.1: `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"`,
 /// case-insensitive like every ABNF string, so `a`-`f` too.
 pub const HEXDIG: [bool; 256] = table(&[(b'0', b'9'), (b'A', b'F'), (b'a', b'f')], b"");
@@ -100,6 +109,51 @@ pub const IP_LITERAL: [bool; 256] = table(
 /// RFC 3986 §3.1: `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`
 /// (this table is the tail; the first byte must be ALPHA).
 pub const SCHEME: [bool; 256] = table(&[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')], b"+-.");
+
+/// RFC 6265 §4.1.1: US-ASCII except CTLs, whitespace, DQUOTE, comma, semicolon and
+/// backslash:
+/// ```text
+/// cookie-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
+/// ```
+pub const COOKIE_OCTET: [bool; 256] = table(
+    &[(0x23, 0x2B), (0x2D, 0x3A), (0x3C, 0x5B), (0x5D, 0x7E)],
+    b"\x21",
+);
+
+/// RFC 6265 §4.1.1, `path-value = <any CHAR except CTLs or ";">` with `CHAR = %x01-7F`
+/// and `CTL = %x00-1F / %x7F`: so SP to `~` without `;`.
+pub const COOKIE_PATH: [bool; 256] = table(&[(0x20, 0x3A), (0x3C, 0x7E)], b"");
+
+/// A byte of a DNS label, RFC 1034 §3.5 (`ldh-str`; RFC 1123 §2.1 allows a leading
+/// digit): `let-dig-hyp = ALPHA / DIGIT / "-"` (where the hyphen may stand is the
+/// caller's).
+pub const LDH: [bool; 256] = table(&[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')], b"-");
+
+/// RFC 2046 §5.1.1, the multipart boundary:
+/// ```text
+/// boundary      := 0*69<bchars> bcharsnospace
+/// bchars        := bcharsnospace / " "
+/// bcharsnospace := DIGIT / ALPHA / "'" / "(" / ")" /
+///                  "+" / "_" / "," / "-" / "." /
+///                  "/" / ":" / "=" / "?"
+/// ```
+pub const BCHARS_NO_SPACE: [bool; 256] =
+    table(&[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')], b"'()+_,-./:=?");
+
+/// `bchars := bcharsnospace / " "` (RFC 2046 §5.1.1).
+pub const BCHARS: [bool; 256] = table(
+    &[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')],
+    b"'()+_,-./:=? ",
+);
+
+/// RFC 8187 §3.2.1 (the characters of an `ext-value` that need no percent-escape):
+/// ```text
+/// attr-char = ALPHA / DIGIT
+///           / "!" / "#" / "$" / "&" / "+" / "-" / "."
+///           / "^" / "_" / "`" / "|" / "~"
+/// ```
+pub const ATTR_CHAR: [bool; 256] =
+    table(&[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')], b"!#$&+-.^_`|~");
 
 /// RFC 9110 §5.6.4, the bytes of a quoted-string between its quotes that need no
 /// backslash:
@@ -171,30 +225,6 @@ pub fn field_content_span(bytes: &[u8]) -> usize {
     i + span_of(&FIELD_CONTENT, words.remainder())
 }
 
-/// `tchar` (RFC 9110 §5.6.2).
-#[inline]
-pub fn is_tchar(b: u8) -> bool {
-    TCHAR[b as usize]
-}
-
-/// A byte allowed inside a field value: field-vchar, SP or HTAB.
-#[inline]
-pub fn is_field_content(b: u8) -> bool {
-    FIELD_CONTENT[b as usize]
-}
-
-/// A byte allowed in a request-target (visible ASCII).
-#[inline]
-pub fn is_target_char(b: u8) -> bool {
-    TARGET[b as usize]
-}
-
-/// `HEXDIG`.
-#[inline]
-pub fn is_hexdig(b: u8) -> bool {
-    HEXDIG[b as usize]
-}
-
 /// The value of a `HEXDIG`, or `None`.
 #[inline]
 pub fn hex_value(b: u8) -> Option<u8> {
@@ -225,7 +255,27 @@ mod tests {
     #[test]
     fn tables_match_their_abnf() {
         type Case = (&'static str, &'static [bool; 256], fn(u8) -> bool);
-        let cases: [Case; 9] = [
+        let cases: [Case; 17] = [
+            ("alpha", &ALPHA, |b| b.is_ascii_alphabetic()),
+            ("digit", &DIGIT, |b| b.is_ascii_digit()),
+            (
+                "cookie-octet",
+                &COOKIE_OCTET,
+                |b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E),
+            ),
+            ("cookie path-value", &COOKIE_PATH, |b| {
+                (0x20..=0x7E).contains(&b) && b != b';'
+            }),
+            ("ldh", &LDH, |b| b.is_ascii_alphanumeric() || b == b'-'),
+            ("bcharsnospace", &BCHARS_NO_SPACE, |b| {
+                b.is_ascii_alphanumeric() || b"'()+_,-./:=?".contains(&b)
+            }),
+            ("bchars", &BCHARS, |b| {
+                b.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&b)
+            }),
+            ("attr-char", &ATTR_CHAR, |b| {
+                b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b)
+            }),
             ("tchar", &TCHAR, |b| {
                 b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
             }),
@@ -264,15 +314,18 @@ mod tests {
 
     #[test]
     fn spot_checks() {
-        assert!(is_tchar(b'!') && is_tchar(b'~') && is_tchar(b'Z'));
+        let tchar = |b: u8| TCHAR[b as usize];
+        assert!(tchar(b'!') && tchar(b'~') && tchar(b'Z'));
         for b in b"\"(),/:;<=>?@[\\]{} \t\0\x7f" {
-            assert!(!is_tchar(*b), "{b}");
+            assert!(!tchar(*b), "{b}");
         }
-        assert!(is_field_content(b'\t') && is_field_content(0x80) && is_field_content(0xFF));
+        let content = |b: u8| FIELD_CONTENT[b as usize];
+        assert!(content(b'\t') && content(0x80) && content(0xFF));
         for b in [0u8, b'\r', b'\n', 0x7F, 0x1F] {
-            assert!(!is_field_content(b), "{b}");
+            assert!(!content(b), "{b}");
         }
-        assert!(!is_target_char(b' ') && !is_target_char(0x80) && is_target_char(b'~'));
+        let target = |b: u8| TARGET[b as usize];
+        assert!(!target(b' ') && !target(0x80) && target(b'~'));
         assert!(!QDTEXT[b'"' as usize] && !QDTEXT[b'\\' as usize]);
     }
 
@@ -281,7 +334,7 @@ mod tests {
         for b in 0..=255u8 {
             let want = (b as char).to_digit(16).map(|v| v as u8);
             assert_eq!(hex_value(b), want, "{b}");
-            assert_eq!(is_hexdig(b), want.is_some());
+            assert_eq!(HEXDIG[b as usize], want.is_some());
         }
         assert_eq!(trim_ows(b" \t a b \t"), b"a b");
         assert_eq!(trim_ows(b"  "), b"");

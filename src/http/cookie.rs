@@ -95,6 +95,7 @@
 
 use std::fmt;
 
+use crate::http::chars::{COOKIE_OCTET, COOKIE_PATH, LDH, TCHAR, trim_ows};
 use crate::http::date::imf_fixdate;
 
 /// Largest name + value, in bytes: RFC 6265bis §5.6 step 6, "If the sum of the
@@ -187,11 +188,11 @@ pub fn parse_cookie_header(value: &[u8]) -> Vec<(String, String)> {
         .split(|&b| b == b';')
         .filter_map(|piece| {
             let eq = memchr::memchr(b'=', piece)?;
-            let name = trim_wsp(&piece[..eq]);
+            let name = trim_ows(&piece[..eq]);
             if name.is_empty() {
                 return None;
             }
-            let value = trim_wsp(&piece[eq + 1..]);
+            let value = trim_ows(&piece[eq + 1..]);
             Some((lossy(name), lossy(value)))
         })
         .collect()
@@ -206,17 +207,6 @@ pub fn cookie_get<'a>(cookies: &'a [(String, String)], name: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
-/// Strip `WSP = SP / HTAB` from both ends (RFC 6265 §5.2).
-fn trim_wsp(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -225,20 +215,9 @@ fn lossy(bytes: &[u8]) -> String {
 // Byte classes
 // ---------------------------------------------------------------------------
 
-/// `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
-///        / "`" / "|" / "~" / DIGIT / ALPHA` (RFC 9110 §5.6.2)
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// `cookie-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E` (RFC 6265 §4.1.1)
-fn is_cookie_octet(b: u8) -> bool {
-    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
-}
-
 /// `cookie-name = token` (RFC 6265 §4.1.1, token from RFC 9110 §5.6.2: `1*tchar`)
 fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(is_tchar)
+    !name.is_empty() && name.bytes().all(|b| TCHAR[b as usize])
 }
 
 /// `cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )`
@@ -248,7 +227,7 @@ fn is_valid_value(value: &str) -> bool {
         [b'"', inner @ .., b'"'] => inner,
         _ => bytes,
     };
-    inner.iter().all(|&b| is_cookie_octet(b))
+    inner.iter().all(|&b| COOKIE_OCTET[b as usize])
 }
 
 /// `path-value = <any CHAR except CTLs or ";">` (RFC 6265 §4.1.1; `CHAR = %x01-7F`,
@@ -257,7 +236,7 @@ fn is_valid_value(value: &str) -> bool {
 fn is_valid_path(path: &str) -> bool {
     path.starts_with('/')
         && path.len() <= MAX_ATTRIBUTE_VALUE_LEN
-        && path.bytes().all(|b| matches!(b, 0x20..=0x7E) && b != b';')
+        && path.bytes().all(|b| COOKIE_PATH[b as usize])
 }
 
 /// `subdomain = label / subdomain "." label` with `label = let-dig [ *61ldh let-dig ]`
@@ -269,7 +248,7 @@ fn is_valid_domain(domain: &str) -> bool {
             let b = label.as_bytes();
             !b.is_empty()
                 && b.len() <= MAX_LABEL_LEN
-                && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+                && b.iter().all(|&c| LDH[c as usize])
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
         })

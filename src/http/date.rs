@@ -49,6 +49,8 @@
 //!   `If-Modified-Since` (an earlier date can only make a `304` less likely).
 //! - Dates before 1970 cannot be represented in `u64` seconds: `None`.
 
+use crate::http::chars::DIGIT;
+
 /// Length of an IMF-fixdate.
 pub const IMF_FIXDATE_LEN: usize = 29;
 
@@ -204,7 +206,7 @@ pub fn parse_http_date(input: &[u8]) -> Option<u64> {
 /// `nDIGIT` as a number; `None` if any byte is not `DIGIT = %x30-39`.
 fn digits(s: &[u8]) -> Option<u64> {
     s.iter().try_fold(0u64, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+        DIGIT[b as usize].then(|| n * 10 + u64::from(b - b'0'))
     })
 }
 

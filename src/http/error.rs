@@ -17,6 +17,12 @@ pub enum ErrorKind {
     InvalidMethod,
     /// The request target is missing, or holds a byte outside visible ASCII.
     InvalidTarget,
+    /// A `#` in the request target: a fragment stays with the client (RFC 9112 §3.2).
+    FragmentInTarget,
+    /// The asterisk-form `*` with a method other than OPTIONS (RFC 9112 §3.2.4).
+    AsteriskNotOptions,
+    /// `user:pass@` in the authority of the target (RFC 9110 §4.2.4 asks to reject it).
+    UserinfoInTarget,
     /// The request line is not `method SP request-target SP HTTP-version`.
     MalformedRequestLine,
     /// The version is not of the form `HTTP/DIGIT.DIGIT`.
@@ -111,6 +117,15 @@ impl ErrorKind {
             InvalidMethod => "method is empty or contains a character not allowed in a token",
             InvalidTarget => {
                 "request target is missing or contains a character outside visible ASCII"
+            }
+            FragmentInTarget => {
+                "request target contains '#': a fragment is not sent to the server (RFC 9112 §3.2)"
+            }
+            AsteriskNotOptions => {
+                "request target `*` is only allowed with OPTIONS (RFC 9112 §3.2.4)"
+            }
+            UserinfoInTarget => {
+                "request target contains userinfo (`user:pass@`), which is not allowed (RFC 9110 §4.2.4)"
             }
             MalformedRequestLine => "request line is not `METHOD SP target SP HTTP/x.y`",
             InvalidVersion => "version is not of the form HTTP/DIGIT.DIGIT",

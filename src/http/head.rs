@@ -44,7 +44,8 @@
 //! missing part (no colon, too many fields), the line's first byte.
 
 use crate::http::chars::{
-    IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows, span_of,
+    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows,
+    span_of,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -551,7 +552,7 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
     }
     let version = match &buf[v0..end] {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+            if DIGIT[*major as usize] && DIGIT[*minor as usize] =>
         {
             match (major, minor) {
                 (b'1', b'1') => Version::Http11,
@@ -563,8 +564,11 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
     };
     let method = method_of(method_span.of(buf));
     let target_form = match target_form(method, target_span.of(buf)) {
-        Some(form) => form,
-        None => return fail(ErrorKind::InvalidTarget, t0),
+        Ok(form) => form,
+        Err(TargetError::Fragment(at)) => return fail(ErrorKind::FragmentInTarget, t0 + at),
+        Err(TargetError::AsteriskNotOptions) => return fail(ErrorKind::AsteriskNotOptions, t0),
+        Err(TargetError::Userinfo) => return fail(ErrorKind::UserinfoInTarget, t0),
+        Err(TargetError::NoForm) => return fail(ErrorKind::InvalidTarget, t0),
     };
     Ok(RequestLine {
         method,
@@ -591,40 +595,79 @@ fn method_of(m: &[u8]) -> Method {
     }
 }
 
-/// The form of a request target (RFC 9112 §3.2), or `None` when it has none of the
-/// forms allowed with this method:
+/// Why a request target has none of the forms allowed with its method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetError {
+    /// A `#` at this offset in the target: no form has a fragment.
+    Fragment(usize),
+    /// `*` with a method other than OPTIONS.
+    AsteriskNotOptions,
+    /// `userinfo@` in the authority (absolute-form or CONNECT's authority-form).
+    Userinfo,
+    /// None of the four forms.
+    NoForm,
+}
+
+/// The form of a request target (RFC 9112 §3.2), or why it has none of the forms
+/// allowed with this method:
 /// ```text
 /// origin-form    = absolute-path [ "?" query ]          ; starts with "/"
 /// absolute-form  = absolute-URI                         ; scheme "://" authority ...
 /// authority-form = uri-host ":" port                    ; CONNECT only (§3.2.3)
 /// asterisk-form  = "*"                                  ; OPTIONS only (§3.2.4)
 /// ```
-/// The path and query are not checked beyond visible ASCII (`#` is let through, as
-/// most servers do). In absolute-form the authority must have a non-empty host and no
-/// userinfo (RFC 9110 §4.2.4 asks recipients to reject it).
-pub fn target_form(method: Method, t: &[u8]) -> Option<TargetForm> {
-    if method == Method::Connect {
-        let (host, port) = split_authority(t)?;
-        return (!host.is_empty() && port.is_some_and(|p| !p.is_empty()))
-            .then_some(TargetForm::Authority);
+/// None of them has a fragment (`absolute-URI` has none, and `#` is not a path or
+/// query byte), so a `#` anywhere is refused: a client keeps the fragment to itself
+/// (RFC 9110 §7.1), and a `#` that arrives comes from a hand-written request. The path
+/// and query are not checked beyond that and visible ASCII. In absolute-form the
+/// authority must have a non-empty host and no userinfo (RFC 9110 §4.2.4 asks
+/// recipients to reject it); the same for CONNECT's authority.
+pub fn target_form(method: Method, t: &[u8]) -> Result<TargetForm, TargetError> {
+    if let Some(at) = memchr(b'#', t) {
+        return Err(TargetError::Fragment(at));
     }
-    match t.first()? {
-        b'/' => Some(TargetForm::Origin),
-        b'*' if t.len() == 1 => (method == Method::Options).then_some(TargetForm::Asterisk),
-        b if b.is_ascii_alphabetic() => {
-            let colon = t.iter().position(|&b| b == b':')?;
-            if !t[1..colon].iter().all(|&b| SCHEME[b as usize]) {
-                return None;
+    if method == Method::Connect {
+        if memchr(b'@', t).is_some() {
+            return Err(TargetError::Userinfo);
+        }
+        let (host, port) = split_authority(t).ok_or(TargetError::NoForm)?;
+        return if !host.is_empty() && port.is_some_and(|p| !p.is_empty()) {
+            Ok(TargetForm::Authority)
+        } else {
+            Err(TargetError::NoForm)
+        };
+    }
+    match t.first() {
+        Some(b'/') => Ok(TargetForm::Origin),
+        Some(b'*') if t.len() == 1 => {
+            if method == Method::Options {
+                Ok(TargetForm::Asterisk)
+            } else {
+                Err(TargetError::AsteriskNotOptions)
             }
-            let rest = t[colon + 1..].strip_prefix(b"//")?;
+        }
+        Some(b) if ALPHA[*b as usize] => {
+            let colon = memchr(b':', t).ok_or(TargetError::NoForm)?;
+            if !t[1..colon].iter().all(|&b| SCHEME[b as usize]) {
+                return Err(TargetError::NoForm);
+            }
+            let rest = t[colon + 1..]
+                .strip_prefix(b"//")
+                .ok_or(TargetError::NoForm)?;
             let auth_end = rest
                 .iter()
-                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .position(|&b| matches!(b, b'/' | b'?'))
                 .unwrap_or(rest.len());
-            let (host, _) = split_authority(&rest[..auth_end])?;
-            (!host.is_empty()).then_some(TargetForm::Absolute)
+            let authority = &rest[..auth_end];
+            if memchr(b'@', authority).is_some() {
+                return Err(TargetError::Userinfo);
+            }
+            match split_authority(authority) {
+                Some((host, _)) if !host.is_empty() => Ok(TargetForm::Absolute),
+                _ => Err(TargetError::NoForm),
+            }
         }
-        _ => None,
+        _ => Err(TargetError::NoForm),
     }
 }
 
@@ -667,8 +710,8 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
             }
             // pct-encoded = "%" HEXDIG HEXDIG
             if b == b'%'
-                && !(host.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && host.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                && !(host.get(i + 1).is_some_and(|&h| HEXDIG[h as usize])
+                    && host.get(i + 2).is_some_and(|&h| HEXDIG[h as usize]))
             {
                 return None;
             }
@@ -677,7 +720,7 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     };
     match rest {
         [] => Some((host, None)),
-        [b':', port @ ..] if port.len() <= 5 && port.iter().all(u8::is_ascii_digit) => {
+        [b':', port @ ..] if port.len() <= 5 && port.iter().all(|&d| DIGIT[d as usize]) => {
             Some((host, Some(port)))
         }
         _ => None,
@@ -886,11 +929,11 @@ mod tests {
                 Absolute,
                 Version::Http11,
             ),
-            // visible ASCII is all the target needs (the router judges the path)
+            // visible ASCII but `#` is all the target needs (the router judges the path)
             (
-                "GET //a/%zz/\"<>{}#f HTTP/1.1",
+                "GET //a/%zz/\"<>{} HTTP/1.1",
                 Get,
-                "//a/%zz/\"<>{}#f",
+                "//a/%zz/\"<>{}",
                 Origin,
                 Version::Http11,
             ),
@@ -942,13 +985,25 @@ mod tests {
             (b"GET /\x7f HTTP/1.1", InvalidTarget, 5),
             (b"GET /\x00 HTTP/1.1", InvalidTarget, 5),
             (b"GET /caf\xc3\xa9 HTTP/1.1", InvalidTarget, 8),
-            (b"GET * HTTP/1.1", InvalidTarget, 4),
+            (b"GET * HTTP/1.1", AsteriskNotOptions, 4),
+            (b"M-SEARCH * HTTP/1.1", AsteriskNotOptions, 9),
+            (b"POST * HTTP/1.1", AsteriskNotOptions, 5),
             (b"OPTIONS *x HTTP/1.1", InvalidTarget, 8),
             (b"GET example.com:80 HTTP/1.1", InvalidTarget, 4),
             (b"GET foo HTTP/1.1", InvalidTarget, 4),
             (b"GET http:/a HTTP/1.1", InvalidTarget, 4),
             (b"GET http:///x HTTP/1.1", InvalidTarget, 4),
-            (b"GET http://u@a/ HTTP/1.1", InvalidTarget, 4),
+            (b"GET http://u@a/ HTTP/1.1", UserinfoInTarget, 4),
+            (b"GET http://u:p@a/echo HTTP/1.1", UserinfoInTarget, 4),
+            (b"GET http://@a/ HTTP/1.1", UserinfoInTarget, 4),
+            (b"CONNECT u:p@a:443 HTTP/1.1", UserinfoInTarget, 8),
+            // `@` after the authority is a path byte
+            (b"GET http://a/u@b#f HTTP/1.1", FragmentInTarget, 16),
+            // no fragment in any form (RFC 9112 §3.2), at the `#`
+            (b"GET /echo?p=#x HTTP/1.1", FragmentInTarget, 12),
+            (b"GET /# HTTP/1.1", FragmentInTarget, 5),
+            (b"GET http://a#f HTTP/1.1", FragmentInTarget, 12),
+            (b"OPTIONS *# HTTP/1.1", FragmentInTarget, 9),
             (b"GET http://a:x/ HTTP/1.1", InvalidTarget, 4),
             (b"GET 1http://a/ HTTP/1.1", InvalidTarget, 4),
             (b"GET ht_tp://a/ HTTP/1.1", InvalidTarget, 4),
@@ -1058,6 +1113,28 @@ mod tests {
                 "{:?}: {e}",
                 String::from_utf8_lossy(lines)
             );
+        }
+    }
+
+    #[test]
+    fn target_messages_say_why() {
+        let cases: [(&[u8], &str); 3] = [
+            (
+                b"GET /echo?p=#x HTTP/1.1\r\nHost: a\r\n\r\n",
+                "line 1: request target contains '#': a fragment is not sent to the server (RFC 9112 §3.2)",
+            ),
+            (
+                b"M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n",
+                "line 1: request target `*` is only allowed with OPTIONS (RFC 9112 §3.2.4)",
+            ),
+            (
+                b"GET http://u:p@a/echo HTTP/1.1\r\nHost: a\r\n\r\n",
+                "line 1: request target contains userinfo (`user:pass@`), which is not allowed (RFC 9110 §4.2.4)",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse(text).0.unwrap_err();
+            assert_eq!((e.to_string().as_str(), e.status()), (want, 400));
         }
     }
 

@@ -17,10 +17,13 @@
 //! - [`query`]: query strings and urlencoded bodies into a multi-map.
 //! - [`cookie`]: the `Cookie` request header and the `Set-Cookie` builder.
 //! - [`date`]: IMF-fixdate for the `Date` header.
+//! - [`conditional`]: validators, `If-None-Match`, `If-Modified-Since`, `If-Range`.
+//! - [`range`]: the `Range: bytes=` field and what it selects (206/416).
 //! - [`response`]: the response head encoder.
 
 pub mod chars;
 pub mod chunked;
+pub mod conditional;
 pub mod conn;
 pub mod cookie;
 pub mod date;
@@ -31,6 +34,7 @@ pub mod multipart;
 pub mod params;
 pub mod parser;
 pub mod query;
+pub mod range;
 pub mod response;
 
 pub use error::{ErrorKind, ParseError};

@@ -91,7 +91,9 @@
 //!   the `--` of the boundary line opening the part too many (that error comes in
 //!   place of the last allowed part's [`Event::PartEnd`]).
 
-use crate::http::chars::{TCHAR, field_content_span, is_ows, span_of, trim_ows};
+use crate::http::chars::{
+    BCHARS, BCHARS_NO_SPACE, TCHAR, field_content_span, is_ows, span_of, trim_ows,
+};
 use crate::http::params::{parse_content_disposition, parse_media_type};
 use memchr::memchr;
 use std::fmt;
@@ -284,31 +286,14 @@ impl std::error::Error for MultipartError {}
 ///                  "+" / "_" / "," / "-" / "." /
 ///                  "/" / ":" / "=" / "?"
 /// ```
-const BCHARS_NO_SPACE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let extra = b"'()+_,-./:=?";
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
-
-/// Whether `boundary` follows the RFC 2046 grammar above.
+///
+/// Whether `boundary` follows this grammar ([`BCHARS`], [`BCHARS_NO_SPACE`]).
 pub fn is_valid_boundary(boundary: &[u8]) -> bool {
     match boundary.split_last() {
         Some((&last, init)) => {
             boundary.len() <= MAX_BOUNDARY
                 && BCHARS_NO_SPACE[last as usize]
-                && init
-                    .iter()
-                    .all(|&b| b == b' ' || BCHARS_NO_SPACE[b as usize])
+                && init.iter().all(|&b| BCHARS[b as usize])
         }
         None => false,
     }

@@ -79,7 +79,9 @@
 //!   attr-char, or bytes that are not UTF-8 is ignored, and `filename` is used.
 //!   (RFC 7578 §4.2 says senders must not use `filename*` in form data; some do.)
 
-use crate::http::chars::{HEX_VALUE, QDTEXT, QUOTED_PAIR, TCHAR, is_ows, span_of, trim_ows};
+use crate::http::chars::{
+    ATTR_CHAR, HEX_VALUE, QDTEXT, QUOTED_PAIR, TCHAR, is_ows, span_of, trim_ows,
+};
 use std::borrow::Cow;
 
 /// One `name=value` parameter. `name` is as sent (compare it case-insensitively);
@@ -277,28 +279,6 @@ pub fn decode_ext_value(value: &[u8]) -> Option<String> {
         None
     }
 }
-
-/// RFC 8187 §3.2.1:
-/// ```text
-/// attr-char = ALPHA / DIGIT
-///           / "!" / "#" / "$" / "&" / "+" / "-" / "."
-///           / "^" / "_" / "`" / "|" / "~"
-/// ```
-const ATTR_CHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let extra = b"!#$&+-.^_`|~";
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
 
 /// A token's bytes as `&str` (tokens are ASCII, so this cannot fail).
 fn ascii(token: &[u8]) -> &str {

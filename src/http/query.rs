@@ -45,6 +45,7 @@
 //! allocating anything, and refuses more than `max_fields` with [`TooManyFields`]
 //! (answered with 400, as Django does); [`MAX_FIELDS`] is the default.
 
+use crate::http::chars;
 use std::fmt;
 
 /// Default cap on the number of fields in one query or form body: 1000, the default
@@ -200,14 +201,9 @@ fn decode_component(raw: &[u8]) -> String {
     utf8_lossy(out)
 }
 
-/// `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"` (RFC 5234; case-insensitive).
+/// The value of a `HEXDIG` (RFC 5234; case-insensitive), if there is a byte and it is one.
 fn hex_value(b: Option<&u8>) -> Option<u8> {
-    match *b? {
-        b @ b'0'..=b'9' => Some(b - b'0'),
-        b @ b'a'..=b'f' => Some(b - b'a' + 10),
-        b @ b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    chars::hex_value(*b?)
 }
 
 /// Bytes to a `String`, keeping the buffer when it is valid UTF-8 and replacing

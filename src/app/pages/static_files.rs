@@ -1,24 +1,17 @@
-//! `/static/…`: files under `www/static/`, with `ETag`/`Last-Modified` and 304 (SPEC
-//! "Pages and endpoints"), the way nginx serves a directory.
+//! `/static/…`: files under `www/static/`, with `ETag`/`Last-Modified`, 304 and
+//! single byte ranges (SPEC "Pages and endpoints"), the way nginx serves a directory.
 //!
 //! Theory of operation: the router hands over `rest`, the raw (still percent-encoded)
 //! path after `/static/`. It is split on `/` *before* decoding, so an encoded slash can
 //! never make a new segment, and each segment is decoded and checked on its own. The
 //! segments are joined onto the static directory, and no segment may be a symbolic
-//! link (none is followed, not even one that stays inside: [`open_inside`]). Only regular
-//! files are served: the page opens the file and returns it as [`Body::File`], which the
-//! I/O layer reads and writes in pieces (and drops for `HEAD`). Validators come from the
-//! opened file's metadata:
-//!
-//! - `ETag: "<mtime secs hex>-<length hex>"`, strong, as nginx makes it;
-//! - `Last-Modified`: the mtime as an IMF-fixdate.
-//!
-//! Conditional GET (RFC 9110 §13.2.2 order): `If-None-Match` (`*` or a list of
-//! entity-tags, compared weakly per §13.1.2, so `W/"…"` matches) decides when present;
-//! only without it does `If-Modified-Since` count (mtime at or before the date → 304;
-//! a value that is not an HTTP-date is ignored). A 304 carries `ETag` and
-//! `Last-Modified`, no `Content-Type` and no body; the I/O layer writes no framing
-//! field for 304 (RFC 9110 §8.6).
+//! link (none is followed, not even one that stays inside:
+//! [`files::open_inside`]). The rest is shared with `/uploads/` in [`crate::app::files`]:
+//! only regular files are served, as [`crate::app::Body::File`] (the I/O layer reads
+//! it in pieces and drops it for `HEAD`), with validators from the opened file
+//! (`ETag: "<mtime hex>-<len hex>"`, `Last-Modified`), conditional GET → 304
+//! ([`crate::http::conditional`]) and `Range`/`If-Range` → 206/416
+//! ([`crate::http::range`]).
 //!
 //! Refusals, decided here:
 //!
@@ -36,14 +29,10 @@
 //!
 //! Dotfiles (`.well-known`, `.htaccess`) are served like any other file, as nginx does.
 
-use crate::app::{Body, Request, Response};
-use crate::http::date::{imf_fixdate, parse_http_date};
-use crate::http::response::ResponseHead;
+use crate::app::files::{self, Place};
+use crate::app::{Request, Response};
 use std::borrow::Cow;
-use std::fs::{File, Metadata};
-use std::io;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 /// Why a request path names no file we serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,46 +56,13 @@ pub fn serve(static_dir: &Path, rest: &str, req: &Request<'_>) -> Response {
         }
         Err(Refusal::NotAFile) => return not_found(rest),
     };
-    let (file, meta) = match open_inside(static_dir, &relative) {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(rest),
-        // ENOTDIR: a file used as a directory (`hello.txt/more`); ENAMETOOLONG.
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::NotADirectory
-                    | io::ErrorKind::InvalidFilename
-            ) =>
-        {
-            return not_found(rest);
-        }
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            return Response::text_error(403, "this file may not be read");
-        }
-        Err(e) => {
-            log::warn!("static file /static/{rest}: {e}");
-            return Response::text_error(500, "could not read the file");
-        }
+    let url = format!("/static/{rest}");
+    let place = Place {
+        noun: "file",
+        url: &url,
     };
-
-    let len = meta.len();
-    let mtime = mtime_secs(&meta);
-    let etag = format!("\"{mtime:x}-{len:x}\"");
-    let last_modified = String::from_utf8_lossy(&imf_fixdate(mtime)).into_owned();
-
-    if not_modified(req, &etag, mtime) {
-        let mut head = ResponseHead::new(304);
-        head.header("ETag", etag);
-        head.header("Last-Modified", last_modified);
-        return Response {
-            head,
-            body: Body::Empty,
-        };
-    }
-    Response::new(200, content_type(&relative), Body::File { file, len })
-        .header("ETag", etag)
-        .header("Last-Modified", last_modified)
+    let opened = files::open_inside(static_dir, &relative);
+    files::respond(req, opened, &place, files::content_type(&relative), |r| r)
 }
 
 fn not_found(rest: &str) -> Response {
@@ -167,168 +123,14 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Open `relative` under `static_dir` if it is a regular file reached without any
-/// symbolic link. `Ok(None)`: it exists but is not ours to serve.
-///
-/// SPEC "Security and bounds": no symlink is followed, even one that stays inside
-/// (a link planted in a served directory is how a file from elsewhere gets served).
-/// `relative` has no `.`/`..` segments (refused before), so only a symlink could lead
-/// out. Each segment is `lstat`ed (one for `hello.html`) and a symlink anywhere is a
-/// 404; the last one is then opened with `O_NOFOLLOW` ([`open_no_follow`]), so a link
-/// swapped in after the check is refused too. `static_dir` itself is canonical (the
-/// app canonicalizes it once at start).
-pub(crate) fn open_inside(
-    static_dir: &Path,
-    relative: &Path,
-) -> io::Result<Option<(File, Metadata)>> {
-    let mut full = static_dir.to_path_buf();
-    let mut last = None;
-    for part in relative.components() {
-        full.push(part);
-        let m = std::fs::symlink_metadata(&full)?;
-        if m.file_type().is_symlink() {
-            return Ok(None);
-        }
-        last = Some(m);
-    }
-    // Check before opening: opening a FIFO would block the worker until a writer came.
-    if !last.is_some_and(|m| m.is_file()) {
-        return Ok(None);
-    }
-    open_no_follow(&full)
-}
-
-/// Open a regular file for reading, refusing a symbolic link as the last component
-/// (`O_NOFOLLOW`: the kernel answers `ELOOP`, which is `Ok(None)` here, as for any
-/// file that is not ours to serve). The length and validators come from the file
-/// opened, not from the name.
-pub(crate) fn open_no_follow(path: &Path) -> io::Result<Option<(File, Metadata)>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let meta = file.metadata()?;
-    Ok(meta.is_file().then_some((file, meta)))
-}
-
-/// Modification time in whole seconds since the epoch (0 for earlier or unknown times).
-pub(crate) fn mtime_secs(meta: &Metadata) -> u64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Whether the request's preconditions say the client's copy is current
-/// (RFC 9110 §13.2.2, steps 3 and 4 for GET/HEAD).
-pub(crate) fn not_modified(req: &Request<'_>, etag: &str, mtime: u64) -> bool {
-    let mut saw_if_none_match = false;
-    for (name, value) in req.head.headers() {
-        if name.eq_ignore_ascii_case("if-none-match") {
-            saw_if_none_match = true;
-            if if_none_match_hits(value, etag.as_bytes()) {
-                return true;
-            }
-        }
-    }
-    if saw_if_none_match {
-        return false;
-    }
-    match req.header("if-modified-since").and_then(parse_http_date) {
-        Some(since) => mtime <= since,
-        None => false,
-    }
-}
-
-/// Whether an `If-None-Match` value matches `etag` by weak comparison.
-///
-/// ```text
-/// If-None-Match = "*" / #entity-tag
-/// entity-tag    = [ weak ] opaque-tag
-/// weak          = %s"W/"
-/// opaque-tag    = DQUOTE *etagc DQUOTE
-/// etagc         = %x21 / %x23-7E / obs-text
-/// ```
-///
-/// Empty list elements and OWS are skipped (RFC 9110 §5.6.1); at the first malformed
-/// element the rest of the value is ignored (no match from it).
-fn if_none_match_hits(value: &[u8], etag: &[u8]) -> bool {
-    let ours = strip_weak(etag);
-    let value = value.trim_ascii();
-    if value == b"*" {
-        return true;
-    }
-    let mut rest = value;
-    loop {
-        rest = rest.trim_ascii_start();
-        while let Some(r) = rest.strip_prefix(b",") {
-            rest = r.trim_ascii_start();
-        }
-        if rest.is_empty() {
-            return false;
-        }
-        let after_weak = rest.strip_prefix(b"W/").unwrap_or(rest);
-        let Some(inner) = after_weak.strip_prefix(b"\"") else {
-            return false;
-        };
-        let Some(close) = inner.iter().position(|&b| b == b'"') else {
-            return false;
-        };
-        if &after_weak[..close + 2] == ours {
-            return true;
-        }
-        rest = &inner[close + 1..];
-        let trimmed = rest.trim_ascii_start();
-        if !trimmed.is_empty() && !trimmed.starts_with(b",") {
-            return false;
-        }
-    }
-}
-
-fn strip_weak(tag: &[u8]) -> &[u8] {
-    tag.strip_prefix(b"W/").unwrap_or(tag)
-}
-
-/// `Content-Type` by file extension (ASCII case-insensitive); text types say UTF-8.
-pub(crate) fn content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        // RFC 9239 makes text/javascript the one to use.
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "txt" => "text/plain; charset=utf-8",
-        // RFC 8259 §11: application/json has no charset parameter; it is UTF-8.
-        "json" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "pdf" => "application/pdf",
-        "wasm" => "application/wasm",
-        _ => "application/octet-stream",
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::app::Body;
     use crate::http::head::{HeaderSpan, Method, RequestHead, Span, TargetForm, Version};
+    use std::fs::File;
     use std::io::Read;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// 2023-11-14T22:13:20Z, `6553f100` in hex.
     const MTIME: u64 = 1_700_000_000;
@@ -487,29 +289,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn content_types() {
-        let cases = [
-            ("a.html", "text/html; charset=utf-8"),
-            ("a.json", "application/json"),
-            ("a.svg", "image/svg+xml"),
-            ("a.png", "image/png"),
-            ("a.jpg", "image/jpeg"),
-            ("a.JPEG", "image/jpeg"),
-            ("a.gif", "image/gif"),
-            ("a.webp", "image/webp"),
-            ("a.ico", "image/x-icon"),
-            ("a.woff2", "font/woff2"),
-            ("a.pdf", "application/pdf"),
-            ("a.wasm", "application/wasm"),
-            ("a.bin", "application/octet-stream"),
-            ("Makefile", "application/octet-stream"),
-        ];
-        for (name, ct) in cases {
-            assert_eq!(content_type(Path::new(name)), ct, "{name}");
-        }
-    }
-
-    #[test]
     fn if_none_match_gives_304() {
         let t = Tree::new("inm");
         let tag = etag_of(HELLO.len());
@@ -576,6 +355,36 @@ pub(crate) mod tests {
                 assert_eq!(body_bytes(r), HELLO);
             }
         }
+    }
+
+    /// `/static/` answers ranges as `/uploads/` does (and as nginx does).
+    #[test]
+    fn ranges_206_and_416() {
+        let t = Tree::new("range");
+        let r = get(&t, "hello.txt", &[]);
+        assert_eq!(header(&r, "Accept-Ranges"), Some("bytes"));
+        let r = get(&t, "hello.txt", &[("Range", "bytes=0-4")]);
+        assert_eq!(r.head.status, 206);
+        assert_eq!(header(&r, "Content-Range"), Some("bytes 0-4/14"));
+        assert_eq!(header(&r, "Accept-Ranges"), Some("bytes"));
+        assert_eq!(header(&r, "ETag"), Some(etag_of(HELLO.len()).as_str()));
+        let Body::File { file, len } = r.body else {
+            panic!("a slice of the file");
+        };
+        let mut out = Vec::new();
+        file.take(len).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"hello");
+        let r = get(&t, "hello.txt", &[("Range", "bytes=99-")]);
+        assert_eq!(r.head.status, 416);
+        assert_eq!(header(&r, "Content-Range"), Some("bytes */14"));
+        // If-Range that does not match: the whole file.
+        let r = get(
+            &t,
+            "hello.txt",
+            &[("Range", "bytes=0-4"), ("If-Range", "\"other\"")],
+        );
+        assert_eq!(r.head.status, 200);
+        assert_eq!(body_bytes(r), HELLO);
     }
 
     /// Never the secret, whatever the status.

@@ -6,7 +6,7 @@
 //! ([`static_files::relative_path`]: 400 for a bad escape or a control byte, 404 for
 //! anything path-shaped) and must be exactly one segment; [`UploadDir::stored`] then
 //! refuses temporary files (`.tmp-…`) and names that do not exist. The page opens the
-//! file and answers with [`Body::File`], positioned where the body starts.
+//! file and answers with [`crate::app::Body::File`], positioned where the body starts.
 //!
 //! Every response of this page, errors included, carries
 //! `X-Content-Type-Options: nosniff` (the encoder adds it to every response but the
@@ -17,32 +17,19 @@
 //! them here; everything else is `inline`. Both carry the file name (RFC 6266), with
 //! `filename*=UTF-8''…` (RFC 8187) when the plain `filename` had to lose characters.
 //!
-//! Validators are the `/static/` ones (`ETag: "<mtime hex>-<len hex>"`, strong, and
-//! `Last-Modified`). Preconditions are evaluated in RFC 9110 §13.2.2 order: first
-//! `If-None-Match` / `If-Modified-Since` (→ 304), then `If-Range`, then `Range`:
-//!
-//! - one satisfiable `bytes` range → 206 with `Content-Range: bytes a-b/len` and that
-//!   slice (a last-pos past the end is clamped to it);
-//! - one unsatisfiable range (first-pos at or past the end, or `bytes=-0`) → 416 with
-//!   `Content-Range: bytes */len`;
-//! - a `Range` that does not parse, another unit than `bytes`, or more than one
-//!   `Range` field line → ignored, 200 with the whole file (RFC 9110 §14.2);
-//! - several ranges (`bytes=0-1,5-6`) → 200 with the whole file: `multipart/byteranges`
-//!   is not implemented, and ignoring a `Range` is always allowed (§14.2);
-//! - an `If-Range` that does not match (an entity-tag by strong comparison, a date
-//!   equal to `Last-Modified`) → 200 with the whole file (§13.1.5);
-//! - an empty upload has no byte to select: a suffix range (`bytes=-n`, n > 0) gets the
-//!   whole (empty) file with 200, an int-range gets 416 (§14.1.1).
+//! Validators, conditional GET (304), `If-Range` and single byte ranges (206, 416
+//! with `Content-Range: bytes */len`; several ranges or a malformed `Range` get the
+//! whole file) are the `/static/` ones, shared in [`crate::app::files`] (the rules are
+//! in [`crate::http::conditional`] and [`crate::http::range`]); `Content-Disposition`
+//! goes on the 200 and 206 answers only.
 //!
 //! `HEAD` needs nothing here: the I/O layer writes the head and drops the body.
 
+use crate::app::files::{self, Place};
 use crate::app::pages::static_files::{self, Refusal};
-use crate::app::{Body, Request, Response};
-use crate::http::date::{imf_fixdate, parse_http_date};
-use crate::http::response::ResponseHead;
+use crate::app::{Request, Response};
+use crate::http::chars::ATTR_CHAR;
 use crate::store::uploads::UploadDir;
-use std::fs::{File, Metadata};
-use std::io::{self, Seek, SeekFrom};
 use std::path::{Component, Path};
 
 /// Extensions of types a browser would run (scripts) or render as a document that can
@@ -77,71 +64,19 @@ pub fn serve(dir: &UploadDir, raw_name: &str, req: &Request<'_>) -> Response {
     let Some(path) = dir.stored(&name) else {
         return not_found(raw_name);
     };
-    let (mut file, meta) = match open_file(&path) {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(raw_name),
-        // Deleted between the look-up and the open.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return not_found(raw_name),
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            return Response::text_error(403, "this upload may not be read");
-        }
-        Err(e) => {
-            log::warn!("upload /uploads/{raw_name}: {e}");
-            return Response::text_error(500, "could not read the upload");
-        }
+    let url = format!("/uploads/{raw_name}");
+    let place = Place {
+        noun: "upload",
+        url: &url,
     };
-
-    let len = meta.len();
-    let mtime = static_files::mtime_secs(&meta);
-    let etag = format!("\"{mtime:x}-{len:x}\"");
-    let last_modified = String::from_utf8_lossy(&imf_fixdate(mtime)).into_owned();
-
-    if static_files::not_modified(req, &etag, mtime) {
-        let mut head = ResponseHead::new(304);
-        head.header("ETag", etag);
-        head.header("Last-Modified", last_modified);
-        return Response {
-            head,
-            body: Body::Empty,
-        };
-    }
-
-    let range = match single_field(req, "range") {
-        Field::One(value) if if_range_allows(req, &etag, mtime) => byte_range(value, len),
-        _ => ByteRange::Whole,
-    };
-    let content_type = static_files::content_type(Path::new(&name));
-    let (status, body) = match range {
-        ByteRange::Whole => (200, Body::File { file, len }),
-        ByteRange::Slice { first, last } => {
-            if let Err(e) = file.seek(SeekFrom::Start(first)) {
-                log::warn!("upload /uploads/{raw_name}: seek to {first}: {e}");
-                return Response::text_error(500, "could not read the upload");
-            }
-            let body = Body::File {
-                file,
-                len: last - first + 1,
-            };
-            (206, body)
-        }
-        ByteRange::Unsatisfiable => {
-            let message = format!("the range selects no byte of this upload ({len} bytes)");
-            return Response::text_error(416, &message)
-                .header("Content-Range", format!("bytes */{len}"))
-                .header("Accept-Ranges", "bytes");
-        }
-    };
-    let mut r = Response::new(status, content_type, body);
-    if let ByteRange::Slice { first, last } = range {
-        r = r.header("Content-Range", format!("bytes {first}-{last}/{len}"));
-    }
-    r.header("ETag", etag)
-        .header("Last-Modified", last_modified)
-        .header("Accept-Ranges", "bytes")
-        .header(
+    let content_type = files::content_type(Path::new(&name));
+    let opened = files::open_no_follow(&path);
+    files::respond(req, opened, &place, content_type, |r| {
+        r.header(
             "Content-Disposition",
             content_disposition(&name, content_type),
         )
+    })
 }
 
 fn not_found(raw_name: &str) -> Response {
@@ -158,13 +93,6 @@ fn stored_name(raw_name: &str) -> Result<String, Refusal> {
         }
         _ => Err(Refusal::NotAFile),
     }
-}
-
-/// Open a regular file, never through a symbolic link (SPEC "Security and bounds":
-/// an upload name is one segment, so `O_NOFOLLOW` on it covers the whole path below
-/// the uploads directory); `Ok(None)` for anything else.
-fn open_file(path: &Path) -> io::Result<Option<(File, Metadata)>> {
-    static_files::open_no_follow(path)
 }
 
 /// `attachment` for active types, `inline` for the rest, with the file name (RFC 6266
@@ -201,7 +129,7 @@ fn content_disposition(name: &str, content_type: &str) -> String {
     if lossy {
         out.push_str("; filename*=UTF-8''");
         for b in name.bytes() {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            if ATTR_CHAR[b as usize] {
                 out.push(char::from(b));
             } else {
                 out.push_str(&format!("%{b:02X}"));
@@ -223,148 +151,12 @@ fn is_active(name: &str, content_type: &str) -> bool {
         || ACTIVE_TYPES.iter().any(|t| t.eq_ignore_ascii_case(essence))
 }
 
-/// How many field lines a request has with one name, and the value when there is one.
-enum Field<'a> {
-    Absent,
-    One(&'a [u8]),
-    Several,
-}
-
-fn single_field<'a>(req: &Request<'a>, name: &str) -> Field<'a> {
-    let mut values = req
-        .head
-        .headers()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v);
-    match (values.next(), values.next()) {
-        (None, _) => Field::Absent,
-        (Some(v), None) => Field::One(v),
-        (Some(_), Some(_)) => Field::Several,
-    }
-}
-
-/// Whether `If-Range` lets the `Range` apply (RFC 9110 §13.1.5): absent, or it
-/// matches the current representation.
-///
-/// ```text
-/// If-Range = entity-tag / HTTP-date
-/// ```
-///
-/// An entity-tag matches by strong comparison (§8.8.3.2: a weak tag never matches);
-/// a date matches when it is exactly the `Last-Modified`. Anything else (several
-/// field lines, a value that is neither) does not match: the whole file is sent.
-fn if_range_allows(req: &Request<'_>, etag: &str, mtime: u64) -> bool {
-    let value = match single_field(req, "if-range") {
-        Field::Absent => return true,
-        Field::One(v) => v.trim_ascii(),
-        Field::Several => return false,
-    };
-    if value.starts_with(b"\"") || value.starts_with(b"W/") {
-        return value == etag.as_bytes();
-    }
-    parse_http_date(value) == Some(mtime)
-}
-
-/// What a `Range` field asks of a representation of some length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ByteRange {
-    /// No usable range: send the whole representation (200).
-    Whole,
-    /// Bytes `first..=last` (206).
-    Slice { first: u64, last: u64 },
-    /// A single range with no byte in the representation (416).
-    Unsatisfiable,
-}
-
-/// The range a `Range` value selects in a representation of `len` bytes (RFC 9110
-/// §14.1.1, §14.2).
-///
-/// ```text
-/// Range            = ranges-specifier
-/// ranges-specifier = range-unit "=" range-set
-/// range-unit       = token                          ; case-insensitive
-/// range-set        = 1#range-spec
-/// range-spec       = int-range / suffix-range / other-range
-/// int-range        = first-pos "-" [ last-pos ]
-/// suffix-range     = "-" suffix-length
-/// first-pos = last-pos = suffix-length = 1*DIGIT
-/// ```
-///
-/// List elements are separated by `,` with OWS, and empty elements are skipped
-/// (§5.6.1). Only one `bytes` range-spec is honoured; anything else is ignored
-/// ([`ByteRange::Whole`]). Numbers too large for `u64` saturate: a first-pos that
-/// large is past any end, a last-pos or suffix-length that large means "to the end".
-fn byte_range(value: &[u8], len: u64) -> ByteRange {
-    let value = value.trim_ascii();
-    let Some(eq) = value.iter().position(|&b| b == b'=') else {
-        return ByteRange::Whole;
-    };
-    if !value[..eq].eq_ignore_ascii_case(b"bytes") {
-        return ByteRange::Whole;
-    }
-    let mut specs = value[eq + 1..]
-        .split(|&b| b == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|s| !s.is_empty());
-    let (Some(spec), None) = (specs.next(), specs.next()) else {
-        // None, or several: multipart/byteranges is not implemented.
-        return ByteRange::Whole;
-    };
-    let Some(dash) = spec.iter().position(|&b| b == b'-') else {
-        return ByteRange::Whole;
-    };
-    let (first, last) = (&spec[..dash], &spec[dash + 1..]);
-    if first.is_empty() {
-        // suffix-range: the last n bytes.
-        let Some(n) = digits(last) else {
-            return ByteRange::Whole;
-        };
-        if n == 0 {
-            return ByteRange::Unsatisfiable;
-        }
-        if len == 0 {
-            return ByteRange::Whole;
-        }
-        return ByteRange::Slice {
-            first: len - n.min(len),
-            last: len - 1,
-        };
-    }
-    let Some(first) = digits(first) else {
-        return ByteRange::Whole;
-    };
-    let last = if last.is_empty() {
-        u64::MAX
-    } else {
-        match digits(last) {
-            Some(last) if last >= first => last,
-            // Not a number, or last-pos < first-pos: invalid, so ignored.
-            _ => return ByteRange::Whole,
-        }
-    };
-    if first >= len {
-        return ByteRange::Unsatisfiable;
-    }
-    ByteRange::Slice {
-        first,
-        last: last.min(len - 1),
-    }
-}
-
-/// `1*DIGIT` as a number, saturating at `u64::MAX`.
-fn digits(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(s.iter().fold(0u64, |n, &d| {
-        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::Body;
     use crate::app::pages::static_files::tests::{Head, header};
+    use std::fs::File;
     use std::io::Read;
     use std::path::PathBuf;
     use std::time::{Duration, UNIX_EPOCH};
@@ -768,25 +560,5 @@ mod tests {
         ] {
             refused(&s, raw, 400);
         }
-    }
-
-    #[test]
-    fn range_parser() {
-        use ByteRange::*;
-        assert_eq!(byte_range(b"bytes=0-0", 1), Slice { first: 0, last: 0 });
-        assert_eq!(byte_range(b"bytes=0-", 1), Slice { first: 0, last: 0 });
-        assert_eq!(byte_range(b"bytes=1-", 1), Unsatisfiable);
-        assert_eq!(byte_range(b"bytes=-1", 1), Slice { first: 0, last: 0 });
-        assert_eq!(byte_range(b"bytes=0-0", 0), Unsatisfiable);
-        assert_eq!(byte_range(b"bytes=-1", 0), Whole);
-        assert_eq!(byte_range(b"bytes=-0", 0), Unsatisfiable);
-        assert_eq!(
-            byte_range(b"bytes=-99999999999999999999", 5),
-            Slice { first: 0, last: 4 }
-        );
-        assert_eq!(digits(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(digits(b"18446744073709551616"), Some(u64::MAX));
-        assert_eq!(digits(b""), None);
-        assert_eq!(digits(b"1 "), None);
     }
 }
