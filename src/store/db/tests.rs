@@ -2,10 +2,14 @@
 //! corruption, group commit under concurrency, durability callbacks, disk-full.
 
 use super::*;
+use crate::store::log::{snapshot_name, snapshot_temp_name};
 use crate::testing::TempDir;
 use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// The store's files in a test directory (not `LOCK`), sorted.
 trait StoreFiles {
