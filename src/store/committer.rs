@@ -60,7 +60,7 @@ impl LogFile {
             if injected.is_ok() {
                 // A disk that fills up halfway through the batch.
                 self.file.write_all(&bytes[..bytes.len() / 2])?;
-                return Err(io::Error::from_raw_os_error(28));
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
             }
         }
         #[cfg(not(test))]

@@ -10,7 +10,7 @@ use super::options::MAX_DEPTH;
 pub enum StoreError {
     /// `insert_unique` found the key already there.
     Exists,
-    /// Reading or writing the files failed (disk full is `ENOSPC`, raw OS error 28).
+    /// Reading or writing the files failed (disk full is `ENOSPC`: `raw_os_error() == Some(libc::ENOSPC)`).
     Io(io::Error),
     /// A file is damaged where a crash can't explain it; the store refuses to open.
     /// `line` is 1-based; 0 means the file as a whole.
