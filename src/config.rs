@@ -4,17 +4,24 @@
 //! environment variable `WIREPOST_SOME_NAME`; a flag wins over the variable, which wins
 //! over the default. Sizes take an optional suffix (`K`, `M`, `G`, also `KiB`…: powers
 //! of 1024); durations are seconds and may have a fraction (`0.5`).
+//!
+//! The flags are one table, [`FLAGS`]: each entry has the name, what its value is, a
+//! line of help, how its default reads in [`Config::default`] and how a value is set
+//! into the [`Config`]. Parsing, `--help` ([`usage`]) and the variables' names
+//! ([`Flag::var`]) all come from it, so a flag can't be parsed yet missing from the
+//! help, or shown with a default it does not have.
 
 use crate::http::head::HeadLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Seconds to wait for the next line of a head (or its first line, from its first
-/// byte); 408 past it. SPEC: 30 s, so that a person typing into `nc` is served.
+/// Seconds a line of the request head may take (408 past it): per *line*, so a request
+/// typed by hand into `nc` at human speed is served; SPEC "Protocol": 30 s.
 pub const HEADER_TIMEOUT_SECS: f64 = 30.0;
-/// Seconds for a whole head from its first byte (408 past it); SPEC: 300 s.
+/// Seconds the whole head may take from its first byte, however steadily its lines come
+/// (a client sending one header line every 29 s must still stop); SPEC: 300 s.
 pub const HEADER_TOTAL_SECS: f64 = 300.0;
-/// Seconds an announced body may go without a byte (408 past it); SPEC: 30 s.
+/// Seconds an announced body may go without a byte arriving (408 past it); SPEC: 30 s.
 pub const BODY_TIMEOUT_SECS: f64 = 30.0;
 /// Seconds an idle keep-alive connection is kept (and a stalled one waited for); SPEC: 60 s.
 pub const IDLE_TIMEOUT_SECS: f64 = 60.0;
@@ -50,11 +57,11 @@ pub struct Config {
     pub max_upload: u64,
     pub max_upload_files: usize,
     pub trace: bool,
-    /// Longest wait for the next line of a head (`--header-timeout`).
+    /// `--header-timeout`: longest wait for the next line of a head.
     pub header_timeout: Duration,
-    /// Longest time for a whole head from its first byte (`--header-total`).
+    /// `--header-total`: longest a whole head may take since its first byte.
     pub header_total: Duration,
-    /// Longest wait for the next byte of an announced body (`--body-timeout`).
+    /// `--body-timeout`: longest an announced body may send no byte.
     pub body_timeout: Duration,
     pub idle_timeout: Duration,
     pub drain_timeout: Duration,
@@ -92,43 +99,6 @@ impl Default for Config {
     }
 }
 
-/// The usage text of `--help`.
-pub const USAGE: &str = "\
-usage: wirepost [FLAGS]
-
-Each flag can also be set by the environment variable WIREPOST_<NAME>
-(e.g. WIREPOST_ADDR=0.0.0.0:8000); a flag wins over the variable.
-
-  --addr HOST:PORT          listen address                [127.0.0.1:8000]
-  --workers N               event-loop threads            [number of cores]
-  --www DIR                 templates and static files    [www]
-  --data DIR                runtime state                 [data]
-  --max-body BYTES          largest form/JSON body        [1M]
-  --max-upload BYTES        largest upload                [1G]
-  --max-upload-files N      files in one upload at most   [100]
-  --trace                   print every connection's bytes in and out
-  --header-timeout SECS     408 if a head line takes longer [30]
-  --header-total SECS       408 if a whole head takes longer [300]
-  --body-timeout SECS       408 if a body stalls that long  [30]
-  --idle-timeout SECS       close idle connections after  [60]
-  --drain-timeout SECS      on SIGTERM, wait for requests [10]
-  --max-connections N       open connections at most      [10000]
-  --max-request-line BYTES  414 past it                   [8192]
-  --max-header-section BYTES 431 past it                  [16384]
-  --max-headers N           431 past it                   [100]
-  --max-sessions N          live sessions at most         [100000]
-  --purge-every SECS        purge expired sessions every  [60]
-  --allowed-host NAME       a Host a browser may use besides localhost, 127.0.0.1,
-                            [::1] and the listen address; repeatable, * for any,
-                            .example.com for it and its subdomains (the variable
-                            takes a comma-separated list)
-
-Logging: RUST_LOG=info (default) logs one line per request; RUST_LOG=warn none.
-Stopping: SIGTERM or Ctrl-C stops accepting, closes idle connections, lets requests in
-flight finish (up to --drain-timeout), flushes storage and exits 0; a second signal
-exits at once.
-";
-
 /// What went wrong reading flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -141,7 +111,7 @@ pub enum ConfigError {
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConfigError::Help => f.write_str(USAGE),
+            ConfigError::Help => f.write_str(&usage()),
             ConfigError::Unknown(n) => write!(f, "unknown flag --{n} (see --help)"),
             ConfigError::MissingValue(n) => write!(f, "--{n} needs a value"),
             ConfigError::BadValue { name, value } => {
@@ -167,33 +137,31 @@ pub fn parse_size(s: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
+/// A size as `--help` shows it: `1G`, `1M`, `8K`, or bytes.
+fn show_size(n: u64) -> String {
+    match n {
+        0 => "0".into(),
+        n if n % (1 << 30) == 0 => format!("{}G", n >> 30),
+        n if n % (1 << 20) == 0 => format!("{}M", n >> 20),
+        n if n % (1 << 10) == 0 => format!("{}K", n >> 10),
+        n => n.to_string(),
+    }
+}
+
 fn parse_secs(s: &str) -> Option<Duration> {
     let v: f64 = s.trim().parse().ok()?;
     (v.is_finite() && v > 0.0).then(|| Duration::from_secs_f64(v))
 }
 
-const FLAGS: &[&str] = &[
-    "addr",
-    "workers",
-    "www",
-    "data",
-    "max-body",
-    "max-upload",
-    "max-upload-files",
-    "trace",
-    "header-timeout",
-    "header-total",
-    "body-timeout",
-    "idle-timeout",
-    "drain-timeout",
-    "max-connections",
-    "max-request-line",
-    "max-header-section",
-    "max-headers",
-    "max-sessions",
-    "purge-every",
-    "allowed-host",
-];
+/// A duration as `--help` shows it: seconds, with a fraction only if it has one.
+fn show_secs(d: Duration) -> String {
+    d.as_secs_f64().to_string()
+}
+
+/// A count: a whole number above 0.
+fn parse_count(s: &str) -> Option<usize> {
+    s.trim().parse::<usize>().ok().filter(|&n| n > 0)
+}
 
 /// An `--allowed-host` value: a host name or address without port, lowercase; `*`;
 /// or `.name` (the name and every subdomain, as in Django's `ALLOWED_HOSTS`).
@@ -208,94 +176,374 @@ fn parse_allowed_host(s: &str) -> Option<String> {
     ok.then_some(s)
 }
 
+/// How a flag takes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `--name VALUE` or `--name=VALUE`; the last one given wins.
+    Value,
+    /// `--name` alone means on; `--name=0` (`false`, `no`, `off`) means off.
+    Switch,
+    /// May be given many times, each adding to a list. Its variable holds a
+    /// comma-separated list, and any flag replaces the variable's list as a whole.
+    Repeated,
+}
+
+/// One flag: everything parsing, `--help` and the `WIREPOST_*` variables are made of.
+pub struct Flag {
+    /// `--name`; the variable is `WIREPOST_NAME` (see [`Flag::var`]).
+    pub name: &'static str,
+    /// What the value is, in `--help` (`""` for a switch).
+    pub metavar: &'static str,
+    /// One line for `--help` (more lines are indented under it).
+    pub help: &'static str,
+    pub kind: Kind,
+    /// The default as `--help` shows it, read from [`Config::default`]; `None` hides it.
+    pub default: fn(&Config) -> Option<String>,
+    /// Set the value into the config; `None` if the value is not usable.
+    pub apply: fn(&mut Config, &str) -> Option<()>,
+}
+
+impl Flag {
+    /// The environment variable: `WIREPOST_` and the name, uppercase, `-` as `_`.
+    pub fn var(&self) -> String {
+        format!(
+            "WIREPOST_{}",
+            self.name.to_ascii_uppercase().replace('-', "_")
+        )
+    }
+}
+
+/// Every flag, in `--help` order. Adding a flag is adding an entry here (and a field
+/// with its default in [`Config`]).
+pub static FLAGS: &[Flag] = &[
+    Flag {
+        name: "addr",
+        metavar: "HOST:PORT",
+        help: "listen address",
+        kind: Kind::Value,
+        default: |c| Some(c.addr.clone()),
+        apply: |c, v| {
+            c.addr = v.to_string();
+            Some(())
+        },
+    },
+    Flag {
+        name: "workers",
+        metavar: "N",
+        help: "event-loop threads",
+        kind: Kind::Value,
+        default: |c| Some(format!("cores: {}", c.workers)),
+        apply: |c, v| {
+            c.workers = parse_count(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "www",
+        metavar: "DIR",
+        help: "templates and static files",
+        kind: Kind::Value,
+        default: |c| Some(c.www.display().to_string()),
+        apply: |c, v| {
+            c.www = v.into();
+            Some(())
+        },
+    },
+    Flag {
+        name: "data",
+        metavar: "DIR",
+        help: "runtime state",
+        kind: Kind::Value,
+        default: |c| Some(c.data.display().to_string()),
+        apply: |c, v| {
+            c.data = v.into();
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-body",
+        metavar: "BYTES",
+        help: "largest form/JSON body",
+        kind: Kind::Value,
+        default: |c| Some(show_size(c.max_body)),
+        apply: |c, v| {
+            c.max_body = parse_size(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-upload",
+        metavar: "BYTES",
+        help: "largest upload",
+        kind: Kind::Value,
+        default: |c| Some(show_size(c.max_upload)),
+        apply: |c, v| {
+            c.max_upload = parse_size(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-upload-files",
+        metavar: "N",
+        help: "files in one upload at most",
+        kind: Kind::Value,
+        default: |c| Some(c.max_upload_files.to_string()),
+        apply: |c, v| {
+            c.max_upload_files = parse_count(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "trace",
+        metavar: "",
+        help: "print every connection's bytes in and out",
+        kind: Kind::Switch,
+        default: |_| None,
+        apply: |c, v| {
+            c.trace = !matches!(v, "0" | "false" | "no" | "off" | "");
+            Some(())
+        },
+    },
+    Flag {
+        name: "header-timeout",
+        metavar: "SECS",
+        help: "408 if a line of a head takes longer",
+        kind: Kind::Value,
+        default: |c| Some(show_secs(c.header_timeout)),
+        apply: |c, v| {
+            c.header_timeout = parse_secs(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "header-total",
+        metavar: "SECS",
+        help: "408 if a whole head takes longer",
+        kind: Kind::Value,
+        default: |c| Some(show_secs(c.header_total)),
+        apply: |c, v| {
+            c.header_total = parse_secs(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "body-timeout",
+        metavar: "SECS",
+        help: "408 if a body sends no byte for",
+        kind: Kind::Value,
+        default: |c| Some(show_secs(c.body_timeout)),
+        apply: |c, v| {
+            c.body_timeout = parse_secs(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "idle-timeout",
+        metavar: "SECS",
+        help: "close idle connections after",
+        kind: Kind::Value,
+        default: |c| Some(show_secs(c.idle_timeout)),
+        apply: |c, v| {
+            c.idle_timeout = parse_secs(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "drain-timeout",
+        metavar: "SECS",
+        help: "on SIGTERM, wait for requests",
+        kind: Kind::Value,
+        default: |c| Some(show_secs(c.drain_timeout)),
+        apply: |c, v| {
+            c.drain_timeout = parse_secs(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-connections",
+        metavar: "N",
+        help: "open connections at most",
+        kind: Kind::Value,
+        default: |c| Some(c.max_connections.to_string()),
+        apply: |c, v| {
+            c.max_connections = parse_count(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-request-line",
+        metavar: "BYTES",
+        help: "414 past it",
+        kind: Kind::Value,
+        default: |c| Some(show_size(c.limits.max_request_line as u64)),
+        apply: |c, v| {
+            c.limits.max_request_line = usize::try_from(parse_size(v)?).ok()?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-header-section",
+        metavar: "BYTES",
+        help: "431 past it",
+        kind: Kind::Value,
+        default: |c| Some(show_size(c.limits.max_header_section as u64)),
+        apply: |c, v| {
+            c.limits.max_header_section = usize::try_from(parse_size(v)?).ok()?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-headers",
+        metavar: "N",
+        help: "431 past it",
+        kind: Kind::Value,
+        default: |c| Some(c.limits.max_headers.to_string()),
+        apply: |c, v| {
+            c.limits.max_headers = parse_count(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "max-sessions",
+        metavar: "N",
+        help: "live sessions at most",
+        kind: Kind::Value,
+        default: |c| Some(c.max_sessions.to_string()),
+        apply: |c, v| {
+            c.max_sessions = parse_count(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "purge-every",
+        metavar: "SECS",
+        help: "purge expired sessions every",
+        kind: Kind::Value,
+        default: |c| Some(show_secs(c.purge_every)),
+        apply: |c, v| {
+            c.purge_every = parse_secs(v)?;
+            Some(())
+        },
+    },
+    Flag {
+        name: "allowed-host",
+        metavar: "NAME",
+        help: "a Host a browser may use besides localhost, 127.0.0.1,\n\
+               [::1] and the listen address; repeatable, * for any,\n\
+               .example.com for it and its subdomains (the variable\n\
+               takes a comma-separated list)",
+        kind: Kind::Repeated,
+        default: |_| None,
+        apply: |c, v| {
+            c.allowed_hosts.push(parse_allowed_host(v)?);
+            Some(())
+        },
+    },
+];
+
+/// The text of `--help`, made from [`FLAGS`] and [`Config::default`].
+pub fn usage() -> String {
+    let defaults = Config::default();
+    let flag_text = |f: &Flag| format!("  --{} {}", f.name, f.metavar);
+    // Columns: help after the longest flag, defaults after the longest help with one.
+    let help_column = FLAGS.iter().map(|f| flag_text(f).len()).max().unwrap_or(0) + 1;
+    let default_column = FLAGS
+        .iter()
+        .filter(|f| (f.default)(&defaults).is_some())
+        .map(|f| help_column + f.help.lines().next().unwrap_or("").len() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from(
+        "usage: wirepost [FLAGS]\n\n\
+         Each flag can also be set by the environment variable WIREPOST_<NAME>\n\
+         (e.g. WIREPOST_ADDR=0.0.0.0:8000); a flag wins over the variable.\n\n",
+    );
+    for flag in FLAGS {
+        let mut line = flag_text(flag);
+        let mut help = flag.help.lines();
+        let first = help.next().unwrap_or("");
+        pad(&mut line, help_column);
+        line.push_str(first);
+        if let Some(default) = (flag.default)(&defaults) {
+            pad(&mut line, default_column);
+            line.push_str(&format!("[{default}]"));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        for more in help {
+            out.push_str(&" ".repeat(help_column));
+            out.push_str(more.trim());
+            out.push('\n');
+        }
+    }
+    out.push_str(
+        "\nLogging: RUST_LOG=info (default) logs one line per request; RUST_LOG=warn none.\n\
+         Stopping: SIGTERM or Ctrl-C stops accepting, closes idle connections, lets requests in\n\
+         flight finish (up to --drain-timeout), flushes storage and exits 0; a second signal\n\
+         exits at once.\n",
+    );
+    out
+}
+
+/// Pad `line` with spaces to `column`.
+fn pad(line: &mut String, column: usize) {
+    let n = column.saturating_sub(line.len());
+    line.push_str(&" ".repeat(n));
+}
+
 impl Config {
     /// Read the flags (`args` without the program name) over the environment.
     pub fn from_args_and_env(
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let mut values: Vec<(String, String)> = Vec::new();
-        for name in FLAGS {
-            let var = format!("WIREPOST_{}", name.to_ascii_uppercase().replace('-', "_"));
-            if let Some(v) = env(&var) {
-                values.push((name.to_string(), v));
+        // (flag, value, from a variable), in the order to apply: variables, then flags.
+        let mut values: Vec<(&Flag, String, bool)> = Vec::new();
+        for flag in FLAGS {
+            if let Some(v) = env(&flag.var()) {
+                values.push((flag, v, true));
             }
         }
-        // A repeatable flag wins over its variable as a whole: the first flag drops
-        // what the variable gave.
-        let from_env = values.len();
-        let mut hosts_from_flags = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             if arg == "--help" || arg == "-h" {
                 return Err(ConfigError::Help);
             }
-            let Some(flag) = arg.strip_prefix("--") else {
+            let Some(given) = arg.strip_prefix("--") else {
                 return Err(ConfigError::Unknown(arg));
             };
-            let (name, inline) = match flag.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (flag.to_string(), None),
+            let (name, inline) = match given.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (given, None),
             };
-            if !FLAGS.contains(&name.as_str()) {
-                return Err(ConfigError::Unknown(name));
+            let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
+                return Err(ConfigError::Unknown(name.to_string()));
+            };
+            let value = match (flag.kind, inline) {
+                (_, Some(v)) => v,
+                (Kind::Switch, None) => "1".into(),
+                (_, None) => args
+                    .next()
+                    .ok_or_else(|| ConfigError::MissingValue(name.to_string()))?,
+            };
+            if flag.kind == Kind::Repeated {
+                // The first flag drops what the variable gave.
+                values.retain(|(f, _, from_env)| !(f.name == flag.name && *from_env));
             }
-            let value = if name == "trace" {
-                inline.unwrap_or_else(|| "1".into())
-            } else {
-                match inline.or_else(|| args.next()) {
-                    Some(v) => v,
-                    None => return Err(ConfigError::MissingValue(name)),
-                }
-            };
-            values.push((name, value));
+            values.push((flag, value, false));
         }
         let mut c = Config::default();
-        for (i, (name, value)) in values.into_iter().enumerate() {
+        for (flag, value, from_env) in values {
             let bad = || ConfigError::BadValue {
-                name: name.clone(),
+                name: flag.name.to_string(),
                 value: value.clone(),
             };
-            let size = || parse_size(&value).ok_or_else(bad);
-            let count = || {
-                value
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(bad)
-            };
-            match name.as_str() {
-                "addr" => c.addr = value.clone(),
-                "workers" => c.workers = count()?,
-                "www" => c.www = value.clone().into(),
-                "data" => c.data = value.clone().into(),
-                "max-body" => c.max_body = size()?,
-                "max-upload" => c.max_upload = size()?,
-                "max-upload-files" => c.max_upload_files = count()?,
-                "trace" => c.trace = !matches!(value.as_str(), "0" | "false" | "no" | "off" | ""),
-                "header-timeout" => c.header_timeout = parse_secs(&value).ok_or_else(bad)?,
-                "header-total" => c.header_total = parse_secs(&value).ok_or_else(bad)?,
-                "body-timeout" => c.body_timeout = parse_secs(&value).ok_or_else(bad)?,
-                "idle-timeout" => c.idle_timeout = parse_secs(&value).ok_or_else(bad)?,
-                "drain-timeout" => c.drain_timeout = parse_secs(&value).ok_or_else(bad)?,
-                "max-connections" => c.max_connections = count()?,
-                "max-request-line" => c.limits.max_request_line = size()? as usize,
-                "max-header-section" => c.limits.max_header_section = size()? as usize,
-                "max-headers" => c.limits.max_headers = count()?,
-                "max-sessions" => c.max_sessions = count()?,
-                "purge-every" => c.purge_every = parse_secs(&value).ok_or_else(bad)?,
-                "allowed-host" => {
-                    if i >= from_env && !hosts_from_flags {
-                        hosts_from_flags = true;
-                        c.allowed_hosts.clear();
-                    }
-                    for one in value.split(',').filter(|v| !v.trim().is_empty()) {
-                        c.allowed_hosts
-                            .push(parse_allowed_host(one).ok_or_else(bad)?);
-                    }
+            if flag.kind == Kind::Repeated && from_env {
+                for one in value.split(',').filter(|v| !v.trim().is_empty()) {
+                    (flag.apply)(&mut c, one).ok_or_else(bad)?;
                 }
-                _ => return Err(ConfigError::Unknown(name)),
+            } else {
+                (flag.apply)(&mut c, &value).ok_or_else(bad)?;
             }
         }
         Ok(c)
@@ -332,6 +580,8 @@ mod tests {
         );
         assert!(parse(&["--max-upload-files", "0"], &[]).is_err());
         assert_eq!(c.header_timeout, Duration::from_secs(30));
+        assert_eq!(c.header_total, Duration::from_secs(300));
+        assert_eq!(c.body_timeout, Duration::from_secs(30));
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.drain_timeout, Duration::from_secs(10));
         assert_eq!(
@@ -398,6 +648,96 @@ mod tests {
         assert!(matches!(
             parse(&["--allowed-host"], &[]),
             Err(ConfigError::MissingValue(_))
+        ));
+    }
+
+    /// A value for every flag, unlike its default.
+    const EXAMPLES: &[(&str, &str)] = &[
+        ("addr", "0.0.0.0:9"),
+        ("workers", "77"),
+        ("www", "/srv/www"),
+        ("data", "/srv/data"),
+        ("max-body", "2k"),
+        ("max-upload", "3M"),
+        ("max-upload-files", "7"),
+        ("trace", "1"),
+        ("header-timeout", "1.5"),
+        ("header-total", "9"),
+        ("body-timeout", "4"),
+        ("idle-timeout", "5"),
+        ("drain-timeout", "6"),
+        ("max-connections", "8"),
+        ("max-request-line", "100"),
+        ("max-header-section", "200"),
+        ("max-headers", "3"),
+        ("max-sessions", "11"),
+        ("purge-every", "12"),
+        ("allowed-host", "a.example"),
+    ];
+
+    #[test]
+    fn every_flag_is_in_help_with_its_default() {
+        let help = usage();
+        let defaults = Config::default();
+        for flag in FLAGS {
+            let start = format!("  --{} ", flag.name);
+            let line = help
+                .lines()
+                .find(|l| l.starts_with(&start))
+                .unwrap_or_else(|| panic!("--{} is not in --help:\n{help}", flag.name));
+            assert!(line.contains(flag.help.lines().next().unwrap()), "{line}");
+            if let Some(default) = (flag.default)(&defaults) {
+                assert!(line.ends_with(&format!("[{default}]")), "{line}");
+            }
+        }
+        for shown in ["[1M]", "[1G]", "[30]", "[300]", "[60]", "[8K]", "[100000]"] {
+            assert!(help.contains(shown), "{shown} missing:\n{help}");
+        }
+        assert_eq!(ConfigError::Help.to_string(), help);
+    }
+
+    #[test]
+    fn every_variable_sets_what_its_flag_sets() {
+        let mut names: Vec<&str> = FLAGS.iter().map(|f| f.name).collect();
+        let mut examples: Vec<&str> = EXAMPLES.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        examples.sort_unstable();
+        assert_eq!(names, examples, "EXAMPLES must cover FLAGS");
+        let default = format!("{:?}", Config::default());
+        for flag in FLAGS {
+            let (_, value) = EXAMPLES.iter().find(|(n, _)| *n == flag.name).unwrap();
+            let var = flag.var();
+            assert!(var.starts_with("WIREPOST_") && !var.contains('-'), "{var}");
+            let by_var = format!("{:?}", parse(&[], &[(&var, value)]).unwrap());
+            let by_flag = format!(
+                "{:?}",
+                parse(&[&format!("--{}={value}", flag.name)], &[]).unwrap()
+            );
+            assert_eq!(by_var, by_flag, "{var}={value}");
+            assert_ne!(by_var, default, "{var}={value} changed nothing");
+        }
+    }
+
+    #[test]
+    fn timers_are_flags() {
+        let c = parse(
+            &[
+                "--header-timeout",
+                "2",
+                "--header-total=20",
+                "--body-timeout",
+                "3",
+            ],
+            &[("WIREPOST_IDLE_TIMEOUT", "4")],
+        )
+        .unwrap();
+        assert_eq!(c.header_timeout, Duration::from_secs(2));
+        assert_eq!(c.header_total, Duration::from_secs(20));
+        assert_eq!(c.body_timeout, Duration::from_secs(3));
+        assert_eq!(c.idle_timeout, Duration::from_secs(4));
+        assert!(matches!(
+            parse(&["--body-timeout", "0"], &[]),
+            Err(ConfigError::BadValue { .. })
         ));
     }
 

@@ -16,7 +16,7 @@ fn main() {
         match Config::from_args_and_env(std::env::args().skip(1), |k| std::env::var(k).ok()) {
             Ok(c) => c,
             Err(ConfigError::Help) => {
-                print!("{}", wirepost::config::USAGE);
+                print!("{}", wirepost::config::usage());
                 return;
             }
             Err(e) => {

@@ -153,7 +153,11 @@ fn fill(path: &Path) -> u64 {
             Ok(0) => break,
             Ok(n) => total += n as u64,
             Err(e) => {
-                assert_eq!(e.raw_os_error(), Some(28), "filling the disk: {e}");
+                assert_eq!(
+                    e.raw_os_error(),
+                    Some(libc::ENOSPC),
+                    "filling the disk: {e}"
+                );
                 break;
             }
         }

@@ -71,7 +71,7 @@ pub fn save_error(e: SaveError) -> Response {
 
 /// `ENOSPC`: no space left on the device.
 pub fn is_disk_full(e: &std::io::Error) -> bool {
-    e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull
+    e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == std::io::ErrorKind::StorageFull
 }
 
 /// Save `session` and answer `resp` (with the session's `Set-Cookie`) once the write
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn storage_errors_say_nothing_was_saved() {
-        let full = store_error(StoreError::Io(io::Error::from_raw_os_error(28)));
+        let full = store_error(StoreError::Io(io::Error::from_raw_os_error(libc::ENOSPC)));
         assert_eq!(full.head.status, 507);
         assert!(body(&full).contains("disk is full; nothing was saved"));
         assert_eq!(retry_after(&full), None);
@@ -140,7 +140,7 @@ mod tests {
         );
         assert_eq!(retry_after(&paused), Some("1"));
 
-        let eio = store_error(StoreError::Io(io::Error::from_raw_os_error(5)));
+        let eio = store_error(StoreError::Io(io::Error::from_raw_os_error(libc::EIO)));
         assert_eq!(eio.head.status, 503);
         assert!(body(&eio).contains("nothing was changed"));
         assert_eq!(retry_after(&eio), Some("1"));

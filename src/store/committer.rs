@@ -25,13 +25,12 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use super::db::{
-    ErrorCopy, Health, Shared, State, StoreError, Tables, Undo, run_callbacks, snapshot_temp_name,
-    sync_dir,
-};
+use super::error::{ErrorCopy, StoreError};
 use super::log::{
     FileKind, classify, encode_end, encode_put, frame_lines, log_name, snapshot_name,
+    snapshot_temp_name, sync_dir,
 };
+use super::state::{Health, Shared, State, Tables, Undo, run_callbacks};
 
 /// A pending buffer bigger than this (16 MiB, after a burst) is not kept for reuse.
 const MAX_SPARE_BUFFER: usize = 16 << 20;
@@ -61,7 +60,7 @@ impl LogFile {
             if injected.is_ok() {
                 // A disk that fills up halfway through the batch.
                 self.file.write_all(&bytes[..bytes.len() / 2])?;
-                return Err(io::Error::from_raw_os_error(28));
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
             }
         }
         #[cfg(not(test))]

@@ -49,12 +49,14 @@
 //! line in hand. The alternative, dropping any bad last line, silently lost an
 //! acknowledged record whose last byte had flipped (issue 11).
 
+use std::fs::File;
+use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::db::StoreError;
+use super::error::StoreError;
 
 /// Hex digits of the checksum at the start of every line (a CRC-32 is 32 bits).
 pub const CHECKSUM_DIGITS: usize = 8;
@@ -500,6 +502,16 @@ pub fn shape(value: &Value) -> (usize, usize) {
         }
     }
     (deepest, nodes)
+}
+
+/// fsync a directory, so names created, renamed or removed in it survive a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Name of the temporary file a snapshot is written to.
+pub fn snapshot_temp_name(generation: u64) -> String {
+    format!("{}{TEMP_SUFFIX}", snapshot_name(generation))
 }
 
 #[cfg(test)]

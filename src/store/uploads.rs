@@ -133,7 +133,7 @@ impl TempUpload {
         let finished = (|| {
             #[cfg(test)]
             if FAIL_AFTER_LINK.with(|f| f.replace(false)) {
-                return Err(io::Error::from_raw_os_error(28));
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
             }
             fs::remove_file(&self.path)?;
             File::open(&self.dir)?.sync_all()
@@ -326,7 +326,7 @@ mod tests {
         a.write(b"half-stored").unwrap();
         FAIL_AFTER_LINK.with(|f| f.set(true));
         let e = a.commit("cat.png", 42).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(28));
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
         let names: Vec<String> = fs::read_dir(&root)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -2,10 +2,14 @@
 //! corruption, group commit under concurrency, durability callbacks, disk-full.
 
 use super::*;
+use crate::store::log::{snapshot_name, snapshot_temp_name};
 use crate::testing::TempDir;
 use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// The store's files in a test directory (not `LOCK`), sorted.
 trait StoreFiles {
@@ -685,7 +689,7 @@ fn a_failed_write_is_rolled_back_and_the_store_recovers() {
     store.on_durable(t2, Box::new(move |r| tx.send(r).unwrap()));
     for t in [t1, t2] {
         match store.wait_durable(t) {
-            Err(StoreError::Io(e)) => assert_eq!(e.raw_os_error(), Some(28), "{e}"),
+            Err(StoreError::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}"),
             other => panic!("{other:?}"),
         }
     }
