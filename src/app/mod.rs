@@ -13,7 +13,6 @@ pub mod catalogue;
 pub mod forms;
 pub mod hasher;
 pub mod html;
-pub mod negotiate;
 pub mod pages;
 pub mod router;
 pub mod session;
@@ -24,7 +23,7 @@ pub mod view;
 
 use crate::http::head::RequestHead;
 use crate::http::response::ResponseHead;
-use crate::http::{Method, ParseError};
+use crate::http::{Method, ParseError, Problem};
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -320,6 +319,18 @@ impl App {
     /// Answer a request.
     pub fn handle(&self, req: &Request<'_>) -> Reply {
         router::route(self, req)
+    }
+
+    /// Answer `p` in the client's format by its `Accept` field (HTML, JSON or text:
+    /// [`view::problem_response`]). Every error answer of the server goes through
+    /// here: the pages' and the connection's (parse errors, 408, 413).
+    pub fn problem(&self, p: &Problem, accept: Option<&[u8]>) -> Response {
+        view::problem_response(&self.templates, p, accept, None)
+    }
+
+    /// [`App::problem`] with the request's own `Accept`.
+    pub fn problem_for(&self, req: &Request<'_>, p: Problem) -> Response {
+        self.problem(&p, req.header("accept"))
     }
 
     pub fn static_dir(&self) -> &std::path::Path {

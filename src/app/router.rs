@@ -9,8 +9,8 @@ use crate::app::pages::{
     uploads, user,
 };
 use crate::app::{App, BodyPolicy, Reply, Request, Response};
-use crate::http::Method;
 use crate::http::head::RequestHead;
+use crate::http::{Method, Problem};
 
 const GET_HEAD: &str = "GET, HEAD";
 
@@ -102,15 +102,18 @@ fn rebinding_refusal(app: &App, head: &RequestHead<'_>) -> Option<Response> {
         return None;
     }
     let name = String::from_utf8_lossy(host_name(host)).to_ascii_lowercase();
-    let mut r = Response::text_error(
-        400,
-        &format!(
-            "Host {:?} is not an allowed host for a browser request (a page whose name \
+    let mut r = app.problem(
+        &Problem::new(
+            400,
+            format!(
+                "Host {:?} is not an allowed host for a browser request (a page whose name \
              was rebound to this server, DNS rebinding?); allowed are localhost, \
              127.0.0.1, [::1] and the listen address; start the server with \
              --allowed-host {name} to allow it",
-            String::from_utf8_lossy(host)
+                String::from_utf8_lossy(host)
+            ),
         ),
+        head.header("accept"),
     );
     r.head.close = true;
     Some(r)
@@ -138,9 +141,12 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
         return BodyPolicy::Reject(r);
     }
     if head.method == Method::Post && head.path() != "/echo" && cross_origin(head) {
-        let mut r = Response::text_error(
-            403,
-            "cross-origin POST refused: the Origin header names another site than this Host",
+        let mut r = app.problem(
+            &Problem::new(
+                403,
+                "cross-origin POST refused: the Origin header names another site than this Host",
+            ),
+            head.header("accept"),
         );
         r.head.close = true;
         return BodyPolicy::Reject(r);
@@ -186,28 +192,28 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
         "/plaintext" if is_get(m) => plain::plaintext(),
         "/json" if is_get(m) => plain::json(),
         "/" if is_get(m) => index::index(app, req),
-        "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
+        "/plaintext" | "/json" | "/" => not_allowed(app, req, GET_HEAD),
         "/user/register/" if is_get(m) => user::register_form(app, req),
         "/user/login/" if is_get(m) => user::login_form(app, req),
         "/user/" if is_get(m) => user::whoami(app, req),
         "/session/" if is_get(m) => session_lab::view(app, req),
         "/user/register/" | "/user/login/" | "/session/" => {
-            Response::method_not_allowed("GET, HEAD, POST")
+            not_allowed(app, req, "GET, HEAD, POST")
         }
-        "/user/logout/" => Response::method_not_allowed("POST"),
-        "/user/" => Response::method_not_allowed(GET_HEAD),
+        "/user/logout/" => not_allowed(app, req, "POST"),
+        "/user/" => not_allowed(app, req, GET_HEAD),
         "/__stats" if is_get(m) => stats(app),
         "/echo" => echo::echo(req),
         "/upload/" if is_get(m) => upload::form(app, req),
         // A POST's body went to the upload sink, which answered; this is not reached.
-        "/upload/" => Response::method_not_allowed("GET, HEAD, POST"),
+        "/upload/" => not_allowed(app, req, "GET, HEAD, POST"),
         "/products/" if is_get(m) => products::list(app, req),
         "/history/" if is_get(m) => history::view(app, req),
         "/cart/" if is_get(m) => cart::view(app, req),
-        "/products/" | "/history/" | "/cart/" => Response::method_not_allowed(GET_HEAD),
+        "/products/" | "/history/" | "/cart/" => not_allowed(app, req, GET_HEAD),
         "/history/clear/" if m == Method::Post => history::clear(),
         "/history/clear/" | "/cart/add/" | "/cart/remove/" | "/cart/clear/" => {
-            Response::method_not_allowed("POST")
+            not_allowed(app, req, "POST")
         }
         // Browsers ask for it on pages without `<link rel="icon">` (and on images).
         "/favicon.ico" if is_get(m) => static_files::serve(app.static_dir(), "favicon.ico", req),
@@ -222,36 +228,42 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
                 if is_get(m) {
                     uploads::serve(&app.uploads, name, req)
                 } else {
-                    Response::method_not_allowed(GET_HEAD)
+                    not_allowed(app, req, GET_HEAD)
                 }
             } else if let Some(rest) = path.strip_prefix("/products/") {
                 match rest.strip_suffix('/') {
                     Some(id) if !id.contains('/') && is_get(m) => products::show(app, req, id),
-                    Some(id) if !id.contains('/') => Response::method_not_allowed(GET_HEAD),
+                    Some(id) if !id.contains('/') => not_allowed(app, req, GET_HEAD),
                     // `/products/3`: the product page is `/products/3/`.
                     None if !rest.contains('/') && is_get(m) => append_slash(req),
-                    _ => Response::text_error(404, &format!("no page at {path}")),
+                    _ => app.problem_for(req, Problem::not_found(path)),
                 }
             } else if is_cookie_lab(path) {
                 if is_get(m) {
                     cookie_lab::view(app, req)
                 } else {
-                    Response::method_not_allowed("GET, HEAD, POST")
+                    not_allowed(app, req, "GET, HEAD, POST")
                 }
             } else if let Some(rest) = path.strip_prefix("/static/") {
                 if is_get(m) {
                     static_files::serve(app.static_dir(), rest, req)
                 } else {
-                    Response::method_not_allowed(GET_HEAD)
+                    not_allowed(app, req, GET_HEAD)
                 }
             } else if m == Method::Options && req.head.target() == "*" {
                 Response::new(200, "text/plain; charset=utf-8", crate::app::Body::Empty)
                     .header("Allow", "GET, HEAD, POST, OPTIONS")
             } else {
-                Response::text_error(404, &format!("no page at {path}"))
+                app.problem_for(req, Problem::not_found(path))
             }
         }
     }
+}
+
+/// 405 with the methods the route takes, in the client's format.
+fn not_allowed(app: &App, req: &Request<'_>, allow: &'static str) -> Response {
+    app.problem_for(req, Problem::method_not_allowed())
+        .header("Allow", allow)
 }
 
 /// Every path under `/cookies/` is the cookie lab.

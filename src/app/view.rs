@@ -2,9 +2,10 @@
 //! `www/templates/`) or as JSON (the data itself), per the request's `Accept`; error
 //! pages; the cookies of a request.
 
-use crate::app::negotiate::{Format, format};
 use crate::app::templates::Templates;
 use crate::app::{App, Body, Request, Response};
+use crate::http::Problem;
+use crate::http::accept::{ErrorFormat, Format, error_format, format};
 use crate::http::cookie::parse_cookie_header;
 use serde_json::{Value, json};
 
@@ -113,8 +114,44 @@ pub fn html(templates: &Templates, status: u16, template: &str, context: &Value)
     )
 }
 
-/// An error as a page (HTML, with the layout and a way back) or as JSON
-/// `{"status": 400, "error": "…"}`.
+/// An error in the client's format ([`error_format`]): the site's `error.html` page
+/// (reason, offending bytes shown escaped, a way back), JSON
+/// `{"status": 400, "error": "…"}`, or the plain-text line.
+pub fn problem_response(
+    templates: &Templates,
+    p: &Problem,
+    accept: Option<&[u8]>,
+    back: Option<(&str, &str)>,
+) -> Response {
+    let resp = match error_format(accept) {
+        ErrorFormat::Text => {
+            return Response::new(
+                p.status,
+                "text/plain; charset=utf-8",
+                Body::Bytes(p.to_text().into_bytes()),
+            );
+        }
+        ErrorFormat::Json => Response::new(
+            p.status,
+            "application/json",
+            Body::Bytes(p.to_json().into_bytes()),
+        ),
+        ErrorFormat::Html => {
+            let data = json!({
+                "status": p.status,
+                "reason": p.reason(),
+                "error": p.message,
+                "offending": p.offending.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()),
+                "back": back.map(|(href, title)| json!({"href": href, "title": title})),
+            });
+            html(templates, p.status, "error.html", &data)
+        }
+    };
+    resp.header("Vary", "Accept")
+}
+
+/// An error of a page, by the request's `Accept` ([`problem_response`]), with a link
+/// back.
 pub fn error_page(
     app: &App,
     req: &Request<'_>,
@@ -122,17 +159,12 @@ pub fn error_page(
     message: &str,
     back: Option<(&str, &str)>,
 ) -> Response {
-    if format(req.header("accept")) == Format::Json {
-        return json_response(status, &json!({"status": status, "error": message}))
-            .header("Vary", "Accept");
-    }
-    let data = json!({
-        "status": status,
-        "reason": crate::http::response::reason(status),
-        "error": message,
-        "back": back.map(|(href, title)| json!({"href": href, "title": title})),
-    });
-    respond(app, req, status, "error.html", &data, Vary::Accept)
+    problem_response(
+        &app.templates,
+        &Problem::new(status, message),
+        req.header("accept"),
+        back,
+    )
 }
 
 /// How much of the `sessionid` a page body shows (SPEC "Security and bounds").

@@ -16,7 +16,10 @@
 //! - [`cookie`]: the `Cookie` request header and the `Set-Cookie` builder.
 //! - [`date`]: IMF-fixdate for the `Date` header.
 //! - [`response`]: the response head encoder.
+//! - [`accept`]: which representation the client's `Accept` prefers.
+//! - [`problem`]: [`Problem`], the one error answer, as text or JSON.
 
+pub mod accept;
 pub mod chars;
 pub mod chunked;
 pub mod cookie;
@@ -27,9 +30,11 @@ pub mod head;
 pub mod multipart;
 pub mod params;
 pub mod parser;
+pub mod problem;
 pub mod query;
 pub mod response;
 
 pub use error::{ErrorKind, ParseError};
 pub use head::{HeadLimits, HeadParser, Method, RequestHead, Version};
 pub use parser::{Event, RequestParser, Step};
+pub use problem::Problem;

@@ -12,10 +12,10 @@
 //! logs the browser out, as Django's `flush` does.
 
 use crate::app::forms::{form_fields, redirect, save_then};
-use crate::app::negotiate::{Format, format};
 use crate::app::session::{COOKIE, Session};
 use crate::app::view::{html, shown_cookie};
 use crate::app::{App, Body, Reply, Request, Response, unix_now};
+use crate::http::accept::{Format, format};
 use serde_json::{Value, json};
 
 /// Longest session key name a form may set.

@@ -20,10 +20,10 @@
 //! such a flood) now cost the loop no file-system call at all.
 
 use crate::app::forms::is_disk_full;
-use crate::app::negotiate::{Format, format};
 use crate::app::templates::Templates;
 use crate::app::view::html;
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
+use crate::http::accept::{Format, format};
 use crate::http::head::RequestHead;
 use crate::http::multipart::{
     self, MultipartLimits, MultipartStream, PartHeaders, Piece, StreamError,

@@ -8,13 +8,13 @@
 //! runs on the application's hasher threads ([`crate::app::hasher`]).
 
 use crate::app::forms::{form_fields, redirect, save_error, store_error};
-use crate::app::negotiate::{Format, format};
 use crate::app::session::{Session, Sessions};
 use crate::app::templates::Templates;
 use crate::app::throttle::Throttle;
 use crate::app::users::{self, SecretKey, User, UserError};
 use crate::app::view::{html, json_response};
 use crate::app::{App, Reply, Request, Response, unix_now};
+use crate::http::accept::{Format, format};
 use crate::store::db::{Store, StoreError, Ticket};
 use serde_json::json;
 use std::sync::Mutex;
