@@ -134,3 +134,78 @@ fn rebinding_refusal_answers_json() {
             .contains("--allowed-host evil.example")
     );
 }
+
+fn post_with(path: &str, content_type: &str, body: &str, headers: &[&str]) -> Vec<u8> {
+    let mut r = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\n",
+        body.len()
+    );
+    for h in headers {
+        r.push_str(h);
+        r.push_str("\r\n");
+    }
+    r.push_str("\r\n");
+    r.push_str(body);
+    r.into_bytes()
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[test]
+fn form_and_session_refusals_answer_by_accept() {
+    let server = Server::start(&[]);
+    // The session lab refuses an unknown action: text by default, JSON on request.
+    let resp = server.request(&post_with("/session/", FORM, "action=fly", &[]));
+    resp.assert_status(400);
+    assert_eq!(
+        resp.body_str(),
+        "400 Bad Request: unknown action \"fly\": use set, delete, clear or expiry\n"
+    );
+    let resp = server.request(&post_with(
+        "/session/",
+        FORM,
+        "action=fly",
+        &["Accept: application/json"],
+    ));
+    resp.assert_status(400);
+    assert_eq!(
+        resp.json(),
+        json!({"status": 400, "error": "unknown action \"fly\": use set, delete, clear or expiry"})
+    );
+    let resp = server.request(&post_with("/session/", FORM, "action=fly", &[BROWSER]));
+    resp.assert_status(400);
+    resp.assert_header_starts("content-type", "text/html")
+        .assert_body_contains("role=\"alert\"");
+
+    // A form page given another content type: 415, in JSON on request.
+    let resp = server.request(&post_with(
+        "/cart/add/",
+        "text/plain",
+        "product=1",
+        &["Accept: application/json"],
+    ));
+    resp.assert_status(415);
+    assert_eq!(
+        resp.json(),
+        json!({"status": 415, "error": "this form takes application/x-www-form-urlencoded"})
+    );
+}
+
+#[test]
+fn an_upload_without_a_file_says_so_in_the_forms_words() {
+    let server = Server::start(&[]);
+    let body = "--b\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nbob\r\n--b--\r\n";
+    let resp = server.request(&post_with(
+        "/upload/",
+        "multipart/form-data; boundary=b",
+        body,
+        &["Accept: application/json"],
+    ));
+    resp.assert_status(400);
+    let v = resp.json();
+    let error = v["error"].as_str().unwrap();
+    assert!(error.contains("choose a file to upload"), "{error}");
+    assert!(error.contains("Files"), "{error}");
+    assert!(!error.contains("headimg"), "{error}");
+}

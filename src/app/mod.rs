@@ -325,7 +325,12 @@ impl App {
     /// [`view::problem_response`]). Every error answer of the server goes through
     /// here: the pages' and the connection's (parse errors, 408, 413).
     pub fn problem(&self, p: &Problem, accept: Option<&[u8]>) -> Response {
-        view::problem_response(&self.templates, p, accept, None)
+        view::problem_response(
+            &self.templates,
+            p,
+            crate::http::accept::error_format(accept),
+            None,
+        )
     }
 
     /// [`App::problem`] with the request's own `Accept`.

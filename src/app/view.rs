@@ -5,7 +5,7 @@
 use crate::app::templates::Templates;
 use crate::app::{App, Body, Request, Response};
 use crate::http::Problem;
-use crate::http::accept::{ErrorFormat, Format, error_format, format};
+use crate::http::accept::{ErrorFormat, Format, format};
 use crate::http::cookie::parse_cookie_header;
 use serde_json::{Value, json};
 
@@ -120,10 +120,10 @@ pub fn html(templates: &Templates, status: u16, template: &str, context: &Value)
 pub fn problem_response(
     templates: &Templates,
     p: &Problem,
-    accept: Option<&[u8]>,
+    fmt: ErrorFormat,
     back: Option<(&str, &str)>,
 ) -> Response {
-    let resp = match error_format(accept) {
+    let resp = match fmt {
         ErrorFormat::Text => {
             return Response::new(
                 p.status,
@@ -150,8 +150,9 @@ pub fn problem_response(
     resp.header("Vary", "Accept")
 }
 
-/// An error of a page, by the request's `Accept` ([`problem_response`]), with a link
-/// back.
+/// An error of an HTML page (a product that does not exist, a cart form refused),
+/// with a link back: HTML like the page itself, also without `Accept`; JSON to a
+/// client that prefers it (as every page answers, [`format`]).
 pub fn error_page(
     app: &App,
     req: &Request<'_>,
@@ -162,7 +163,10 @@ pub fn error_page(
     problem_response(
         &app.templates,
         &Problem::new(status, message),
-        req.header("accept"),
+        match format(req.header("accept")) {
+            Format::Html => ErrorFormat::Html,
+            Format::Json => ErrorFormat::Json,
+        },
         back,
     )
 }

@@ -110,7 +110,7 @@ fn product_and_qty(app: &App, fields: &MultiMap) -> Result<(u64, u64), String> {
 
 /// `POST /cart/add/` and `POST /cart/remove/`.
 pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
-    let fields = match form_fields(req) {
+    let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),
     };
@@ -129,12 +129,12 @@ pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
     if result.is_err() {
         return bad(app, req, "qty must be a whole number from 1 to 99");
     }
-    save_then(app, &mut session, redirect("/cart/"))
+    save_then(app, req, &mut session, redirect("/cart/"))
 }
 
 /// `POST /cart/clear/`.
 pub fn clear(app: &App, req: &Request<'_>) -> Reply {
     let mut session = Session::load(&app.sessions, req, unix_now());
     store::clear(&mut session);
-    save_then(app, &mut session, redirect("/cart/"))
+    save_then(app, req, &mut session, redirect("/cart/"))
 }

@@ -200,7 +200,7 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
 
 /// `POST /cookies/…`: set one cookie, 302 back here.
 pub fn set(app: &App, req: &Request<'_>) -> Reply {
-    let fields = match form_fields(req) {
+    let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),
     };

@@ -15,6 +15,7 @@ use crate::app::forms::{form_fields, redirect, save_then};
 use crate::app::session::{COOKIE, Session};
 use crate::app::view::{html, shown_cookie};
 use crate::app::{App, Body, Reply, Request, Response, unix_now};
+use crate::http::Problem;
 use crate::http::accept::{Format, format};
 use serde_json::{Value, json};
 
@@ -52,13 +53,13 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
 }
 
 pub fn act(app: &App, req: &Request<'_>) -> Reply {
-    let fields = match form_fields(req) {
+    let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),
     };
     let mut session = Session::load(&app.sessions, req, unix_now());
     let key = fields.get("key").unwrap_or("");
-    let bad = |msg: &str| Reply::from(Response::text_error(400, msg));
+    let bad = |msg: &str| Reply::from(app.problem_for(req, Problem::new(400, msg)));
     match fields.get("action").unwrap_or("") {
         "set" | "delete" if key.is_empty() || key.len() > MAX_KEY => {
             return bad("key must be 1 to 128 bytes");
@@ -94,5 +95,5 @@ pub fn act(app: &App, req: &Request<'_>) -> Reply {
             ));
         }
     }
-    save_then(app, &mut session, redirect("/session/"))
+    save_then(app, req, &mut session, redirect("/session/"))
 }

@@ -22,8 +22,10 @@
 use crate::app::forms::is_disk_full;
 use crate::app::templates::Templates;
 use crate::app::view::html;
+use crate::app::view::problem_response;
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
-use crate::http::accept::{Format, format};
+use crate::http::Problem;
+use crate::http::accept::{Format, error_format, format};
 use crate::http::head::RequestHead;
 use crate::http::multipart::{
     self, MultipartLimits, MultipartStream, PartHeaders, Piece, StreamError,
@@ -83,7 +85,9 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
                 } else {
                     e.status()
                 };
-                return BodyPolicy::Reject(Response::text_error(status, &e.to_string()));
+                return BodyPolicy::Reject(
+                    app.problem(&Problem::new(status, e.to_string()), head.header("accept")),
+                );
             }
         };
     let sink = UploadSink {
@@ -263,12 +267,19 @@ impl BodySink for UploadSink {
     }
 
     fn finish(self: Box<Self>, req: &Request<'_>) -> Reply {
+        let problem = |p: Problem| -> Reply {
+            let fmt = error_format(req.header("accept"));
+            problem_response(&self.templates, &p, fmt, None).into()
+        };
         if let Err(e) = self.stream.finish() {
-            return Response::text_error(e.status(), &e.to_string()).into();
+            return problem(Problem::new(e.status(), e.to_string()));
         }
         if self.received.files.is_empty() {
-            return Response::text_error(400, "the form has no file: choose one in `headimg`")
-                .into();
+            // Say it in the form's words (its label), not by the internal field name.
+            return problem(Problem::new(
+                400,
+                "the form has no file: choose a file to upload in \"Files\"",
+            ));
         }
         let fmt = format(req.header("accept"));
         let UploadSink {
