@@ -13,6 +13,7 @@
 //! - [`chunked`]: the incremental chunked transfer-coding decoder.
 //! - [`parser`]: [`RequestParser`], head + body as one event stream.
 //! - [`query`]: query strings and urlencoded bodies into a multi-map.
+//! - [`pct`]: percent-decoding, lenient (query, forms) and strict (paths).
 //! - [`cookie`]: the `Cookie` request header and the `Set-Cookie` builder.
 //! - [`date`]: IMF-fixdate for the `Date` header.
 //! - [`response`]: the response head encoder.
@@ -30,6 +31,7 @@ pub mod head;
 pub mod multipart;
 pub mod params;
 pub mod parser;
+pub mod pct;
 pub mod problem;
 pub mod query;
 pub mod response;
