@@ -209,3 +209,38 @@ fn an_upload_without_a_file_says_so_in_the_forms_words() {
     assert!(error.contains("Files"), "{error}");
     assert!(!error.contains("headimg"), "{error}");
 }
+
+#[test]
+fn the_path_is_percent_decoded_once_before_routing() {
+    let server = Server::start(&[]);
+    let plain = server.request(&request("GET", "/products/3/", &[]));
+    plain.assert_status(200);
+    let resp = server.request(&request("GET", "/products/%33/", &[]));
+    resp.assert_status(200);
+    assert_eq!(resp.body_str(), plain.body_str());
+    let resp = server.request(&request("GET", "/static/hello%2Ehtml", &[]));
+    resp.assert_status(200);
+    for (path, segment) in [
+        ("/static/a%2Fb", "a%2Fb"),
+        ("/static/a%00b", "a%00b"),
+        ("/products/%ff/", "%ff"),
+        ("/uploads/x%2Fy", "x%2Fy"),
+    ] {
+        let resp = server.request(&request("GET", path, &[]));
+        resp.assert_status(400);
+        assert!(
+            resp.body_str()
+                .starts_with("400 Bad Request: the path segment"),
+            "{path}: {}",
+            resp.body_str()
+        );
+        assert!(resp.body_str().contains(segment), "{path}");
+        let resp = server.request(&request("GET", path, &[BROWSER]));
+        resp.assert_status(400);
+        resp.assert_header_starts("content-type", "text/html")
+            .assert_body_contains(&format!("<code>{segment}</code>"));
+    }
+    // Refused from the head: a POST's body is never read.
+    let resp = server.request(&post_with("/cart/%ff/", FORM, "x=1", &[]));
+    resp.assert_status(400);
+}

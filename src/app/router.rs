@@ -1,8 +1,13 @@
-//! Routing: from a path and method to a page.
+//! Routing: from a path and method to a page, by one table, [`ROUTES`].
 //!
-//! The table is a `match` on the path, which the compiler turns into comparisons
-//! cheaper than any map; each arm checks its methods and answers 405 with `Allow`
-//! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
+//! The path is percent-decoded once first ([`pct::decode_path`]: `/products/%33/` is
+//! `/products/3/`; a segment that decodes to `/`, NUL or non-UTF-8 is a 400). Each
+//! [`Route`] is a [`Pattern`] (an exact path, a prefix, or `/products/<id>/`), the GET
+//! handler, how POST takes its body (buffered up to `--max-body`, streamed to a sink,
+//! or not at all) and its handler, or one handler for any method (`/echo`). The 405
+//! and its `Allow` come from the same entry; `HEAD` is answered wherever `GET` is (the
+//! I/O layer drops the body). Exact paths are compared first, in table order
+//! (`/plaintext` is the first entry): no map, no allocation.
 
 use crate::app::pages::{
     cart, cookie_lab, echo, history, index, plain, products, session_lab, static_files, upload,
@@ -10,13 +15,8 @@ use crate::app::pages::{
 };
 use crate::app::{App, BodyPolicy, Reply, Request, Response};
 use crate::http::head::RequestHead;
+use crate::http::pct::{self, PathError};
 use crate::http::{Method, Problem};
-
-const GET_HEAD: &str = "GET, HEAD";
-
-fn is_get(m: Method) -> bool {
-    matches!(m, Method::Get | Method::Head)
-}
 
 /// The names a browser request's `Host` may have (SPEC, the `Host` rule; Django's
 /// `ALLOWED_HOSTS`). A page of `evil.example` whose name its owner rebinds to
@@ -133,14 +133,251 @@ pub fn cross_origin(head: &RequestHead<'_>) -> bool {
     !same
 }
 
+/// A GET (and HEAD) handler; the `&str` is the part of the decoded path after the
+/// route's prefix (empty for exact routes).
+pub type GetFn = fn(&App, &Request<'_>, &str) -> Response;
+/// A handler that may answer later (a durable write, a password hash).
+pub type ReplyFn = fn(&App, &Request<'_>, &str) -> Reply;
+/// How a route takes a body, decided from the head.
+pub type PolicyFn = fn(&App, &RequestHead<'_>) -> BodyPolicy;
+
+/// Which paths a route takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Pattern {
+    /// This path only.
+    Exact(&'static str),
+    /// Every path that starts with this.
+    Prefix(&'static str),
+    /// This prefix, one segment and `/` (`/products/<id>/`); the segment without its
+    /// `/` (`/products/3`) is redirected to the address with it.
+    Segment(&'static str),
+}
+
+/// How a route takes POST.
+#[derive(Clone, Copy)]
+pub enum Post {
+    /// Not at all: 405.
+    None,
+    /// The body read into memory (up to `--max-body`), then the handler.
+    Buffered(ReplyFn),
+    /// The body streamed to the sink the policy makes; the sink answers.
+    Streamed(PolicyFn),
+}
+
+/// One entry of [`ROUTES`].
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub pattern: Pattern,
+    pub get: Option<GetFn>,
+    pub post: Post,
+    /// Every method, with its own body policy (`/echo`); `get` and `post` unused.
+    pub any: Option<(PolicyFn, ReplyFn)>,
+}
+
+const fn get(pattern: Pattern, get: GetFn) -> Route {
+    Route {
+        pattern,
+        get: Some(get),
+        post: Post::None,
+        any: None,
+    }
+}
+
+const fn get_post(pattern: Pattern, get: GetFn, post: ReplyFn) -> Route {
+    Route {
+        pattern,
+        get: Some(get),
+        post: Post::Buffered(post),
+        any: None,
+    }
+}
+
+const fn post(pattern: Pattern, post: ReplyFn) -> Route {
+    Route {
+        pattern,
+        get: None,
+        post: Post::Buffered(post),
+        any: None,
+    }
+}
+
+use Pattern::{Exact, Prefix, Segment};
+
+/// Every page. Exact paths first (looked up in this order), then the patterns.
+pub static ROUTES: &[Route] = &[
+    get(Exact("/plaintext"), |_, _, _| plain::plaintext()),
+    get(Exact("/json"), |_, _, _| plain::json()),
+    get(Exact("/"), |app, req, _| index::index(app, req)),
+    Route {
+        pattern: Exact("/echo"),
+        get: None,
+        post: Post::None,
+        any: Some((echo::body_policy, |_, req, _| echo::echo(req).into())),
+    },
+    get_post(
+        Exact("/user/register/"),
+        |app, req, _| user::register_form(app, req),
+        |app, req, _| user::register(app, req),
+    ),
+    get_post(
+        Exact("/user/login/"),
+        |app, req, _| user::login_form(app, req),
+        |app, req, _| user::login(app, req),
+    ),
+    post(Exact("/user/logout/"), |app, req, _| user::logout(app, req)),
+    get(Exact("/user/"), |app, req, _| user::whoami(app, req)),
+    get_post(
+        Exact("/session/"),
+        |app, req, _| session_lab::view(app, req),
+        |app, req, _| session_lab::act(app, req),
+    ),
+    get(Exact("/__stats"), |app, _, _| stats(app)),
+    Route {
+        pattern: Exact("/upload/"),
+        get: Some(|app, req, _| upload::form(app, req)),
+        post: Post::Streamed(upload::body_policy),
+        any: None,
+    },
+    get(Exact("/products/"), |app, req, _| products::list(app, req)),
+    get(Exact("/history/"), |app, req, _| history::view(app, req)),
+    get(Exact("/cart/"), |app, req, _| cart::view(app, req)),
+    post(Exact("/history/clear/"), |_, _, _| history::clear().into()),
+    post(Exact("/cart/add/"), |app, req, _| {
+        cart::change(app, req, true)
+    }),
+    post(Exact("/cart/remove/"), |app, req, _| {
+        cart::change(app, req, false)
+    }),
+    post(Exact("/cart/clear/"), |app, req, _| cart::clear(app, req)),
+    // Browsers ask for it on pages without `<link rel="icon">` (and on images).
+    get(Exact("/favicon.ico"), |app, req, _| {
+        static_files::serve(app.static_dir(), "favicon.ico", req)
+    }),
+    // Django's APPEND_SLASH: these pages live at the address with the slash.
+    get(Exact("/products"), |_, req, _| append_slash(req)),
+    get(Exact("/history"), |_, req, _| append_slash(req)),
+    get(Exact("/cart"), |_, req, _| append_slash(req)),
+    get(Exact("/cookies"), |_, req, _| append_slash(req)),
+    // Debug builds only (the integration tests run those): a handler that panics,
+    // to show that a panic costs one response (500) and nothing else.
+    #[cfg(debug_assertions)]
+    Route {
+        pattern: Exact("/__debug/panic"),
+        get: None,
+        post: Post::None,
+        any: Some((
+            |_, _| BodyPolicy::Ignore,
+            |_, _, _| panic!("deliberate panic from /__debug/panic"),
+        )),
+    },
+    get(Prefix("/uploads/"), |app, req, name| {
+        uploads::serve(&app.uploads, name, req)
+    }),
+    get(Segment("/products/"), |app, req, id| {
+        products::show(app, req, id)
+    }),
+    // Every path under `/cookies/` is the cookie lab.
+    get_post(
+        Prefix("/cookies/"),
+        |app, req, _| cookie_lab::view(app, req),
+        |app, req, _| cookie_lab::set(app, req),
+    ),
+    get(Prefix("/static/"), |app, req, rest| {
+        static_files::serve(app.static_dir(), rest, req)
+    }),
+];
+
+/// A path's route: its index in [`ROUTES`] and the rest of the path after the
+/// route's prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found<'p> {
+    pub index: usize,
+    pub rest: &'p str,
+    /// A [`Pattern::Segment`] path without its final `/` (`/products/3`).
+    pub slashless: bool,
+}
+
+/// The route of a (decoded) path: exact paths first, then prefixes and segments.
+pub fn find(path: &str) -> Option<Found<'_>> {
+    let exact = ROUTES
+        .iter()
+        .position(|r| matches!(r.pattern, Exact(p) if p == path));
+    if let Some(index) = exact {
+        return Some(Found {
+            index,
+            rest: "",
+            slashless: false,
+        });
+    }
+    ROUTES
+        .iter()
+        .enumerate()
+        .find_map(|(index, r)| match r.pattern {
+            Exact(_) => None,
+            Prefix(p) => path.strip_prefix(p).map(|rest| Found {
+                index,
+                rest,
+                slashless: false,
+            }),
+            Segment(p) => {
+                let rest = path.strip_prefix(p)?;
+                match rest.strip_suffix('/') {
+                    Some(id) if !id.contains('/') => Some(Found {
+                        index,
+                        rest: id,
+                        slashless: false,
+                    }),
+                    None if !rest.contains('/') => Some(Found {
+                        index,
+                        rest,
+                        slashless: true,
+                    }),
+                    _ => None,
+                }
+            }
+        })
+}
+
+/// The `Allow` value of a route, from its entry.
+pub fn allow(route: &Route) -> &'static str {
+    match (route.get.is_some(), !matches!(route.post, Post::None)) {
+        (true, true) => "GET, HEAD, POST",
+        (true, false) => "GET, HEAD",
+        (false, true) => "POST",
+        (false, false) => "",
+    }
+}
+
+/// The 400 for a path that cannot be decoded, showing its segment.
+fn bad_path(e: &PathError) -> Problem {
+    Problem::new(400, e.to_string()).with_offending(e.segment.as_bytes())
+}
+
 pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
     // Refused from the head alone, before a byte of the body is read. The Host rule
-    // holds for every page (a rebound page would read `/echo` too); `/echo` only
-    // reports requests, so it shows a cross-site Origin rather than refusing it.
+    // holds for every page (a rebound page would read `/echo` too).
     if let Some(r) = rebinding_refusal(app, head) {
         return BodyPolicy::Reject(r);
     }
-    if head.method == Method::Post && head.path() != "/echo" && cross_origin(head) {
+    let path = match pct::decode_path(head.path()) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut r = app.problem(&bad_path(&e), head.header("accept"));
+            r.head.close = true;
+            return BodyPolicy::Reject(r);
+        }
+    };
+    let route = find(&path).map(|f| &ROUTES[f.index]);
+    if let Some(Route {
+        any: Some((policy, _)),
+        ..
+    }) = route
+    {
+        // `/echo` only reports requests, so it shows a cross-site Origin rather than
+        // refusing it.
+        return policy(app, head);
+    }
+    if head.method == Method::Post && cross_origin(head) {
         let mut r = app.problem(
             &Problem::new(
                 403,
@@ -151,112 +388,53 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
         r.head.close = true;
         return BodyPolicy::Reject(r);
     }
-    match head.path() {
-        "/echo" => echo::body_policy(app, head),
-        "/upload/" if head.method == Method::Post => upload::body_policy(app, head),
-        "/user/register/" | "/user/login/" | "/user/logout/" | "/session/" | "/cart/add/"
-        | "/cart/remove/" | "/cart/clear/" | "/history/clear/"
-            if head.method == Method::Post =>
-        {
-            BodyPolicy::Buffer {
-                limit: app.config.max_body,
-            }
-        }
-        p if head.method == Method::Post && is_cookie_lab(p) => BodyPolicy::Buffer {
+    match route.map(|r| r.post) {
+        Some(Post::Buffered(_)) if head.method == Method::Post => BodyPolicy::Buffer {
             limit: app.config.max_body,
         },
+        Some(Post::Streamed(policy)) if head.method == Method::Post => policy(app, head),
         _ => BodyPolicy::Ignore,
     }
 }
 
+/// Answer a request by its route (the same lookup as [`body_policy`]: the path is
+/// decoded and found again, which costs no allocation when it has no `%`).
 pub fn route(app: &App, req: &Request<'_>) -> Reply {
-    let post = req.method() == Method::Post;
-    match req.path() {
-        "/user/register/" if post => user::register(app, req),
-        "/user/login/" if post => user::login(app, req),
-        "/user/logout/" if post => user::logout(app, req),
-        "/session/" if post => session_lab::act(app, req),
-        "/cart/add/" if post => cart::change(app, req, true),
-        "/cart/remove/" if post => cart::change(app, req, false),
-        "/cart/clear/" if post => cart::clear(app, req),
-        p if post && is_cookie_lab(p) => cookie_lab::set(app, req),
-        _ => route_now(app, req).into(),
-    }
-}
-
-/// The pages that answer at once.
-fn route_now(app: &App, req: &Request<'_>) -> Response {
-    let path = req.path();
+    let path = match pct::decode_path(req.path()) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut r = app.problem_for(req, bad_path(&e));
+            r.head.close = true;
+            return r.into();
+        }
+    };
     let m = req.method();
-    match path {
-        "/plaintext" if is_get(m) => plain::plaintext(),
-        "/json" if is_get(m) => plain::json(),
-        "/" if is_get(m) => index::index(app, req),
-        "/plaintext" | "/json" | "/" => not_allowed(app, req, GET_HEAD),
-        "/user/register/" if is_get(m) => user::register_form(app, req),
-        "/user/login/" if is_get(m) => user::login_form(app, req),
-        "/user/" if is_get(m) => user::whoami(app, req),
-        "/session/" if is_get(m) => session_lab::view(app, req),
-        "/user/register/" | "/user/login/" | "/session/" => {
-            not_allowed(app, req, "GET, HEAD, POST")
+    let Some(found) = find(&path) else {
+        if m == Method::Options && req.head.target() == "*" {
+            return Response::new(200, "text/plain; charset=utf-8", crate::app::Body::Empty)
+                .header("Allow", "GET, HEAD, POST, OPTIONS")
+                .into();
         }
-        "/user/logout/" => not_allowed(app, req, "POST"),
-        "/user/" => not_allowed(app, req, GET_HEAD),
-        "/__stats" if is_get(m) => stats(app),
-        "/echo" => echo::echo(req),
-        "/upload/" if is_get(m) => upload::form(app, req),
-        // A POST's body went to the upload sink, which answered; this is not reached.
-        "/upload/" => not_allowed(app, req, "GET, HEAD, POST"),
-        "/products/" if is_get(m) => products::list(app, req),
-        "/history/" if is_get(m) => history::view(app, req),
-        "/cart/" if is_get(m) => cart::view(app, req),
-        "/products/" | "/history/" | "/cart/" => not_allowed(app, req, GET_HEAD),
-        "/history/clear/" if m == Method::Post => history::clear(),
-        "/history/clear/" | "/cart/add/" | "/cart/remove/" | "/cart/clear/" => {
-            not_allowed(app, req, "POST")
-        }
-        // Browsers ask for it on pages without `<link rel="icon">` (and on images).
-        "/favicon.ico" if is_get(m) => static_files::serve(app.static_dir(), "favicon.ico", req),
-        // Django's APPEND_SLASH: these pages live at the address with the slash.
-        "/products" | "/history" | "/cart" | "/cookies" if is_get(m) => append_slash(req),
-        // Debug builds only (the integration tests run those): a handler that panics,
-        // to show that a panic costs one response (500) and nothing else.
-        #[cfg(debug_assertions)]
-        "/__debug/panic" => panic!("deliberate panic from /__debug/panic"),
-        _ => {
-            if let Some(name) = path.strip_prefix("/uploads/") {
-                if is_get(m) {
-                    uploads::serve(&app.uploads, name, req)
-                } else {
-                    not_allowed(app, req, GET_HEAD)
-                }
-            } else if let Some(rest) = path.strip_prefix("/products/") {
-                match rest.strip_suffix('/') {
-                    Some(id) if !id.contains('/') && is_get(m) => products::show(app, req, id),
-                    Some(id) if !id.contains('/') => not_allowed(app, req, GET_HEAD),
-                    // `/products/3`: the product page is `/products/3/`.
-                    None if !rest.contains('/') && is_get(m) => append_slash(req),
-                    _ => app.problem_for(req, Problem::not_found(path)),
-                }
-            } else if is_cookie_lab(path) {
-                if is_get(m) {
-                    cookie_lab::view(app, req)
-                } else {
-                    not_allowed(app, req, "GET, HEAD, POST")
-                }
-            } else if let Some(rest) = path.strip_prefix("/static/") {
-                if is_get(m) {
-                    static_files::serve(app.static_dir(), rest, req)
-                } else {
-                    not_allowed(app, req, GET_HEAD)
-                }
-            } else if m == Method::Options && req.head.target() == "*" {
-                Response::new(200, "text/plain; charset=utf-8", crate::app::Body::Empty)
-                    .header("Allow", "GET, HEAD, POST, OPTIONS")
-            } else {
-                app.problem_for(req, Problem::not_found(path))
-            }
-        }
+        return app.problem_for(req, Problem::not_found(&path)).into();
+    };
+    let route = &ROUTES[found.index];
+    if let Some((_, handler)) = route.any {
+        return handler(app, req, found.rest);
+    }
+    let is_get = matches!(m, Method::Get | Method::Head);
+    if found.slashless {
+        // `/products/3`: the product page is `/products/3/`.
+        return if is_get {
+            append_slash(req).into()
+        } else {
+            app.problem_for(req, Problem::not_found(&path)).into()
+        };
+    }
+    match (route.get, route.post) {
+        (Some(get), _) if is_get => get(app, req, found.rest).into(),
+        (_, Post::Buffered(post)) if m == Method::Post => post(app, req, found.rest),
+        // A streamed POST's body went to its sink, which answered: not reached.
+        _ => not_allowed(app, req, allow(route)).into(),
     }
 }
 
@@ -264,11 +442,6 @@ fn route_now(app: &App, req: &Request<'_>) -> Response {
 fn not_allowed(app: &App, req: &Request<'_>, allow: &'static str) -> Response {
     app.problem_for(req, Problem::method_not_allowed())
         .header("Allow", allow)
-}
-
-/// Every path under `/cookies/` is the cookie lab.
-fn is_cookie_lab(path: &str) -> bool {
-    path.starts_with("/cookies/")
 }
 
 /// `301 Moved Permanently` to the same target with a `/` after the path (query kept).
