@@ -1,10 +1,12 @@
 //! What the form pages share: reading an urlencoded body, the 302 of
 //! post/redirect/get, answering once a session write is durable, and storage errors.
 
+use crate::app::App;
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Body, Reply, Request, Response};
 use crate::app::session::{SaveError, Session};
 use crate::app::templates::Templates;
 use crate::app::view::problem_response;
-use crate::app::{App, Body, Reply, Request, Response, unix_now};
 use crate::http::Problem;
 use crate::http::accept::{ErrorFormat, error_format};
 use crate::http::query::{MAX_FIELDS, MultiMap, parse_urlencoded_limited};

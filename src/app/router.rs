@@ -9,89 +9,17 @@
 //! I/O layer drops the body). Exact paths are compared first, in table order
 //! (`/plaintext` is the first entry): no map, no allocation.
 
+use crate::app::App;
+use crate::app::exchange::{BodyPolicy, Reply, Request, Response};
+use crate::app::hosts::host_name;
+pub use crate::app::hosts::{AllowedHosts, LOCAL_HOSTS};
 use crate::app::pages::{
     cart, cookie_lab, echo, history, index, plain, products, session_lab, static_files, upload,
     uploads, user,
 };
-use crate::app::{App, BodyPolicy, Reply, Request, Response};
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
 use crate::http::{Method, Problem};
-
-/// The names a browser request's `Host` may have (SPEC, the `Host` rule; Django's
-/// `ALLOWED_HOSTS`). A page of `evil.example` whose name its owner rebinds to
-/// 127.0.0.1 (DNS rebinding) reads our pages as its own origin: the browser sends
-/// `Host: evil.example`, and its `Origin` matches that `Host`, so the CSRF check
-/// passes. The `Host` gives it away. Requests without `Origin` (curl, nc: no page
-/// behind them) may name any `Host`.
-#[derive(Debug, Clone, Default)]
-pub struct AllowedHosts {
-    /// Lowercase names without port: `localhost`, `127.0.0.1`, `[::1]`, the listen
-    /// address, `--allowed-host` values (`.name` for it and its subdomains).
-    names: Vec<String>,
-    /// `--allowed-host '*'`.
-    any: bool,
-}
-
-/// Always allowed (the loopback names, as `runserver` allows them with `DEBUG`).
-pub const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
-
-impl AllowedHosts {
-    /// The loopback names, `listen` (the listen address's host, e.g. from `--addr`)
-    /// and `extra` (`--allowed-host`).
-    pub fn new<'a>(
-        listen: impl IntoIterator<Item = &'a str>,
-        extra: impl IntoIterator<Item = &'a str>,
-    ) -> AllowedHosts {
-        let mut hosts = AllowedHosts::default();
-        for name in LOCAL_HOSTS.into_iter().chain(listen).chain(extra) {
-            let name = name.trim().to_ascii_lowercase();
-            if name == "*" {
-                hosts.any = true;
-            } else if !hosts.names.contains(&name) {
-                hosts.names.push(name);
-            }
-        }
-        hosts
-    }
-
-    /// Whether a `Host` field value names an allowed host: port stripped
-    /// (`[::1]:8000` → `[::1]`), case ignored, a final dot ignored (`localhost.`).
-    pub fn allows(&self, host: &[u8]) -> bool {
-        if self.any {
-            return true;
-        }
-        let name = host_name(host);
-        let name = name.strip_suffix(b".").unwrap_or(name);
-        self.names.iter().any(|allowed| {
-            let allowed = allowed.as_bytes();
-            match allowed.strip_prefix(b".") {
-                // `.example.com`: example.com itself and any name ending in it.
-                Some(domain) => {
-                    name.eq_ignore_ascii_case(domain)
-                        || (name.len() > allowed.len()
-                            && name[name.len() - allowed.len()..].eq_ignore_ascii_case(allowed))
-                }
-                None => name.eq_ignore_ascii_case(allowed),
-            }
-        })
-    }
-}
-
-/// The host part of a `Host` value (RFC 9110 §7.2: `uri-host [ ":" port ]`, where an
-/// IPv6 address is in brackets, so the port is after `]`).
-fn host_name(host: &[u8]) -> &[u8] {
-    if host.first() == Some(&b'[') {
-        return match host.iter().position(|&b| b == b']') {
-            Some(end) => &host[..=end],
-            None => host,
-        };
-    }
-    match host.iter().rposition(|&b| b == b':') {
-        Some(colon) => &host[..colon],
-        None => host,
-    }
-}
 
 /// A request with `Origin` (a browser's) whose `Host` is not allowed: 400, naming the
 /// flag that would allow it. `None` for every other request.
@@ -353,6 +281,18 @@ fn bad_path(e: &PathError) -> Problem {
     Problem::new(400, e.to_string()).with_offending(e.segment.as_bytes())
 }
 
+impl App {
+    /// How the route of this head takes its body.
+    pub fn body_policy(&self, head: &RequestHead<'_>) -> BodyPolicy {
+        body_policy(self, head)
+    }
+
+    /// Answer a request.
+    pub fn handle(&self, req: &Request<'_>) -> Reply {
+        route(self, req)
+    }
+}
+
 pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
     // Refused from the head alone, before a byte of the body is read. The Host rule
     // holds for every page (a rebound page would read `/echo` too).
@@ -473,4 +413,70 @@ fn stats(app: &App) -> Response {
         "application/json",
         crate::app::Body::Bytes(v.to_string().into_bytes()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route_of(path: &str) -> Option<(Pattern, &str, bool)> {
+        find(path).map(|f| (ROUTES[f.index].pattern, f.rest, f.slashless))
+    }
+
+    #[test]
+    fn exact_paths_are_unique_and_first() {
+        let exact: Vec<&str> = ROUTES
+            .iter()
+            .filter_map(|r| match r.pattern {
+                Exact(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        for (i, p) in exact.iter().enumerate() {
+            assert!(!exact[..i].contains(p), "{p} twice");
+        }
+        assert!(matches!(ROUTES[0].pattern, Exact("/plaintext")));
+    }
+
+    #[test]
+    fn lookup() {
+        assert!(matches!(
+            route_of("/plaintext"),
+            Some((Exact("/plaintext"), "", false))
+        ));
+        // The exact `/products/` before the `/products/<id>/` pattern.
+        assert!(matches!(
+            route_of("/products/"),
+            Some((Exact("/products/"), "", false))
+        ));
+        assert!(matches!(
+            route_of("/products/3/"),
+            Some((Segment(_), "3", false))
+        ));
+        assert!(matches!(
+            route_of("/products/3"),
+            Some((Segment(_), "3", true))
+        ));
+        assert!(route_of("/products/3/x").is_none());
+        assert!(route_of("/products/3/x/").is_none());
+        assert!(matches!(
+            route_of("/static/a/b.css"),
+            Some((Prefix("/static/"), "a/b.css", false))
+        ));
+        assert!(matches!(
+            route_of("/cookies/x/y"),
+            Some((Prefix("/cookies/"), _, false))
+        ));
+        assert!(route_of("/nowhere").is_none());
+    }
+
+    #[test]
+    fn allow_comes_from_the_entry() {
+        let allow_of = |path| allow(&ROUTES[find(path).unwrap().index]);
+        assert_eq!(allow_of("/plaintext"), "GET, HEAD");
+        assert_eq!(allow_of("/session/"), "GET, HEAD, POST");
+        assert_eq!(allow_of("/upload/"), "GET, HEAD, POST");
+        assert_eq!(allow_of("/user/logout/"), "POST");
+        assert_eq!(allow_of("/cookies/a"), "GET, HEAD, POST");
+    }
 }

@@ -2,29 +2,29 @@
 //! `www/templates/`) or as JSON (the data itself), per the request's `Accept`; error
 //! pages; the cookies of a request.
 
+use crate::app::App;
+use crate::app::exchange::{Body, Request, Response};
 use crate::app::templates::Templates;
-use crate::app::{App, Body, Request, Response};
 use crate::http::Problem;
-use crate::http::accept::{ErrorFormat, Format, format};
+use crate::http::accept::{ErrorFormat, Format, error_format, format};
 use crate::http::cookie::parse_cookie_header;
 use serde_json::{Value, json};
 
-/// Every template the pages render; checked at start so none is ever missing.
-pub const TEMPLATES: &[&str] = &[
-    "base.html",
-    "index.html",
-    "error.html",
-    "products.html",
-    "product.html",
-    "history.html",
-    "cart.html",
-    "cookies.html",
-    "user_form.html",
-    "user.html",
-    "session.html",
-    "upload.html",
-    "uploaded.html",
-];
+pub use crate::app::TEMPLATES;
+
+impl App {
+    /// Answer `p` in the client's format by its `Accept` field (HTML, JSON or text:
+    /// [`view::problem_response`]). Every error answer of the server goes through
+    /// here: the pages' and the connection's (parse errors, 408, 413).
+    pub fn problem(&self, p: &Problem, accept: Option<&[u8]>) -> Response {
+        problem_response(&self.templates, p, error_format(accept), None)
+    }
+
+    /// [`App::problem`] with the request's own `Accept`.
+    pub fn problem_for(&self, req: &Request<'_>, p: Problem) -> Response {
+        self.problem(&p, req.header("accept"))
+    }
+}
 
 /// Does the page's content depend on the request's cookies (`Vary: Cookie`)?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

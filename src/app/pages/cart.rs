@@ -20,12 +20,14 @@
 //!   "count": 2, …}` where `count` is the number of **pieces** (the sum of the
 //!   quantities, as a shop's cart badge shows), plus prices in cents and as text.
 
+use crate::app::App;
 use crate::app::cart as store;
 use crate::app::catalogue::{LINE_KEYS, format_price, parse_id};
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Reply, Request, Response};
 use crate::app::forms::{form_fields, redirect, save_then};
 use crate::app::session::Session;
 use crate::app::view::{Vary, error_page, respond};
-use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::http::query::MultiMap;
 use serde_json::{Map, Value};
 

@@ -11,10 +11,12 @@
 //! anything is written. `clear` removes the login record with everything else: it
 //! logs the browser out, as Django's `flush` does.
 
+use crate::app::App;
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Body, Reply, Request, Response};
 use crate::app::forms::{form_fields, redirect, save_then};
 use crate::app::session::{COOKIE, Session};
 use crate::app::view::{html, shown_cookie};
-use crate::app::{App, Body, Reply, Request, Response, unix_now};
 use crate::http::Problem;
 use crate::http::accept::{Format, format};
 use serde_json::{Value, json};

@@ -36,7 +36,7 @@
 //!
 //! Dotfiles (`.well-known`, `.htaccess`) are served like any other file, as nginx does.
 
-use crate::app::{Body, Request, Response};
+use crate::app::exchange::{Body, Request, Response};
 use crate::http::date::{imf_fixdate, parse_http_date};
 use crate::http::response::ResponseHead;
 use std::fs::{File, Metadata};

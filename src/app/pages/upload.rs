@@ -19,11 +19,12 @@
 //! the worker waited that long. Small files (most uploads of a form, and every part of
 //! such a flood) now cost the loop no file-system call at all.
 
+use crate::app::App;
+use crate::app::exchange::{Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::app::forms::is_disk_full;
 use crate::app::templates::Templates;
 use crate::app::view::html;
 use crate::app::view::problem_response;
-use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::http::Problem;
 use crate::http::accept::{Format, error_format, format};
 use crate::http::head::RequestHead;

@@ -36,8 +36,8 @@
 //!
 //! `HEAD` needs nothing here: the I/O layer writes the head and drops the body.
 
+use crate::app::exchange::{Body, Request, Response};
 use crate::app::pages::static_files::{self, Refusal};
-use crate::app::{Body, Request, Response};
 use crate::http::date::{imf_fixdate, parse_http_date};
 use crate::http::response::ResponseHead;
 use crate::store::uploads::UploadDir;

@@ -7,13 +7,15 @@
 //! are both fsynced before the 302 leaves. Password hashing (Argon2id, tens of ms)
 //! runs on the application's hasher threads ([`crate::app::hasher`]).
 
+use crate::app::App;
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Reply, Request, Response};
 use crate::app::forms::{form_fields, redirect, save_error, store_error_as};
 use crate::app::session::{Session, Sessions};
 use crate::app::templates::Templates;
 use crate::app::throttle::Throttle;
 use crate::app::users::{self, SecretKey, User, UserError};
 use crate::app::view::{html, json_response};
-use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::http::accept::ErrorFormat;
 use crate::http::accept::{Format, format};
 use crate::store::db::{Store, StoreError, Ticket};
