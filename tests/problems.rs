@@ -244,3 +244,22 @@ fn the_path_is_percent_decoded_once_before_routing() {
     let resp = server.request(&post_with("/cart/%ff/", FORM, "x=1", &[]));
     resp.assert_status(400);
 }
+
+#[test]
+fn a_refused_upload_answers_by_accept() {
+    let server = Server::start(&["--max-upload-files", "1"]);
+    let body = "--b\r\nContent-Disposition: form-data; name=\"headimg\"; filename=\"a.txt\"\r\n\r\na\r\n\
+                --b\r\nContent-Disposition: form-data; name=\"headimg\"; filename=\"b.txt\"\r\n\r\nb\r\n--b--\r\n";
+    let resp = server.request(&post_with(
+        "/upload/",
+        "multipart/form-data; boundary=b",
+        body,
+        &["Accept: application/json"],
+    ));
+    resp.assert_status(400);
+    assert_eq!(
+        resp.json(),
+        json!({"status": 400, "error": "more than 1 files in one upload"})
+    );
+    assert!(resp.says_close());
+}

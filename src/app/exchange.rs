@@ -104,17 +104,11 @@ impl Response {
         )
     }
 
-    /// The answer to a request the parser refused; the connection closes after it.
+    /// The answer to a request the parser refused, as plain text; the connection
+    /// closes after it. (`App::problem` answers it in the client's format.)
     pub fn parse_error(err: &ParseError) -> Self {
         let mut r = Response::text_error(err.status(), &err.to_string());
         r.head.close = true;
-        r
-    }
-
-    /// 405 with the methods the route takes.
-    pub fn method_not_allowed(allow: &'static str) -> Self {
-        let mut r = Response::text_error(405, "method not allowed here; see the Allow header");
-        r.head.header("Allow", allow);
         r
     }
 
