@@ -1,27 +1,33 @@
 //! What the form pages share: reading an urlencoded body, the 302 of
 //! post/redirect/get, answering once a session write is durable, and storage errors.
 
+use crate::app::App;
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Body, Reply, Request, Response};
 use crate::app::session::{SaveError, Session};
-use crate::app::{App, Body, Reply, Request, Response, unix_now};
+use crate::app::templates::Templates;
+use crate::app::view::problem_response;
+use crate::http::Problem;
+use crate::http::accept::{ErrorFormat, error_format};
 use crate::http::query::{MAX_FIELDS, MultiMap, parse_urlencoded_limited};
 use crate::store::db::StoreError;
 
 /// The fields of an `application/x-www-form-urlencoded` body (an empty body is an
 /// empty form). Another content type gets 415; more than 1000 fields 400.
-pub fn form_fields(req: &Request<'_>) -> Result<MultiMap, Response> {
+pub fn form_fields(app: &App, req: &Request<'_>) -> Result<MultiMap, Response> {
     if let Some(ct) = req.header("content-type") {
         let essence = ct.split(|&b| b == b';').next().unwrap_or(b"").trim_ascii();
         if !essence.eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
             && !req.body.is_empty()
         {
-            return Err(Response::text_error(
-                415,
-                "this form takes application/x-www-form-urlencoded",
+            return Err(app.problem_for(
+                req,
+                Problem::new(415, "this form takes application/x-www-form-urlencoded"),
             ));
         }
     }
     parse_urlencoded_limited(req.body, MAX_FIELDS)
-        .map_err(|e| Response::text_error(400, &e.to_string()))
+        .map_err(|e| app.problem_for(req, Problem::new(400, e.to_string())))
 }
 
 /// `302 Found` to `location`, with a line of text for people reading with `nc`.
@@ -34,8 +40,34 @@ pub fn redirect(location: &str) -> Response {
 /// The answer when storage failed: 507 when the disk is full; 503 (with
 /// `Retry-After: 1`) while the store pauses writes after a failure (it tries again a
 /// second later) and for other I/O errors. Each says that nothing was saved, and each
-/// logs one line saying why.
+/// logs one line saying why. As plain text; [`store_error_as`] in the client's format.
 pub fn store_error(e: StoreError) -> Response {
+    let p = store_problem(e);
+    let r = Response::new(
+        p.status,
+        "text/plain; charset=utf-8",
+        Body::Bytes(p.to_text().into_bytes()),
+    );
+    retry_after(r)
+}
+
+/// [`store_error`] rendered as `fmt` (decided from the request's `Accept` before the
+/// write: the answer is sent from the storage thread).
+pub fn store_error_as(templates: &Templates, fmt: ErrorFormat, e: StoreError) -> Response {
+    retry_after(problem_response(templates, &store_problem(e), fmt, None))
+}
+
+/// 503 says when to try again.
+fn retry_after(r: Response) -> Response {
+    if r.head.status == 503 {
+        r.header("Retry-After", "1")
+    } else {
+        r
+    }
+}
+
+/// What a storage failure answers ([`store_error`]); logs it.
+pub fn store_problem(e: StoreError) -> Problem {
     let (status, msg) = match &e {
         StoreError::Io(io) if is_disk_full(io) => {
             (507, "the server's disk is full; nothing was saved")
@@ -52,20 +84,15 @@ pub fn store_error(e: StoreError) -> Response {
         _ => (503, "the server could not save this; nothing was changed"),
     };
     log::error!("storage: answering {status}, nothing saved: {e}");
-    let r = Response::text_error(status, msg);
-    if status == 503 {
-        r.header("Retry-After", "1")
-    } else {
-        r
-    }
+    Problem::new(status, msg)
 }
 
 /// The answer when a session could not be saved: 413 with the reason when it is past
-/// its bounds, else as [`store_error`].
-pub fn save_error(e: SaveError) -> Response {
+/// its bounds, else as [`store_error`]; in the client's format.
+pub fn save_error(templates: &Templates, fmt: ErrorFormat, e: SaveError) -> Response {
     match e {
-        SaveError::TooLarge(why) => Response::text_error(413, &why),
-        SaveError::Store(e) => store_error(e),
+        SaveError::TooLarge(why) => problem_response(templates, &Problem::new(413, why), fmt, None),
+        SaveError::Store(e) => store_error_as(templates, fmt, e),
     }
 }
 
@@ -76,10 +103,11 @@ pub fn is_disk_full(e: &std::io::Error) -> bool {
 
 /// Save `session` and answer `resp` (with the session's `Set-Cookie`) once the write
 /// is durable — without holding any thread while the fsync happens.
-pub fn save_then(app: &App, session: &mut Session, resp: Response) -> Reply {
+pub fn save_then(app: &App, req: &Request<'_>, session: &mut Session, resp: Response) -> Reply {
+    let fmt = error_format(req.header("accept"));
     let saved = match session.save(&app.sessions, unix_now()) {
         Ok(s) => s,
-        Err(e) => return save_error(e).into(),
+        Err(e) => return save_error(&app.templates, fmt, e).into(),
     };
     let resp = match saved.set_cookie {
         Some(c) => resp.header("Set-Cookie", c),
@@ -89,13 +117,14 @@ pub fn save_then(app: &App, session: &mut Session, resp: Response) -> Reply {
         None => resp.into(),
         Some(ticket) => {
             let store = app.store.clone();
+            let templates = app.templates.clone();
             Reply::Pending(Box::new(move |done| {
                 store.on_durable(
                     ticket,
                     Box::new(move |r| {
                         done(match r {
                             Ok(()) => resp,
-                            Err(e) => store_error(e),
+                            Err(e) => store_error_as(&templates, fmt, e),
                         })
                     }),
                 )

@@ -17,8 +17,8 @@
 //! at once instead of letting the wait grow without bound; a job that waited more
 //! than [`MAX_WAIT`] for its turn gets the same 503 instead of a hash.
 
+use crate::app::exchange::{Done, Reply, Response};
 use crate::app::users::HashMemory;
-use crate::app::{Done, Reply, Response};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -118,7 +118,7 @@ fn shed(why: &str) {
     static SHED: AtomicU64 = AtomicU64::new(0);
     static LAST_WARN_S: AtomicU64 = AtomicU64::new(0);
     let n = SHED.fetch_add(1, Relaxed) + 1;
-    let now = crate::app::unix_now();
+    let now = crate::app::exchange::unix_now();
     let last = LAST_WARN_S.load(Relaxed);
     if now > last
         && LAST_WARN_S

@@ -1,97 +1,25 @@
-//! Routing: from a path and method to a page.
+//! Routing: from a path and method to a page, by one table, [`ROUTES`].
 //!
-//! The table is a `match` on the path, which the compiler turns into comparisons
-//! cheaper than any map; each arm checks its methods and answers 405 with `Allow`
-//! otherwise. `HEAD` is answered wherever `GET` is (the I/O layer drops the body).
+//! The path is percent-decoded once first ([`pct::decode_path`]: `/products/%33/` is
+//! `/products/3/`; a segment that decodes to `/`, NUL or non-UTF-8 is a 400). Each
+//! [`Route`] is a [`Pattern`] (an exact path, a prefix, or `/products/<id>/`), the GET
+//! handler, how POST takes its body (buffered up to `--max-body`, streamed to a sink,
+//! or not at all) and its handler, or one handler for any method (`/echo`). The 405
+//! and its `Allow` come from the same entry; `HEAD` is answered wherever `GET` is (the
+//! I/O layer drops the body). Exact paths are compared first, in table order
+//! (`/plaintext` is the first entry): no map, no allocation.
 
+use crate::app::App;
+use crate::app::exchange::{BodyPolicy, Reply, Request, Response};
+use crate::app::hosts::host_name;
+pub use crate::app::hosts::{AllowedHosts, LOCAL_HOSTS};
 use crate::app::pages::{
     cart, cookie_lab, echo, history, index, plain, products, session_lab, static_files, upload,
     uploads, user,
 };
-use crate::app::{App, BodyPolicy, Reply, Request, Response};
-use crate::http::Method;
 use crate::http::head::RequestHead;
-
-const GET_HEAD: &str = "GET, HEAD";
-
-fn is_get(m: Method) -> bool {
-    matches!(m, Method::Get | Method::Head)
-}
-
-/// The names a browser request's `Host` may have (SPEC, the `Host` rule; Django's
-/// `ALLOWED_HOSTS`). A page of `evil.example` whose name its owner rebinds to
-/// 127.0.0.1 (DNS rebinding) reads our pages as its own origin: the browser sends
-/// `Host: evil.example`, and its `Origin` matches that `Host`, so the CSRF check
-/// passes. The `Host` gives it away. Requests without `Origin` (curl, nc: no page
-/// behind them) may name any `Host`.
-#[derive(Debug, Clone, Default)]
-pub struct AllowedHosts {
-    /// Lowercase names without port: `localhost`, `127.0.0.1`, `[::1]`, the listen
-    /// address, `--allowed-host` values (`.name` for it and its subdomains).
-    names: Vec<String>,
-    /// `--allowed-host '*'`.
-    any: bool,
-}
-
-/// Always allowed (the loopback names, as `runserver` allows them with `DEBUG`).
-pub const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
-
-impl AllowedHosts {
-    /// The loopback names, `listen` (the listen address's host, e.g. from `--addr`)
-    /// and `extra` (`--allowed-host`).
-    pub fn new<'a>(
-        listen: impl IntoIterator<Item = &'a str>,
-        extra: impl IntoIterator<Item = &'a str>,
-    ) -> AllowedHosts {
-        let mut hosts = AllowedHosts::default();
-        for name in LOCAL_HOSTS.into_iter().chain(listen).chain(extra) {
-            let name = name.trim().to_ascii_lowercase();
-            if name == "*" {
-                hosts.any = true;
-            } else if !hosts.names.contains(&name) {
-                hosts.names.push(name);
-            }
-        }
-        hosts
-    }
-
-    /// Whether a `Host` field value names an allowed host: port stripped
-    /// (`[::1]:8000` → `[::1]`), case ignored, a final dot ignored (`localhost.`).
-    pub fn allows(&self, host: &[u8]) -> bool {
-        if self.any {
-            return true;
-        }
-        let name = host_name(host);
-        let name = name.strip_suffix(b".").unwrap_or(name);
-        self.names.iter().any(|allowed| {
-            let allowed = allowed.as_bytes();
-            match allowed.strip_prefix(b".") {
-                // `.example.com`: example.com itself and any name ending in it.
-                Some(domain) => {
-                    name.eq_ignore_ascii_case(domain)
-                        || (name.len() > allowed.len()
-                            && name[name.len() - allowed.len()..].eq_ignore_ascii_case(allowed))
-                }
-                None => name.eq_ignore_ascii_case(allowed),
-            }
-        })
-    }
-}
-
-/// The host part of a `Host` value (RFC 9110 §7.2: `uri-host [ ":" port ]`, where an
-/// IPv6 address is in brackets, so the port is after `]`).
-fn host_name(host: &[u8]) -> &[u8] {
-    if host.first() == Some(&b'[') {
-        return match host.iter().position(|&b| b == b']') {
-            Some(end) => &host[..=end],
-            None => host,
-        };
-    }
-    match host.iter().rposition(|&b| b == b':') {
-        Some(colon) => &host[..colon],
-        None => host,
-    }
-}
+use crate::http::pct::{self, PathError};
+use crate::http::{Method, Problem};
 
 /// A request with `Origin` (a browser's) whose `Host` is not allowed: 400, naming the
 /// flag that would allow it. `None` for every other request.
@@ -102,15 +30,18 @@ fn rebinding_refusal(app: &App, head: &RequestHead<'_>) -> Option<Response> {
         return None;
     }
     let name = String::from_utf8_lossy(host_name(host)).to_ascii_lowercase();
-    let mut r = Response::text_error(
-        400,
-        &format!(
-            "Host {:?} is not an allowed host for a browser request (a page whose name \
+    let mut r = app.problem(
+        &Problem::new(
+            400,
+            format!(
+                "Host {:?} is not an allowed host for a browser request (a page whose name \
              was rebound to this server, DNS rebinding?); allowed are localhost, \
              127.0.0.1, [::1] and the listen address; start the server with \
              --allowed-host {name} to allow it",
-            String::from_utf8_lossy(host)
+                String::from_utf8_lossy(host)
+            ),
         ),
+        head.header("accept"),
     );
     r.head.close = true;
     Some(r)
@@ -130,133 +61,327 @@ pub fn cross_origin(head: &RequestHead<'_>) -> bool {
     !same
 }
 
+/// A GET (and HEAD) handler; the `&str` is the part of the decoded path after the
+/// route's prefix (empty for exact routes).
+pub type GetFn = fn(&App, &Request<'_>, &str) -> Response;
+/// A handler that may answer later (a durable write, a password hash).
+pub type ReplyFn = fn(&App, &Request<'_>, &str) -> Reply;
+/// How a route takes a body, decided from the head.
+pub type PolicyFn = fn(&App, &RequestHead<'_>) -> BodyPolicy;
+
+/// Which paths a route takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Pattern {
+    /// This path only.
+    Exact(&'static str),
+    /// Every path that starts with this.
+    Prefix(&'static str),
+    /// This prefix, one segment and `/` (`/products/<id>/`); the segment without its
+    /// `/` (`/products/3`) is redirected to the address with it.
+    Segment(&'static str),
+}
+
+/// How a route takes POST.
+#[derive(Clone, Copy)]
+pub enum Post {
+    /// Not at all: 405.
+    None,
+    /// The body read into memory (up to `--max-body`), then the handler.
+    Buffered(ReplyFn),
+    /// The body streamed to the sink the policy makes; the sink answers.
+    Streamed(PolicyFn),
+}
+
+/// One entry of [`ROUTES`].
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub pattern: Pattern,
+    pub get: Option<GetFn>,
+    pub post: Post,
+    /// Every method, with its own body policy (`/echo`); `get` and `post` unused.
+    pub any: Option<(PolicyFn, ReplyFn)>,
+}
+
+const fn get(pattern: Pattern, get: GetFn) -> Route {
+    Route {
+        pattern,
+        get: Some(get),
+        post: Post::None,
+        any: None,
+    }
+}
+
+const fn get_post(pattern: Pattern, get: GetFn, post: ReplyFn) -> Route {
+    Route {
+        pattern,
+        get: Some(get),
+        post: Post::Buffered(post),
+        any: None,
+    }
+}
+
+const fn post(pattern: Pattern, post: ReplyFn) -> Route {
+    Route {
+        pattern,
+        get: None,
+        post: Post::Buffered(post),
+        any: None,
+    }
+}
+
+use Pattern::{Exact, Prefix, Segment};
+
+/// Every page. Exact paths first (looked up in this order), then the patterns.
+pub static ROUTES: &[Route] = &[
+    get(Exact("/plaintext"), |_, _, _| plain::plaintext()),
+    get(Exact("/json"), |_, _, _| plain::json()),
+    get(Exact("/"), |app, req, _| index::index(app, req)),
+    Route {
+        pattern: Exact("/echo"),
+        get: None,
+        post: Post::None,
+        any: Some((echo::body_policy, |_, req, _| echo::echo(req).into())),
+    },
+    get_post(
+        Exact("/user/register/"),
+        |app, req, _| user::register_form(app, req),
+        |app, req, _| user::register(app, req),
+    ),
+    get_post(
+        Exact("/user/login/"),
+        |app, req, _| user::login_form(app, req),
+        |app, req, _| user::login(app, req),
+    ),
+    post(Exact("/user/logout/"), |app, req, _| user::logout(app, req)),
+    get(Exact("/user/"), |app, req, _| user::whoami(app, req)),
+    get_post(
+        Exact("/session/"),
+        |app, req, _| session_lab::view(app, req),
+        |app, req, _| session_lab::act(app, req),
+    ),
+    get(Exact("/__stats"), |app, _, _| stats(app)),
+    Route {
+        pattern: Exact("/upload/"),
+        get: Some(|app, req, _| upload::form(app, req)),
+        post: Post::Streamed(upload::body_policy),
+        any: None,
+    },
+    get(Exact("/products/"), |app, req, _| products::list(app, req)),
+    get(Exact("/history/"), |app, req, _| history::view(app, req)),
+    get(Exact("/cart/"), |app, req, _| cart::view(app, req)),
+    post(Exact("/history/clear/"), |_, _, _| history::clear().into()),
+    post(Exact("/cart/add/"), |app, req, _| {
+        cart::change(app, req, true)
+    }),
+    post(Exact("/cart/remove/"), |app, req, _| {
+        cart::change(app, req, false)
+    }),
+    post(Exact("/cart/clear/"), |app, req, _| cart::clear(app, req)),
+    // Browsers ask for it on pages without `<link rel="icon">` (and on images).
+    get(Exact("/favicon.ico"), |app, req, _| {
+        static_files::serve(app.static_dir(), "favicon.ico", req)
+    }),
+    // Django's APPEND_SLASH: these pages live at the address with the slash.
+    get(Exact("/products"), |_, req, _| append_slash(req)),
+    get(Exact("/history"), |_, req, _| append_slash(req)),
+    get(Exact("/cart"), |_, req, _| append_slash(req)),
+    get(Exact("/cookies"), |_, req, _| append_slash(req)),
+    // Debug builds only (the integration tests run those): a handler that panics,
+    // to show that a panic costs one response (500) and nothing else.
+    #[cfg(debug_assertions)]
+    Route {
+        pattern: Exact("/__debug/panic"),
+        get: None,
+        post: Post::None,
+        any: Some((
+            |_, _| BodyPolicy::Ignore,
+            |_, _, _| panic!("deliberate panic from /__debug/panic"),
+        )),
+    },
+    get(Prefix("/uploads/"), |app, req, name| {
+        uploads::serve(&app.uploads, name, req)
+    }),
+    get(Segment("/products/"), |app, req, id| {
+        products::show(app, req, id)
+    }),
+    // Every path under `/cookies/` is the cookie lab.
+    get_post(
+        Prefix("/cookies/"),
+        |app, req, _| cookie_lab::view(app, req),
+        |app, req, _| cookie_lab::set(app, req),
+    ),
+    get(Prefix("/static/"), |app, req, rest| {
+        static_files::serve(app.static_dir(), rest, req)
+    }),
+];
+
+/// A path's route: its index in [`ROUTES`] and the rest of the path after the
+/// route's prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found<'p> {
+    pub index: usize,
+    pub rest: &'p str,
+    /// A [`Pattern::Segment`] path without its final `/` (`/products/3`).
+    pub slashless: bool,
+}
+
+/// The route of a (decoded) path: exact paths first, then prefixes and segments.
+pub fn find(path: &str) -> Option<Found<'_>> {
+    let exact = ROUTES
+        .iter()
+        .position(|r| matches!(r.pattern, Exact(p) if p == path));
+    if let Some(index) = exact {
+        return Some(Found {
+            index,
+            rest: "",
+            slashless: false,
+        });
+    }
+    ROUTES
+        .iter()
+        .enumerate()
+        .find_map(|(index, r)| match r.pattern {
+            Exact(_) => None,
+            Prefix(p) => path.strip_prefix(p).map(|rest| Found {
+                index,
+                rest,
+                slashless: false,
+            }),
+            Segment(p) => {
+                let rest = path.strip_prefix(p)?;
+                match rest.strip_suffix('/') {
+                    Some(id) if !id.contains('/') => Some(Found {
+                        index,
+                        rest: id,
+                        slashless: false,
+                    }),
+                    None if !rest.contains('/') => Some(Found {
+                        index,
+                        rest,
+                        slashless: true,
+                    }),
+                    _ => None,
+                }
+            }
+        })
+}
+
+/// The `Allow` value of a route, from its entry.
+pub fn allow(route: &Route) -> &'static str {
+    match (route.get.is_some(), !matches!(route.post, Post::None)) {
+        (true, true) => "GET, HEAD, POST",
+        (true, false) => "GET, HEAD",
+        (false, true) => "POST",
+        (false, false) => "",
+    }
+}
+
+/// The 400 for a path that cannot be decoded, showing its segment.
+fn bad_path(e: &PathError) -> Problem {
+    Problem::new(400, e.to_string()).with_offending(e.segment.as_bytes())
+}
+
+impl App {
+    /// How the route of this head takes its body.
+    pub fn body_policy(&self, head: &RequestHead<'_>) -> BodyPolicy {
+        body_policy(self, head)
+    }
+
+    /// Answer a request.
+    pub fn handle(&self, req: &Request<'_>) -> Reply {
+        route(self, req)
+    }
+}
+
 pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
     // Refused from the head alone, before a byte of the body is read. The Host rule
-    // holds for every page (a rebound page would read `/echo` too); `/echo` only
-    // reports requests, so it shows a cross-site Origin rather than refusing it.
+    // holds for every page (a rebound page would read `/echo` too).
     if let Some(r) = rebinding_refusal(app, head) {
         return BodyPolicy::Reject(r);
     }
-    if head.method == Method::Post && head.path() != "/echo" && cross_origin(head) {
-        let mut r = Response::text_error(
-            403,
-            "cross-origin POST refused: the Origin header names another site than this Host",
+    let path = match pct::decode_path(head.path()) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut r = app.problem(&bad_path(&e), head.header("accept"));
+            r.head.close = true;
+            return BodyPolicy::Reject(r);
+        }
+    };
+    let route = find(&path).map(|f| &ROUTES[f.index]);
+    if let Some(Route {
+        any: Some((policy, _)),
+        ..
+    }) = route
+    {
+        // `/echo` only reports requests, so it shows a cross-site Origin rather than
+        // refusing it.
+        return policy(app, head);
+    }
+    if head.method == Method::Post && cross_origin(head) {
+        let mut r = app.problem(
+            &Problem::new(
+                403,
+                "cross-origin POST refused: the Origin header names another site than this Host",
+            ),
+            head.header("accept"),
         );
         r.head.close = true;
         return BodyPolicy::Reject(r);
     }
-    match head.path() {
-        "/echo" => echo::body_policy(app, head),
-        "/upload/" if head.method == Method::Post => upload::body_policy(app, head),
-        "/user/register/" | "/user/login/" | "/user/logout/" | "/session/" | "/cart/add/"
-        | "/cart/remove/" | "/cart/clear/" | "/history/clear/"
-            if head.method == Method::Post =>
-        {
-            BodyPolicy::Buffer {
-                limit: app.config.max_body,
-            }
-        }
-        p if head.method == Method::Post && is_cookie_lab(p) => BodyPolicy::Buffer {
+    match route.map(|r| r.post) {
+        Some(Post::Buffered(_)) if head.method == Method::Post => BodyPolicy::Buffer {
             limit: app.config.max_body,
         },
+        Some(Post::Streamed(policy)) if head.method == Method::Post => policy(app, head),
         _ => BodyPolicy::Ignore,
     }
 }
 
+/// Answer a request by its route (the same lookup as [`body_policy`]: the path is
+/// decoded and found again, which costs no allocation when it has no `%`).
 pub fn route(app: &App, req: &Request<'_>) -> Reply {
-    let post = req.method() == Method::Post;
-    match req.path() {
-        "/user/register/" if post => user::register(app, req),
-        "/user/login/" if post => user::login(app, req),
-        "/user/logout/" if post => user::logout(app, req),
-        "/session/" if post => session_lab::act(app, req),
-        "/cart/add/" if post => cart::change(app, req, true),
-        "/cart/remove/" if post => cart::change(app, req, false),
-        "/cart/clear/" if post => cart::clear(app, req),
-        p if post && is_cookie_lab(p) => cookie_lab::set(app, req),
-        _ => route_now(app, req).into(),
-    }
-}
-
-/// The pages that answer at once.
-fn route_now(app: &App, req: &Request<'_>) -> Response {
-    let path = req.path();
+    let path = match pct::decode_path(req.path()) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut r = app.problem_for(req, bad_path(&e));
+            r.head.close = true;
+            return r.into();
+        }
+    };
     let m = req.method();
-    match path {
-        "/plaintext" if is_get(m) => plain::plaintext(),
-        "/json" if is_get(m) => plain::json(),
-        "/" if is_get(m) => index::index(app, req),
-        "/plaintext" | "/json" | "/" => Response::method_not_allowed(GET_HEAD),
-        "/user/register/" if is_get(m) => user::register_form(app, req),
-        "/user/login/" if is_get(m) => user::login_form(app, req),
-        "/user/" if is_get(m) => user::whoami(app, req),
-        "/session/" if is_get(m) => session_lab::view(app, req),
-        "/user/register/" | "/user/login/" | "/session/" => {
-            Response::method_not_allowed("GET, HEAD, POST")
+    let Some(found) = find(&path) else {
+        if m == Method::Options && req.head.target() == "*" {
+            return Response::new(200, "text/plain; charset=utf-8", crate::app::Body::Empty)
+                .header("Allow", "GET, HEAD, POST, OPTIONS")
+                .into();
         }
-        "/user/logout/" => Response::method_not_allowed("POST"),
-        "/user/" => Response::method_not_allowed(GET_HEAD),
-        "/__stats" if is_get(m) => stats(app),
-        "/echo" => echo::echo(req),
-        "/upload/" if is_get(m) => upload::form(app, req),
-        // A POST's body went to the upload sink, which answered; this is not reached.
-        "/upload/" => Response::method_not_allowed("GET, HEAD, POST"),
-        "/products/" if is_get(m) => products::list(app, req),
-        "/history/" if is_get(m) => history::view(app, req),
-        "/cart/" if is_get(m) => cart::view(app, req),
-        "/products/" | "/history/" | "/cart/" => Response::method_not_allowed(GET_HEAD),
-        "/history/clear/" if m == Method::Post => history::clear(),
-        "/history/clear/" | "/cart/add/" | "/cart/remove/" | "/cart/clear/" => {
-            Response::method_not_allowed("POST")
-        }
-        // Browsers ask for it on pages without `<link rel="icon">` (and on images).
-        "/favicon.ico" if is_get(m) => static_files::serve(app.static_dir(), "favicon.ico", req),
-        // Django's APPEND_SLASH: these pages live at the address with the slash.
-        "/products" | "/history" | "/cart" | "/cookies" if is_get(m) => append_slash(req),
-        // Debug builds only (the integration tests run those): a handler that panics,
-        // to show that a panic costs one response (500) and nothing else.
-        #[cfg(debug_assertions)]
-        "/__debug/panic" => panic!("deliberate panic from /__debug/panic"),
-        _ => {
-            if let Some(name) = path.strip_prefix("/uploads/") {
-                if is_get(m) {
-                    uploads::serve(&app.uploads, name, req)
-                } else {
-                    Response::method_not_allowed(GET_HEAD)
-                }
-            } else if let Some(rest) = path.strip_prefix("/products/") {
-                match rest.strip_suffix('/') {
-                    Some(id) if !id.contains('/') && is_get(m) => products::show(app, req, id),
-                    Some(id) if !id.contains('/') => Response::method_not_allowed(GET_HEAD),
-                    // `/products/3`: the product page is `/products/3/`.
-                    None if !rest.contains('/') && is_get(m) => append_slash(req),
-                    _ => Response::text_error(404, &format!("no page at {path}")),
-                }
-            } else if is_cookie_lab(path) {
-                if is_get(m) {
-                    cookie_lab::view(app, req)
-                } else {
-                    Response::method_not_allowed("GET, HEAD, POST")
-                }
-            } else if let Some(rest) = path.strip_prefix("/static/") {
-                if is_get(m) {
-                    static_files::serve(app.static_dir(), rest, req)
-                } else {
-                    Response::method_not_allowed(GET_HEAD)
-                }
-            } else if m == Method::Options && req.head.target() == "*" {
-                Response::new(200, "text/plain; charset=utf-8", crate::app::Body::Empty)
-                    .header("Allow", "GET, HEAD, POST, OPTIONS")
-            } else {
-                Response::text_error(404, &format!("no page at {path}"))
-            }
-        }
+        return app.problem_for(req, Problem::not_found(&path)).into();
+    };
+    let route = &ROUTES[found.index];
+    if let Some((_, handler)) = route.any {
+        return handler(app, req, found.rest);
+    }
+    let is_get = matches!(m, Method::Get | Method::Head);
+    if found.slashless {
+        // `/products/3`: the product page is `/products/3/`.
+        return if is_get {
+            append_slash(req).into()
+        } else {
+            app.problem_for(req, Problem::not_found(&path)).into()
+        };
+    }
+    match (route.get, route.post) {
+        (Some(get), _) if is_get => get(app, req, found.rest).into(),
+        (_, Post::Buffered(post)) if m == Method::Post => post(app, req, found.rest),
+        // A streamed POST's body went to its sink, which answered: not reached.
+        _ => not_allowed(app, req, allow(route)).into(),
     }
 }
 
-/// Every path under `/cookies/` is the cookie lab.
-fn is_cookie_lab(path: &str) -> bool {
-    path.starts_with("/cookies/")
+/// 405 with the methods the route takes, in the client's format.
+fn not_allowed(app: &App, req: &Request<'_>, allow: &'static str) -> Response {
+    app.problem_for(req, Problem::method_not_allowed())
+        .header("Allow", allow)
 }
 
 /// `301 Moved Permanently` to the same target with a `/` after the path (query kept).
@@ -288,4 +413,70 @@ fn stats(app: &App) -> Response {
         "application/json",
         crate::app::Body::Bytes(v.to_string().into_bytes()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route_of(path: &str) -> Option<(Pattern, &str, bool)> {
+        find(path).map(|f| (ROUTES[f.index].pattern, f.rest, f.slashless))
+    }
+
+    #[test]
+    fn exact_paths_are_unique_and_first() {
+        let exact: Vec<&str> = ROUTES
+            .iter()
+            .filter_map(|r| match r.pattern {
+                Exact(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        for (i, p) in exact.iter().enumerate() {
+            assert!(!exact[..i].contains(p), "{p} twice");
+        }
+        assert!(matches!(ROUTES[0].pattern, Exact("/plaintext")));
+    }
+
+    #[test]
+    fn lookup() {
+        assert!(matches!(
+            route_of("/plaintext"),
+            Some((Exact("/plaintext"), "", false))
+        ));
+        // The exact `/products/` before the `/products/<id>/` pattern.
+        assert!(matches!(
+            route_of("/products/"),
+            Some((Exact("/products/"), "", false))
+        ));
+        assert!(matches!(
+            route_of("/products/3/"),
+            Some((Segment(_), "3", false))
+        ));
+        assert!(matches!(
+            route_of("/products/3"),
+            Some((Segment(_), "3", true))
+        ));
+        assert!(route_of("/products/3/x").is_none());
+        assert!(route_of("/products/3/x/").is_none());
+        assert!(matches!(
+            route_of("/static/a/b.css"),
+            Some((Prefix("/static/"), "a/b.css", false))
+        ));
+        assert!(matches!(
+            route_of("/cookies/x/y"),
+            Some((Prefix("/cookies/"), _, false))
+        ));
+        assert!(route_of("/nowhere").is_none());
+    }
+
+    #[test]
+    fn allow_comes_from_the_entry() {
+        let allow_of = |path| allow(&ROUTES[find(path).unwrap().index]);
+        assert_eq!(allow_of("/plaintext"), "GET, HEAD");
+        assert_eq!(allow_of("/session/"), "GET, HEAD, POST");
+        assert_eq!(allow_of("/upload/"), "GET, HEAD, POST");
+        assert_eq!(allow_of("/user/logout/"), "POST");
+        assert_eq!(allow_of("/cookies/a"), "GET, HEAD, POST");
+    }
 }

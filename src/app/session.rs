@@ -35,7 +35,7 @@
 //! store's lock (issue 11 measured 372 ms for one sweep over 300k sessions). The index
 //! that finds them is kept here, beside the store: the store knows nothing of expiry.
 
-use crate::app::Request;
+use crate::app::exchange::Request;
 use crate::http::cookie::{SameSite, SetCookie, parse_cookie_header};
 use crate::store::db::{Store, StoreError, Ticket};
 use crate::store::shape;

@@ -2,28 +2,29 @@
 //! `www/templates/`) or as JSON (the data itself), per the request's `Accept`; error
 //! pages; the cookies of a request.
 
-use crate::app::negotiate::{Format, format};
+use crate::app::App;
+use crate::app::exchange::{Body, Request, Response};
 use crate::app::templates::Templates;
-use crate::app::{App, Body, Request, Response};
+use crate::http::Problem;
+use crate::http::accept::{ErrorFormat, Format, error_format, format};
 use crate::http::cookie::parse_cookie_header;
 use serde_json::{Value, json};
 
-/// Every template the pages render; checked at start so none is ever missing.
-pub const TEMPLATES: &[&str] = &[
-    "base.html",
-    "index.html",
-    "error.html",
-    "products.html",
-    "product.html",
-    "history.html",
-    "cart.html",
-    "cookies.html",
-    "user_form.html",
-    "user.html",
-    "session.html",
-    "upload.html",
-    "uploaded.html",
-];
+pub use crate::app::TEMPLATES;
+
+impl App {
+    /// Answer `p` in the client's format by its `Accept` field (HTML, JSON or text:
+    /// [`view::problem_response`]). Every error answer of the server goes through
+    /// here: the pages' and the connection's (parse errors, 408, 413).
+    pub fn problem(&self, p: &Problem, accept: Option<&[u8]>) -> Response {
+        problem_response(&self.templates, p, error_format(accept), None)
+    }
+
+    /// [`App::problem`] with the request's own `Accept`.
+    pub fn problem_for(&self, req: &Request<'_>, p: Problem) -> Response {
+        self.problem(&p, req.header("accept"))
+    }
+}
 
 /// Does the page's content depend on the request's cookies (`Vary: Cookie`)?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +128,45 @@ pub fn html(templates: &Templates, status: u16, template: &str, context: &Value)
     }
 }
 
-/// An error as a page (HTML, with the layout and a way back) or as JSON
-/// `{"status": 400, "error": "…"}`.
+/// An error in the client's format ([`error_format`]): the site's `error.html` page
+/// (reason, offending bytes shown escaped, a way back), JSON
+/// `{"status": 400, "error": "…"}`, or the plain-text line.
+pub fn problem_response(
+    templates: &Templates,
+    p: &Problem,
+    fmt: ErrorFormat,
+    back: Option<(&str, &str)>,
+) -> Response {
+    let resp = match fmt {
+        ErrorFormat::Text => {
+            return Response::new(
+                p.status,
+                "text/plain; charset=utf-8",
+                Body::Bytes(p.to_text().into_bytes()),
+            );
+        }
+        ErrorFormat::Json => Response::new(
+            p.status,
+            "application/json",
+            Body::Bytes(p.to_json().into_bytes()),
+        ),
+        ErrorFormat::Html => {
+            let data = json!({
+                "status": p.status,
+                "reason": p.reason(),
+                "error": p.message,
+                "offending": p.offending.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()),
+                "back": back.map(|(href, title)| json!({"href": href, "title": title})),
+            });
+            html(templates, p.status, "error.html", &data)
+        }
+    };
+    resp.header("Vary", "Accept")
+}
+
+/// An error of an HTML page (a product that does not exist, a cart form refused),
+/// with a link back: HTML like the page itself, also without `Accept`; JSON to a
+/// client that prefers it (as every page answers, [`format`]).
 pub fn error_page(
     app: &App,
     req: &Request<'_>,
@@ -136,17 +174,15 @@ pub fn error_page(
     message: &str,
     back: Option<(&str, &str)>,
 ) -> Response {
-    if format(req.header("accept")) == Format::Json {
-        return json_response(status, &json!({"status": status, "error": message}))
-            .header("Vary", "Accept");
-    }
-    let data = json!({
-        "status": status,
-        "reason": crate::http::response::reason(status),
-        "error": message,
-        "back": back.map(|(href, title)| json!({"href": href, "title": title})),
-    });
-    respond(app, req, status, "error.html", &data, Vary::Accept)
+    problem_response(
+        &app.templates,
+        &Problem::new(status, message),
+        match format(req.header("accept")) {
+            Format::Html => ErrorFormat::Html,
+            Format::Json => ErrorFormat::Json,
+        },
+        back,
+    )
 }
 
 /// How much of the `sessionid` a page body shows (SPEC "Security and bounds").

@@ -15,12 +15,16 @@
 //! - [`conn`]: [`conn::Conn`], one connection's HTTP lifecycle (reading, writing,
 //!   keep-alive, timers) as a sans-I/O state machine.
 //! - [`query`]: query strings and urlencoded bodies into a multi-map.
+//! - [`pct`]: percent-decoding, lenient (query, forms) and strict (paths).
 //! - [`cookie`]: the `Cookie` request header and the `Set-Cookie` builder.
 //! - [`date`]: IMF-fixdate for the `Date` header.
 //! - [`conditional`]: validators, `If-None-Match`, `If-Modified-Since`, `If-Range`.
 //! - [`range`]: the `Range: bytes=` field and what it selects (206/416).
 //! - [`response`]: the response head encoder.
+//! - [`accept`]: which representation the client's `Accept` prefers.
+//! - [`problem`]: [`Problem`], the one error answer, as text or JSON.
 
+pub mod accept;
 pub mod chars;
 pub mod chunked;
 pub mod conditional;
@@ -33,6 +37,8 @@ pub mod head;
 pub mod multipart;
 pub mod params;
 pub mod parser;
+pub mod pct;
+pub mod problem;
 pub mod query;
 pub mod range;
 pub mod response;
@@ -40,3 +46,4 @@ pub mod response;
 pub use error::{ErrorKind, ParseError};
 pub use head::{HeadLimits, HeadParser, Method, RequestHead, Version};
 pub use parser::{Event, RequestParser, Step};
+pub use problem::Problem;

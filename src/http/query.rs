@@ -45,7 +45,7 @@
 //! allocating anything, and refuses more than `max_fields` with [`TooManyFields`]
 //! (answered with 400, as Django does); [`MAX_FIELDS`] is the default.
 
-use crate::http::chars;
+use crate::http::pct;
 use std::fmt;
 
 /// Default cap on the number of fields in one query or form body: 1000, the default
@@ -173,37 +173,11 @@ fn pieces(input: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// WHATWG steps 2.4 and 2.5 for one name or value: `+` → SP, `%HH` → the byte,
-/// anything else (including a malformed escape) kept; then UTF-8, lossy.
+/// anything else (including a malformed escape) kept ([`pct::decode_lenient`]);
+/// then UTF-8, lossy.
 fn decode_component(raw: &[u8]) -> String {
-    if memchr::memchr2(b'%', b'+', raw).is_none() {
-        // Nothing to decode: the bytes are the value (one copy, into the map).
-        return utf8_lossy(raw.to_vec());
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            // pct-encoded = "%" HEXDIG HEXDIG   (RFC 3986 §2.1)
-            b'%' => match (hex_value(raw.get(i + 1)), hex_value(raw.get(i + 2))) {
-                (Some(hi), Some(lo)) => {
-                    out.push((hi << 4) | lo);
-                    i += 3;
-                    continue;
-                }
-                // Leniency: not an escape, keep the "%" and go on from the next byte.
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    utf8_lossy(out)
-}
-
-/// The value of a `HEXDIG` (RFC 5234; case-insensitive), if there is a byte and it is one.
-fn hex_value(b: Option<&u8>) -> Option<u8> {
-    chars::hex_value(*b?)
+    // Nothing to decode: the bytes are the value (one copy, into the map).
+    utf8_lossy(pct::decode_lenient(raw, true).into_owned())
 }
 
 /// Bytes to a `String`, keeping the buffer when it is valid UTF-8 and replacing

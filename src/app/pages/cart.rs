@@ -20,12 +20,14 @@
 //!   "count": 2, …}` where `count` is the number of **pieces** (the sum of the
 //!   quantities, as a shop's cart badge shows), plus prices in cents and as text.
 
+use crate::app::App;
 use crate::app::cart as store;
 use crate::app::catalogue::{LINE_KEYS, format_price, parse_id};
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Reply, Request, Response};
 use crate::app::forms::{form_fields, redirect, save_then};
 use crate::app::session::Session;
 use crate::app::view::{Vary, error_page, respond};
-use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::http::query::MultiMap;
 use serde_json::{Map, Value};
 
@@ -110,7 +112,7 @@ fn product_and_qty(app: &App, fields: &MultiMap) -> Result<(u64, u64), String> {
 
 /// `POST /cart/add/` and `POST /cart/remove/`.
 pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
-    let fields = match form_fields(req) {
+    let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),
     };
@@ -129,12 +131,12 @@ pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
     if result.is_err() {
         return bad(app, req, "qty must be a whole number from 1 to 99");
     }
-    save_then(app, &mut session, redirect("/cart/"))
+    save_then(app, req, &mut session, redirect("/cart/"))
 }
 
 /// `POST /cart/clear/`.
 pub fn clear(app: &App, req: &Request<'_>) -> Reply {
     let mut session = Session::load(&app.sessions, req, unix_now());
     store::clear(&mut session);
-    save_then(app, &mut session, redirect("/cart/"))
+    save_then(app, req, &mut session, redirect("/cart/"))
 }

@@ -21,9 +21,11 @@
 //!   `Secure` to it; over plain `http://` a browser keeps a `Secure` cookie only from
 //!   `localhost`-like hosts (the page says so).
 
+use crate::app::App;
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Reply, Request, Response};
 use crate::app::forms::{form_fields, redirect};
 use crate::app::view::{Vary, cookie_header, request_cookies, respond_extra};
-use crate::app::{App, Reply, Request, Response, unix_now};
 use crate::http::cookie::{SameSite, SetCookie};
 use crate::http::query::MultiMap;
 use serde_json::{Map, Value, json};
@@ -200,7 +202,7 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
 
 /// `POST /cookies/…`: set one cookie, 302 back here.
 pub fn set(app: &App, req: &Request<'_>) -> Reply {
-    let fields = match form_fields(req) {
+    let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),
     };

@@ -17,8 +17,9 @@
 //! parsed whole after the last byte, a body of 1000 tiny parts held the loop ~0.5 ms
 //! in one go. Every other body is buffered and looked at once complete.
 
+use crate::app::App;
+use crate::app::exchange::{Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::app::view::{shown_cookie, shown_cookie_field};
-use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::http::cookie::parse_cookie_header;
 use crate::http::head::RequestHead;
 use crate::http::multipart::{

@@ -17,10 +17,11 @@
 //!   error: it reads as a shorter (or empty) history, and the next product view
 //!   writes a clean one.
 
+use crate::app::App;
 use crate::app::catalogue::{Catalogue, parse_id};
+use crate::app::exchange::{Request, Response};
 use crate::app::forms::redirect;
 use crate::app::view::{Vary, first_cookie, respond};
-use crate::app::{App, Request, Response};
 use crate::http::cookie::SetCookie;
 use serde_json::{Value, json};
 use std::fmt::Write as _;

@@ -2,8 +2,9 @@
 //! naming its `docs/` page (the docs are read in the repository, not served), as HTML
 //! (`index.html`) or as the same data in JSON.
 
+use crate::app::App;
+use crate::app::exchange::{Request, Response};
 use crate::app::view::{Vary, respond};
-use crate::app::{App, Request, Response};
 use serde_json::{Value, json};
 
 /// One link of a chapter: path, title, what it shows.

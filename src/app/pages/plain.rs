@@ -1,6 +1,6 @@
 //! `/plaintext` and `/json`: the TechEmpower benchmark endpoints.
 
-use crate::app::{Body, Response};
+use crate::app::exchange::{Body, Response};
 
 /// `Hello, World!` as text/plain, with no allocation at all: the head's extra-field
 /// list stays empty and the body is a static slice.

@@ -2,10 +2,11 @@
 //! "add to cart" form. Viewing a product records it in the `history` cookie
 //! (see [`history`](super::history)).
 
+use crate::app::App;
 use crate::app::catalogue::parse_id;
+use crate::app::exchange::{Request, Response};
 use crate::app::pages::history;
 use crate::app::view::{Vary, error_page, respond};
-use crate::app::{App, Request, Response};
 use serde_json::{Map, Value};
 
 /// `GET /products/`: every product. JSON `{"products": [{"id", "name", "price_cents",

@@ -11,11 +11,14 @@
 //! anything is written. `clear` removes the login record with everything else: it
 //! logs the browser out, as Django's `flush` does.
 
+use crate::app::App;
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Body, Reply, Request, Response};
 use crate::app::forms::{form_fields, redirect, save_then};
-use crate::app::negotiate::{Format, format};
 use crate::app::session::{COOKIE, Session};
 use crate::app::view::{html, shown_cookie};
-use crate::app::{App, Body, Reply, Request, Response, unix_now};
+use crate::http::Problem;
+use crate::http::accept::{Format, format};
 use serde_json::{Value, json};
 
 /// Longest session key name a form may set.
@@ -52,13 +55,13 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
 }
 
 pub fn act(app: &App, req: &Request<'_>) -> Reply {
-    let fields = match form_fields(req) {
+    let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),
     };
     let mut session = Session::load(&app.sessions, req, unix_now());
     let key = fields.get("key").unwrap_or("");
-    let bad = |msg: &str| Reply::from(Response::text_error(400, msg));
+    let bad = |msg: &str| Reply::from(app.problem_for(req, Problem::new(400, msg)));
     match fields.get("action").unwrap_or("") {
         "set" | "delete" if key.is_empty() || key.len() > MAX_KEY => {
             return bad("key must be 1 to 128 bytes");
@@ -94,5 +97,5 @@ pub fn act(app: &App, req: &Request<'_>) -> Reply {
             ));
         }
     }
-    save_then(app, &mut session, redirect("/session/"))
+    save_then(app, req, &mut session, redirect("/session/"))
 }

@@ -19,11 +19,14 @@
 //! the worker waited that long. Small files (most uploads of a form, and every part of
 //! such a flood) now cost the loop no file-system call at all.
 
+use crate::app::App;
+use crate::app::exchange::{Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::app::forms::is_disk_full;
-use crate::app::negotiate::{Format, format};
 use crate::app::templates::Templates;
 use crate::app::view::html;
-use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
+use crate::app::view::problem_response;
+use crate::http::Problem;
+use crate::http::accept::{ErrorFormat, Format, error_format, format};
 use crate::http::head::RequestHead;
 use crate::http::multipart::{
     self, MultipartLimits, MultipartStream, PartHeaders, Piece, StreamError,
@@ -83,7 +86,9 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
                 } else {
                     e.status()
                 };
-                return BodyPolicy::Reject(Response::text_error(status, &e.to_string()));
+                return BodyPolicy::Reject(
+                    app.problem(&Problem::new(status, e.to_string()), head.header("accept")),
+                );
             }
         };
     let sink = UploadSink {
@@ -103,6 +108,7 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
             in_memory: 0,
         },
         templates: Arc::clone(&app.templates),
+        error_fmt: error_format(head.header("accept")),
     };
     BodyPolicy::Stream {
         sink: Box::new(sink),
@@ -140,6 +146,8 @@ pub struct UploadSink {
     received: Received,
     /// For the HTML answer, rendered on the pool thread.
     templates: Arc<Templates>,
+    /// How an error answers, from the request's `Accept`.
+    error_fmt: ErrorFormat,
 }
 
 /// What of the form has arrived, part by part.
@@ -159,7 +167,7 @@ struct Received {
 
 /// A file could not be written or committed: 507 when the disk is full, else 500.
 /// The sink (or `commit`) removes what was written, so nothing of the upload is left.
-fn storage_error(e: std::io::Error) -> Response {
+fn storage_error(e: std::io::Error) -> Problem {
     let (status, msg) = if is_disk_full(&e) {
         log::error!("upload: not stored, disk full: {e}; its partial files are removed");
         (507, "the server's disk is full; the upload was not stored")
@@ -167,22 +175,18 @@ fn storage_error(e: std::io::Error) -> Response {
         log::error!("upload: not stored, storage failed: {e}; its partial files are removed");
         (500, "the upload could not be stored")
     };
-    let mut r = Response::text_error(status, msg);
-    r.head.close = true;
-    r
+    Problem::new(status, msg)
 }
 
 impl Received {
-    fn begin(&mut self, h: PartHeaders) -> Result<(), Response> {
+    fn begin(&mut self, h: PartHeaders) -> Result<(), Problem> {
         self.part = Some(match h.filename {
             Some(filename) if filename.is_empty() => Part::Skipped,
             Some(_) if self.files.len() >= self.max_files => {
-                let mut r = Response::text_error(
+                return Err(Problem::new(
                     400,
-                    &format!("more than {} files in one upload", self.max_files),
-                );
-                r.head.close = true;
-                return Err(r);
+                    format!("more than {} files in one upload", self.max_files),
+                ));
             }
             Some(filename) => Part::File(FilePart {
                 field: h.name,
@@ -197,7 +201,7 @@ impl Received {
         Ok(())
     }
 
-    fn data_of_part(&mut self, data: &[u8]) -> Result<(), Response> {
+    fn data_of_part(&mut self, data: &[u8]) -> Result<(), Problem> {
         match &mut self.part {
             Some(Part::File(f)) => match &mut f.data {
                 Spool::File(temp) => temp.write(data).map_err(storage_error),
@@ -219,15 +223,13 @@ impl Received {
             Some(Part::Field { value, .. }) => {
                 self.field_bytes += data.len() as u64;
                 if self.field_bytes > self.max_field_bytes {
-                    let mut r = Response::text_error(
+                    return Err(Problem::new(
                         413,
-                        &format!(
+                        format!(
                             "the form's text fields are larger than {} bytes",
                             self.max_field_bytes
                         ),
-                    );
-                    r.head.close = true;
-                    return Err(r);
+                    ));
                 }
                 value.extend_from_slice(data);
                 Ok(())
@@ -236,7 +238,7 @@ impl Received {
         }
     }
 
-    fn end_part(&mut self) -> Result<(), Response> {
+    fn end_part(&mut self) -> Result<(), Problem> {
         match self.part.take() {
             Some(Part::File(f)) => self.files.push(f),
             Some(Part::Field { name, value }) => self
@@ -256,19 +258,31 @@ impl BodySink for UploadSink {
             Piece::Data(data) => received.data_of_part(data),
             Piece::End => received.end_part(),
         });
-        pushed.map_err(|e| match e {
-            StreamError::Multipart(e) => Response::text_error(e.status(), &e.to_string()),
-            StreamError::Handler(r) => r,
-        })
+        let p = match pushed {
+            Ok(()) => return Ok(()),
+            Err(StreamError::Multipart(e)) => Problem::new(e.status(), e.to_string()),
+            Err(StreamError::Handler(p)) => p,
+        };
+        // The rest of the body is not read: the connection closes after this.
+        let mut r = problem_response(&self.templates, &p, self.error_fmt, None);
+        r.head.close = true;
+        Err(r)
     }
 
     fn finish(self: Box<Self>, req: &Request<'_>) -> Reply {
+        let problem = |p: Problem| -> Reply {
+            let fmt = error_format(req.header("accept"));
+            problem_response(&self.templates, &p, fmt, None).into()
+        };
         if let Err(e) = self.stream.finish() {
-            return Response::text_error(e.status(), &e.to_string()).into();
+            return problem(Problem::new(e.status(), e.to_string()));
         }
         if self.received.files.is_empty() {
-            return Response::text_error(400, "the form has no file: choose one in `headimg`")
-                .into();
+            // Say it in the form's words (its label), not by the internal field name.
+            return problem(Problem::new(
+                400,
+                "the form has no file: choose a file to upload in \"Files\"",
+            ));
         }
         let fmt = format(req.header("accept"));
         let UploadSink {
@@ -276,10 +290,11 @@ impl BodySink for UploadSink {
                 files, fields, dir, ..
             },
             templates,
+            error_fmt,
             ..
         } = *self;
         Reply::Later(Box::new(move || {
-            commit(files, fields, &dir, fmt, &templates)
+            commit(files, fields, &dir, (fmt, error_fmt), &templates)
         }))
     }
 }
@@ -290,7 +305,7 @@ fn commit(
     files: Vec<FilePart>,
     fields: MultiMap,
     dir: &UploadDir,
-    fmt: Format,
+    (fmt, error_fmt): (Format, ErrorFormat),
     templates: &Templates,
 ) -> Response {
     let ms = SystemTime::now()
@@ -315,7 +330,9 @@ fn commit(
                 for (_, _, name, _) in &stored {
                     remove_stored(dir.path(), name);
                 }
-                return storage_error(e);
+                let mut r = problem_response(templates, &storage_error(e), error_fmt, None);
+                r.head.close = true;
+                return r;
             }
         }
     }

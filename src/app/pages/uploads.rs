@@ -1,10 +1,10 @@
 //! `/uploads/<name>`: a stored upload, byte for byte (SPEC "Uploads"), with validators,
 //! conditional GET and single byte ranges.
 //!
-//! Theory of operation: the router hands over `raw_name`, the still percent-encoded
-//! path after `/uploads/`. It is decoded by the `/static/` page's rules
-//! ([`static_files::relative_path`]: 400 for a bad escape or a control byte, 404 for
-//! anything path-shaped) and must be exactly one segment; [`UploadDir::stored`] then
+//! Theory of operation: the router hands over `raw_name`, the path after `/uploads/`,
+//! percent-decoded (a bad escape, an encoded `/`, NUL or non-UTF-8 was its 400). It is
+//! checked by the `/static/` page's rules ([`static_files::relative_path`]: 400 for a
+//! control byte, 404 for anything path-shaped) and must be exactly one segment; [`UploadDir::stored`] then
 //! refuses temporary files (`.tmp-…`) and names that do not exist. The page opens the
 //! file and answers with [`crate::app::Body::File`], positioned where the body starts.
 //!
@@ -53,9 +53,6 @@ const ACTIVE_TYPES: &[&str] = &[
 pub fn serve(dir: &UploadDir, raw_name: &str, req: &Request<'_>) -> Response {
     let name = match stored_name(raw_name) {
         Ok(name) => name,
-        Err(Refusal::BadEscape) => {
-            return Response::text_error(400, "bad percent-escape in the upload's name");
-        }
         Err(Refusal::ControlByte) => {
             return Response::text_error(400, "control character in the upload's name");
         }
@@ -221,7 +218,11 @@ mod tests {
 
     fn get(s: &Store, raw_name: &str, fields: &[(&str, &str)]) -> Response {
         let head = Head::new(fields);
-        let r = serve(&s.dir, raw_name, &head.request());
+        // Percent-decoded as the router does it (a path it refuses is its 400).
+        let r = match crate::http::pct::decode_path(raw_name) {
+            Ok(name) => serve(&s.dir, &name, &head.request()),
+            Err(e) => Response::text_error(400, &e.to_string()),
+        };
         // The encoder adds `X-Content-Type-Options: nosniff` to this head.
         assert!(r.head.security, "{raw_name:?} {fields:?}");
         r
@@ -528,10 +529,7 @@ mod tests {
             "",
             "../secret.txt",
             "%2e%2e/secret.txt",
-            "%2e%2e%2fsecret.txt",
             "..%5csecret.txt",
-            "a%2fb",
-            "a%2Fb",
             "a/b",
             "a%5cb",
             "a\\b",
@@ -543,7 +541,6 @@ mod tests {
             ".tmp-1-2",
             "%2etmp-1-2",
             "nope.png",
-            "%ff.txt",
             &"a".repeat(300),
         ] {
             refused(&s, raw, 404);
@@ -557,6 +554,11 @@ mod tests {
             "digits-1.txt%",
             "digits-1.txt%4",
             "%zz",
+            // Refused by the router's decoding: an encoded `/`, not UTF-8.
+            "%2e%2e%2fsecret.txt",
+            "a%2fb",
+            "a%2Fb",
+            "%ff.txt",
         ] {
             refused(&s, raw, 400);
         }

@@ -7,16 +7,20 @@
 //! are both fsynced before the 302 leaves. Password hashing (Argon2id, tens of ms)
 //! runs on the application's hasher threads ([`crate::app::hasher`]).
 
-use crate::app::forms::{form_fields, redirect, save_error, store_error};
-use crate::app::negotiate::{Format, format};
+use crate::app::App;
+use crate::app::exchange::unix_now;
+use crate::app::exchange::{Reply, Request, Response};
+use crate::app::forms::{form_fields, redirect, save_error, store_error_as};
 use crate::app::session::{Session, Sessions};
 use crate::app::templates::Templates;
 use crate::app::throttle::Throttle;
 use crate::app::users::{self, SecretKey, User, UserError};
 use crate::app::view::{html, json_response};
-use crate::app::{App, Reply, Request, Response, unix_now};
+use crate::http::accept::ErrorFormat;
+use crate::http::accept::{Format, format};
 use crate::store::db::{Store, StoreError, Ticket};
 use serde_json::json;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 fn form_page(
@@ -73,6 +77,14 @@ pub fn login_form(app: &App, req: &Request<'_>) -> Response {
     )
 }
 
+/// The form pages answer their errors as they answer the form: HTML or JSON.
+fn error_fmt(fmt: Format) -> ErrorFormat {
+    match fmt {
+        Format::Html => ErrorFormat::Html,
+        Format::Json => ErrorFormat::Json,
+    }
+}
+
 fn refused(
     templates: &Templates,
     fmt: Format,
@@ -98,7 +110,7 @@ fn refused(
             Some("username or password is wrong"),
             username,
         ),
-        UserError::Store(e) => store_error(e),
+        UserError::Store(e) => store_error_as(templates, error_fmt(fmt), e),
     }
 }
 
@@ -115,6 +127,7 @@ fn log_in_and_redirect(
     phc: &str,
     remember: bool,
     wait_for: Option<Ticket>,
+    errors: (Arc<Templates>, ErrorFormat),
 ) -> Reply {
     if session.get(users::ID_KEY).and_then(|v| v.as_str()) != Some(user.id.as_str())
         && session.get(users::ID_KEY).is_some()
@@ -132,7 +145,7 @@ fn log_in_and_redirect(
     });
     let saved = match session.save(sessions, unix_now()) {
         Ok(s) => s,
-        Err(e) => return save_error(e).into(),
+        Err(e) => return save_error(&errors.0, errors.1, e).into(),
     };
     let mut resp = redirect("/user/");
     if let Some(c) = saved.set_cookie {
@@ -147,7 +160,9 @@ fn log_in_and_redirect(
         when_durable(
             store,
             tickets,
-            Box::new(move |r| done(r.map_or_else(store_error, |()| resp))),
+            Box::new(move |r| {
+                done(r.map_or_else(|e| store_error_as(&errors.0, errors.1, e), |()| resp))
+            }),
         )
     }))
 }
@@ -181,7 +196,7 @@ struct Credentials {
 }
 
 fn credentials(app: &App, req: &Request<'_>, which: &str) -> Result<Credentials, Reply> {
-    let fields = form_fields(req).map_err(Reply::from)?;
+    let fields = form_fields(app, req).map_err(Reply::from)?;
     let fmt = format(req.header("accept"));
     let username = fields.get("username").unwrap_or("").to_string();
     let password = fields.get("password").unwrap_or("").to_string();
@@ -219,7 +234,16 @@ pub fn register(app: &App, req: &Request<'_>) -> Reply {
                     id: users::user_id(&c.username),
                     username: c.username.clone(),
                 };
-                log_in_and_redirect(&sessions, &key, session, &user, &phc, false, Some(ticket))
+                log_in_and_redirect(
+                    &sessions,
+                    &key,
+                    session,
+                    &user,
+                    &phc,
+                    false,
+                    Some(ticket),
+                    (templates, error_fmt(c.fmt)),
+                )
             }
             Err(e) => refused(&templates, c.fmt, "register", e, &c.username).into(),
         }
@@ -257,7 +281,16 @@ pub fn login(app: &App, req: &Request<'_>) -> Reply {
         match users::authenticate(mem, &store, &c.username, &c.password) {
             Ok((user, phc)) => {
                 lock(&throttle).success(&id);
-                log_in_and_redirect(&sessions, &key, session, &user, &phc, c.remember, None)
+                log_in_and_redirect(
+                    &sessions,
+                    &key,
+                    session,
+                    &user,
+                    &phc,
+                    c.remember,
+                    None,
+                    (templates, error_fmt(c.fmt)),
+                )
             }
             Err(e) => {
                 if matches!(e, UserError::BadCredentials) {
@@ -278,7 +311,7 @@ fn lock(t: &Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {
 pub fn logout(app: &App, req: &Request<'_>) -> Reply {
     let mut session = Session::load(&app.sessions, req, unix_now());
     session.flush();
-    crate::app::forms::save_then(app, &mut session, redirect("/"))
+    crate::app::forms::save_then(app, req, &mut session, redirect("/"))
 }
 
 /// `GET /user/`: who is logged in ([`users::logged_in`]): `{"username": "Ada"}` (the

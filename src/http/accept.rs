@@ -54,6 +54,33 @@ fn quality(accept: &[u8], ty: &str, sub: &str) -> (f32, u8) {
     best.map_or((0.0, 0), |(s, q)| (q, s))
 }
 
+/// How an error answers (SPEC "Protocol"): HTML when `Accept` prefers `text/html`,
+/// JSON when it prefers `application/json`, plain text otherwise (nc, curl, `*/*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorFormat {
+    Html,
+    Json,
+    Text,
+}
+
+/// [`ErrorFormat`] from the request's `Accept` field: JSON as [`format`] decides it;
+/// HTML when `text/html` itself is named acceptable (a browser); else text.
+pub fn error_format(accept: Option<&[u8]>) -> ErrorFormat {
+    let Some(accept) = accept else {
+        return ErrorFormat::Text;
+    };
+    if format(Some(accept)) == Format::Json {
+        return ErrorFormat::Json;
+    }
+    let (hq, hs) = quality(accept, "text", "html");
+    let (tq, ts) = quality(accept, "text", "plain");
+    if hq > 0.0 && hs == 2 && (hq > tq || ts < 2) {
+        ErrorFormat::Html
+    } else {
+        ErrorFormat::Text
+    }
+}
+
 /// HTML or JSON, from the request's `Accept` field.
 pub fn format(accept: Option<&[u8]>) -> Format {
     let Some(accept) = accept else {
@@ -71,6 +98,31 @@ pub fn format(accept: Option<&[u8]>) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_table() {
+        let cases: &[(Option<&str>, ErrorFormat)] = &[
+            (None, ErrorFormat::Text),
+            (Some("*/*"), ErrorFormat::Text),
+            (Some("text/plain"), ErrorFormat::Text),
+            (Some("text/html"), ErrorFormat::Html),
+            (
+                Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+                ErrorFormat::Html,
+            ),
+            (Some("application/json"), ErrorFormat::Json),
+            (Some("application/json, text/plain, */*"), ErrorFormat::Json),
+            (Some("text/plain, text/html;q=0.5"), ErrorFormat::Text),
+            (Some("text/html;q=0"), ErrorFormat::Text),
+        ];
+        for (accept, want) in cases {
+            assert_eq!(
+                error_format(accept.map(str::as_bytes)),
+                *want,
+                "Accept: {accept:?}"
+            );
+        }
+    }
 
     #[test]
     fn table() {

@@ -1,0 +1,201 @@
+//! The vocabulary between the I/O layer and the pages: a [`Request`] in, a
+//! [`Response`] (or a [`Reply`] that answers later) out, and how a route takes its
+//! body ([`BodyPolicy`], [`BodySink`]). Everything here is plain data: it imports
+//! nothing of the app, so every page and the server can use it.
+
+use crate::http::head::RequestHead;
+use crate::http::response::ResponseHead;
+use crate::http::{Method, ParseError};
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// What the application needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Templates and static files (`www/static/`).
+    pub www: PathBuf,
+    /// Runtime state.
+    pub data: PathBuf,
+    /// Largest buffered request body (urlencoded/JSON), in bytes.
+    pub max_body: u64,
+    /// Largest upload, in bytes.
+    pub max_upload: u64,
+    /// Most files in one upload.
+    pub max_upload_files: usize,
+    /// Live sessions at most (`--max-sessions`).
+    pub max_sessions: usize,
+    /// Time between purges of expired sessions (`--purge-every`).
+    pub purge_every: std::time::Duration,
+}
+
+/// A request as a page sees it: the parsed head and the (decoded) body.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub head: RequestHead<'a>,
+    /// The body, de-chunked. Empty for routes that do not read one.
+    pub body: &'a [u8],
+    /// Whether the body came with `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+    pub peer: Option<SocketAddr>,
+}
+
+impl<'a> Request<'a> {
+    pub fn method(&self) -> Method {
+        self.head.method
+    }
+    pub fn path(&self) -> &'a str {
+        self.head.path()
+    }
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        self.head.header(name)
+    }
+}
+
+/// A response body. The I/O layer frames it (`Content-Length`) and writes it.
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Static(&'static [u8]),
+    Bytes(Vec<u8>),
+    /// A file of this length, read and written in pieces by the I/O layer (the page
+    /// opens it, so errors like "not found" are the page's to answer).
+    File {
+        file: std::fs::File,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Static(b) => b.len() as u64,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub head: ResponseHead,
+    pub body: Body,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &'static str, body: Body) -> Self {
+        let mut head = ResponseHead::new(status);
+        head.content_type = Some(Cow::Borrowed(content_type));
+        Response { head, body }
+    }
+
+    /// A short plain-text response: `404 Not Found: no page at /x\n`.
+    pub fn text_error(status: u16, message: &str) -> Self {
+        let reason = crate::http::response::reason(status);
+        let body = format!("{status} {reason}: {message}\n");
+        Response::new(
+            status,
+            "text/plain; charset=utf-8",
+            Body::Bytes(body.into_bytes()),
+        )
+    }
+
+    /// The answer to a request the parser refused, as plain text; the connection
+    /// closes after it. (`App::problem` answers it in the client's format.)
+    pub fn parse_error(err: &ParseError) -> Self {
+        let mut r = Response::text_error(err.status(), &err.to_string());
+        r.head.close = true;
+        r
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        self.head.header(name, value);
+        self
+    }
+}
+
+/// Work too slow for the event loop (fsync, password hashing): run on the blocking
+/// pool, whose answer is sent once it is done.
+pub type Job = Box<dyn FnOnce() -> Response + Send + 'static>;
+
+/// Called once with the response, from whatever thread has it.
+pub type Done = Box<dyn FnOnce(Response) + Send + 'static>;
+
+/// Work that finishes by itself elsewhere (a durable commit in the storage thread): it
+/// is given the [`Done`] callback to call with the response when it is ready.
+pub type Pending = Box<dyn FnOnce(Done) + Send + 'static>;
+
+/// What a handler gives back: a response now, a job to run on the blocking pool whose
+/// result is the response, or a response that waits for something else (a write to
+/// become durable) without holding a thread.
+pub enum Reply {
+    Now(Response),
+    Later(Job),
+    Pending(Pending),
+}
+
+impl From<Response> for Reply {
+    fn from(r: Response) -> Reply {
+        Reply::Now(r)
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Now(r) => f.debug_tuple("Now").field(r).finish(),
+            Reply::Later(_) => f.write_str("Later(..)"),
+            Reply::Pending(_) => f.write_str("Pending(..)"),
+        }
+    }
+}
+
+/// A route's consumer of a streamed body: gets the body's bytes as they arrive (the
+/// slices point into the connection's buffer: nothing is copied on the way), then
+/// answers. Dropping a sink before `finish` means the body will never complete (the
+/// client went away, the body was malformed or too large): the sink cleans up after
+/// itself in `Drop` (an upload deletes its temporary files).
+pub trait BodySink: Send {
+    /// The next piece of the (de-chunked) body. An `Err` is the final answer: the rest
+    /// of the body is not read and the connection closes after the response.
+    fn data(&mut self, bytes: &[u8]) -> Result<(), Response>;
+    /// The whole body has arrived.
+    fn finish(self: Box<Self>, req: &Request<'_>) -> Reply;
+}
+
+/// How a route takes its request body.
+pub enum BodyPolicy {
+    /// Read it all into memory before calling the handler, up to `limit` bytes (413
+    /// past it).
+    Buffer { limit: u64 },
+    /// The route reads no body: the handler runs as soon as the head is in, and the
+    /// I/O layer skips the body (closing the connection if it is too long to skip).
+    Ignore,
+    /// Hand the body to `sink` piece by piece, up to `limit` bytes (413 past it).
+    Stream { sink: Box<dyn BodySink>, limit: u64 },
+    /// The head alone decides: answer this without reading the body (with
+    /// `Expect: 100-continue`, the client never sends it).
+    Reject(Response),
+}
+
+impl std::fmt::Debug for BodyPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyPolicy::Buffer { limit } => write!(f, "Buffer {{ limit: {limit} }}"),
+            BodyPolicy::Ignore => f.write_str("Ignore"),
+            BodyPolicy::Stream { limit, .. } => write!(f, "Stream {{ limit: {limit} }}"),
+            BodyPolicy::Reject(r) => write!(f, "Reject({})", r.head.status),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (the app may read the clock; `http` may not).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
