@@ -438,14 +438,9 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn decoding() {
-        assert_eq!(
-            relative_path("sub/a%20b.txt").unwrap(),
-            PathBuf::from("sub/a b.txt")
-        );
-        assert_eq!(
-            relative_path("caf%C3%A9.txt").unwrap(),
-            PathBuf::from("café.txt")
-        );
+    fn decoded_paths_name_files() {
+        let decoded = |raw| relative_path(&crate::http::pct::decode_path(raw).unwrap());
+        assert_eq!(decoded("sub/a%20b.txt").unwrap(), PathBuf::from("sub/a b.txt"));
+        assert_eq!(decoded("caf%C3%A9.txt").unwrap(), PathBuf::from("café.txt"));
     }
 }
