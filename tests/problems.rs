@@ -263,3 +263,44 @@ fn a_refused_upload_answers_by_accept() {
     );
     assert!(resp.says_close());
 }
+
+#[test]
+fn connection_errors_answer_in_the_clients_format_and_show_the_bad_line() {
+    // A head the parser refuses: the Accept line before the fault still counts.
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nBad Name: v\r\n\r\n");
+    let resp = c.read_response();
+    resp.assert_status(400);
+    assert_eq!(resp.header("content-type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(v["status"], json!(400));
+    assert!(v["error"].as_str().unwrap().starts_with("line 4: "), "{v}");
+
+    let mut c = server.connect();
+    c.send(format!("GET / HTTP/1.1\r\nHost: x\r\n{BROWSER}\r\nBad Name: v\r\n\r\n").as_bytes());
+    let resp = c.read_response();
+    resp.assert_status(400);
+    assert!(
+        resp.header("content-type")
+            .unwrap()
+            .starts_with("text/html"),
+        "{resp:?}"
+    );
+    let html = resp.body_str();
+    assert!(
+        html.contains("Bad Name: v"),
+        "the offending line is shown: {html}"
+    );
+
+    // nc and curl get text, as before.
+    let mut c = server.connect();
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n");
+    let resp = c.read_response();
+    resp.assert_status(400);
+    assert!(
+        resp.body_str().starts_with("400 Bad Request: line 3: "),
+        "{}",
+        resp.body_str()
+    );
+}

@@ -3,9 +3,9 @@
 //! body ([`BodyPolicy`], [`BodySink`]). Everything here is plain data: it imports
 //! nothing of the app, so every page and the server can use it.
 
+use crate::http::Method;
 use crate::http::head::RequestHead;
 use crate::http::response::ResponseHead;
-use crate::http::{Method, ParseError};
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,14 +102,6 @@ impl Response {
             "text/plain; charset=utf-8",
             Body::Bytes(body.into_bytes()),
         )
-    }
-
-    /// The answer to a request the parser refused, as plain text; the connection
-    /// closes after it. (`App::problem` answers it in the client's format.)
-    pub fn parse_error(err: &ParseError) -> Self {
-        let mut r = Response::text_error(err.status(), &err.to_string());
-        r.head.close = true;
-        r
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {

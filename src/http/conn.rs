@@ -40,6 +40,7 @@ use crate::http::error::ParseError;
 use crate::http::framing::BodyKind;
 use crate::http::head::{HeadLimits, Method, RequestHead, Version};
 use crate::http::parser::{Event, RequestParser};
+use crate::http::problem::Problem;
 use crate::http::response::{self, EncodeCtx, ResponseHead, encode_head};
 use std::fmt;
 use std::ops::Range;
@@ -804,6 +805,37 @@ pub struct Peek {
     pub accept: Option<Range<usize>>,
 }
 
+/// Most bytes of an offending line shown in an error page.
+pub const OFFENDING_MAX: usize = 256;
+
+impl Refusal {
+    /// The answer to give, as a [`Problem`]; for a parse error, with the line of
+    /// `head` (the bytes of the message from its first byte) that holds the fault.
+    pub fn problem(&self, head: &[u8]) -> Problem {
+        match self {
+            Refusal::Parse(e) => {
+                let p = Problem::from(e);
+                match offending_line(head, e.byte) {
+                    Some(line) => p.with_offending(line),
+                    None => p,
+                }
+            }
+            r => Problem::new(r.status(), r.to_string()),
+        }
+    }
+}
+
+/// The line of `bytes` that holds offset `byte` (without its line end), at most
+/// [`OFFENDING_MAX`] bytes of it around that offset; `None` past the bytes.
+pub fn offending_line(bytes: &[u8], byte: u64) -> Option<&[u8]> {
+    let at = usize::try_from(byte).ok().filter(|&at| at < bytes.len())?;
+    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+    let end = memchr::memchr2(b'\r', b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+    let start = start.max(at.saturating_sub(OFFENDING_MAX / 2));
+    let end = end.min(start + OFFENDING_MAX);
+    Some(&bytes[start..end])
+}
+
 /// Look at the complete lines at the front of a head, tolerating whatever is wrong
 /// with them.
 pub fn peek(input: &[u8]) -> Peek {
@@ -863,6 +895,18 @@ mod tests {
         assert_eq!(&input[p.accept.unwrap()], b"text/html");
         let p = peek(b"GET / HTTP/1.1\nAccept: a");
         assert!(!p.is_head && p.accept.is_none());
+    }
+
+    #[test]
+    fn a_parse_error_names_its_line() {
+        let head = b"GET / HTTP/1.1\r\nHost : x\r\n\r\n";
+        let e = ParseError::new(crate::http::ErrorKind::SpaceBeforeColon, 2, 20);
+        let p = Refusal::Parse(e).problem(head);
+        assert_eq!(p.status, 400);
+        assert_eq!(p.offending.as_deref(), Some(&b"Host : x"[..]));
+        assert_eq!(offending_line(head, 99), None);
+        let long = [b'a'; 1000];
+        assert_eq!(offending_line(&long, 500).unwrap().len(), OFFENDING_MAX);
     }
 
     #[test]

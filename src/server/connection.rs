@@ -35,6 +35,7 @@
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::config::Config;
 use crate::http::conn::{Conn, ConnEvent, Expired, Reading, Refusal, Timeouts, peek};
+use crate::http::problem::Problem;
 use crate::server::blocking::{Mailbox, Pool};
 use crate::server::buffer::{BufPool, InBuf};
 use crate::server::timer::Deadline;
@@ -680,10 +681,11 @@ impl Connection {
                     head.method_str(),
                     head.target()
                 );
-                let mut r = Response::text_error(
+                let p = Problem::new(
                     500,
                     "the handler for this page failed; the server carries on",
                 );
+                let mut r = cx.app.problem(&p, head.header("accept"));
                 r.head.close = true;
                 Reply::Now(r)
             }
@@ -760,20 +762,14 @@ impl Connection {
         }
     }
 
-    /// Answer a refusal; `input[start..start + len]` holds what came of the head.
+    /// Answer a refusal in the client's format (`Accept`, as far as the head got);
+    /// `input[start..start + len]` holds what came of the head.
     fn refuse_head(&mut self, cx: &Cx<'_>, start: usize, len: usize, refusal: &Refusal) {
         let bytes = self.input.slice(start, start + len);
         let peeked = peek(bytes);
         let accept = peeked.accept.clone().map(|r| &bytes[r]);
-        let resp = match refusal {
-            Refusal::Parse(e) => Response::parse_error(e),
-            r => {
-                let mut resp = Response::text_error(r.status(), &r.to_string());
-                resp.head.close = true;
-                resp
-            }
-        };
-        let _ = accept;
+        let mut resp = cx.app.problem(&refusal.problem(bytes), accept);
+        resp.head.close = true;
         if log::log_enabled!(target: "access", log::Level::Info) {
             let line = peeked
                 .request_line

@@ -440,7 +440,10 @@ pub(crate) mod tests {
     #[test]
     fn decoded_paths_name_files() {
         let decoded = |raw| relative_path(&crate::http::pct::decode_path(raw).unwrap());
-        assert_eq!(decoded("sub/a%20b.txt").unwrap(), PathBuf::from("sub/a b.txt"));
+        assert_eq!(
+            decoded("sub/a%20b.txt").unwrap(),
+            PathBuf::from("sub/a b.txt")
+        );
         assert_eq!(decoded("caf%C3%A9.txt").unwrap(), PathBuf::from("café.txt"));
     }
 }
