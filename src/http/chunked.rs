@@ -192,18 +192,16 @@ impl ChunkedDecoder {
         self.offset
     }
 
-    /// The chunk whose size line is complete: its size and how many of its data
-    /// bytes are still to come. `None` before the size's last digit is known (while
-    /// digits come, and between chunks). Lets a connection refuse `fffffffffff` for a
-    /// 1 MiB route with 413 as soon as the size line ends, without waiting for data;
-    /// the same wherever the input is split.
+    /// The chunk whose size line has been read to its end: its size and how many of
+    /// its data bytes are still to come; `None` elsewhere (while a size line or its
+    /// extensions are read, and between chunks). Lets a connection refuse
+    /// `fffffffffff` for a 1 MiB route with 413 as soon as the size line ends, without
+    /// waiting for data; only once the line is whole, so that a malformed extension is
+    /// a 400 however the input is split.
     pub fn chunk(&self) -> Option<(u64, u64)> {
-        use ChunkedState::*;
         match self.state {
-            Data { remaining } => Some((self.size, remaining)),
-            DataCr | DataLf => Some((self.size, 0)),
-            Size | SizeStart => None,
-            s if s.in_size_line() || s == SizeLf => Some((self.size, self.size)),
+            ChunkedState::Data { remaining } => Some((self.size, remaining)),
+            ChunkedState::DataCr | ChunkedState::DataLf => Some((self.size, 0)),
             _ => None,
         }
     }
