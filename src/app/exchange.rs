@@ -38,6 +38,22 @@ pub struct Request<'a> {
     /// Whether the body came with `Transfer-Encoding: chunked`.
     pub chunked: bool,
     pub peer: Option<SocketAddr>,
+    /// The route found for the head by [`crate::app::App::body_policy`], so that
+    /// [`crate::app::App::handle`] does not look it up again.
+    pub route: Lookup,
+}
+
+/// The route table's answer for a request's path, looked up once per request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lookup {
+    /// Not looked up yet (`handle` looks it up).
+    #[default]
+    Pending,
+    /// No route, or a path that cannot be decoded.
+    None,
+    /// The entry at this index of the route table; `slashless` for a segment route
+    /// reached without its final `/` (`/products/3`).
+    Found { index: u16, slashless: bool },
 }
 
 impl<'a> Request<'a> {

@@ -10,7 +10,7 @@
 //! (`/plaintext` is the first entry): no map, no allocation.
 
 use crate::app::App;
-use crate::app::exchange::{BodyPolicy, Reply, Request, Response};
+use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response};
 use crate::app::hosts::host_name;
 pub use crate::app::hosts::{AllowedHosts, LOCAL_HOSTS};
 use crate::app::pages::{
@@ -266,6 +266,21 @@ pub fn find(path: &str) -> Option<Found<'_>> {
         })
 }
 
+/// The [`Found`] of `path` for the entry at `index` that [`find`] chose before.
+fn found_at(path: &str, index: usize, slashless: bool) -> Found<'_> {
+    let rest = match ROUTES[index].pattern {
+        Exact(_) => "",
+        Prefix(p) => &path[p.len()..],
+        Segment(p) if slashless => &path[p.len()..],
+        Segment(p) => &path[p.len()..path.len() - 1],
+    };
+    Found {
+        index,
+        rest,
+        slashless,
+    }
+}
+
 /// The `Allow` value of a route, from its entry.
 pub fn allow(route: &Route) -> &'static str {
     match (route.get.is_some(), !matches!(route.post, Post::None)) {
@@ -282,9 +297,12 @@ fn bad_path(e: &PathError) -> Problem {
 }
 
 impl App {
-    /// How the route of this head takes its body.
-    pub fn body_policy(&self, head: &RequestHead<'_>) -> BodyPolicy {
-        body_policy(self, head)
+    /// How the route of this head takes its body, and the route (pass it on in
+    /// [`Request::route`]: the table is looked up once per request).
+    pub fn body_policy(&self, head: &RequestHead<'_>) -> (BodyPolicy, Lookup) {
+        let mut lookup = Lookup::None;
+        let policy = body_policy(self, head, &mut lookup);
+        (policy, lookup)
     }
 
     /// Answer a request.
@@ -293,7 +311,7 @@ impl App {
     }
 }
 
-pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
+pub fn body_policy(app: &App, head: &RequestHead<'_>, lookup: &mut Lookup) -> BodyPolicy {
     // Refused from the head alone, before a byte of the body is read. The Host rule
     // holds for every page (a rebound page would read `/echo` too).
     if let Some(r) = rebinding_refusal(app, head) {
@@ -307,7 +325,12 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
             return BodyPolicy::Reject(r);
         }
     };
-    let route = find(&path).map(|f| &ROUTES[f.index]);
+    let found = find(&path);
+    *lookup = found.map_or(Lookup::None, |f| Lookup::Found {
+        index: f.index as u16,
+        slashless: f.slashless,
+    });
+    let route = found.map(|f| &ROUTES[f.index]);
     if let Some(Route {
         any: Some((policy, _)),
         ..
@@ -337,8 +360,9 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
     }
 }
 
-/// Answer a request by its route (the same lookup as [`body_policy`]: the path is
-/// decoded and found again, which costs no allocation when it has no `%`).
+/// Answer a request by its route: the one [`body_policy`] found (`req.route`), or
+/// looked up now. The path is decoded again, which costs no allocation when it has no
+/// `%` (the decoded path is a borrow of the head then).
 pub fn route(app: &App, req: &Request<'_>) -> Reply {
     let path = match pct::decode_path(req.path()) {
         Ok(p) => p,
@@ -349,7 +373,12 @@ pub fn route(app: &App, req: &Request<'_>) -> Reply {
         }
     };
     let m = req.method();
-    let Some(found) = find(&path) else {
+    let found = match req.route {
+        Lookup::Pending => find(&path),
+        Lookup::None => None,
+        Lookup::Found { index, slashless } => Some(found_at(&path, index as usize, slashless)),
+    };
+    let Some(found) = found else {
         if m == Method::Options && req.head.target() == "*" {
             return Response::new(200, "text/plain; charset=utf-8", crate::app::Body::Empty)
                 .header("Allow", "GET, HEAD, POST, OPTIONS")

@@ -32,6 +32,7 @@
 //! ("lingering close", as nginx does), so the client reads the response instead of a
 //! reset.
 
+use crate::app::exchange::Lookup;
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::config::Config;
 use crate::http::conn::{Conn, ConnEvent, Expired, Reading, Refusal, Timeouts, peek};
@@ -169,6 +170,8 @@ pub struct Connection {
     head_len: usize,
     /// When the current request's head was complete (for the access log).
     started: Instant,
+    /// The route the app found for the current head.
+    route: Lookup,
     body: Vec<u8>,
     sink: Option<Box<dyn BodySink>>,
     waiting: Option<Box<Waiting>>,
@@ -225,6 +228,7 @@ impl Connection {
             http: Conn::new(limits, timeouts(config), now),
             head_len: 0,
             started: now,
+            route: Lookup::Pending,
             body: Vec::new(),
             sink: None,
             waiting: None,
@@ -617,7 +621,9 @@ impl Connection {
         self.input.consume(len);
         self.started = cx.now;
         let head = self.http.head(self.input.slice(start, start + len));
-        match cx.app.body_policy(&head) {
+        let (policy, route) = cx.app.body_policy(&head);
+        self.route = route;
+        match policy {
             BodyPolicy::Buffer { limit } => self.take_body(cx, start, len, limit, None),
             BodyPolicy::Stream { sink, limit } => self.take_body(cx, start, len, limit, Some(sink)),
             BodyPolicy::Reject(resp) => {
@@ -667,6 +673,7 @@ impl Connection {
             body: &self.body,
             chunked: self.http.chunked(),
             peer: self.peer,
+            route: std::mem::take(&mut self.route),
         };
         let sink = self.sink.take();
         let reply = catch_unwind(AssertUnwindSafe(|| match sink {

@@ -174,6 +174,7 @@ pub(crate) mod tests {
                 },
                 body: b"",
                 chunked: false,
+                route: Default::default(),
                 peer: None,
             }
         }
