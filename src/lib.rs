@@ -12,12 +12,13 @@
 //! - [`store`]: durable tables (users, sessions) and stored uploads.
 //! - [`sys`]: the few system calls `std` lacks, the crate's only `unsafe` code.
 #![deny(unsafe_code)] // allowed in `sys` alone
+#![warn(unreachable_pub)]
 
-pub mod app;
+pub(crate) mod app;
 pub mod config;
 pub mod http;
 pub mod server;
-pub mod store;
+pub(crate) mod store;
 pub mod sys;
 #[cfg(test)]
 mod testing;

@@ -6,13 +6,13 @@ use crate::app::session::Session;
 use serde_json::{Map, Value};
 
 /// The session key of the cart.
-pub const KEY: &str = "cart";
+pub(crate) const KEY: &str = "cart";
 /// Quantities a form may ask for in one go, and the most of one product in a cart.
-pub const MIN_QTY: u64 = 1;
-pub const MAX_QTY: u64 = 99;
+pub(crate) const MIN_QTY: u64 = 1;
+pub(crate) const MAX_QTY: u64 = 99;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CartError {
+pub(crate) enum CartError {
     /// Quantity outside 1–99 (SPEC: 400).
     Quantity,
 }
@@ -34,7 +34,7 @@ fn valid_qty(v: &Value) -> Option<u64> {
 
 /// `(product id, quantity)` in the order first added; garbage entries, and entries
 /// with an invalid quantity ([`valid_qty`]), are skipped as if absent.
-pub fn items(session: &Session) -> Vec<(u64, u64)> {
+pub(crate) fn items(session: &Session) -> Vec<(u64, u64)> {
     let Some(cart) = session.get(KEY).and_then(Value::as_object) else {
         return Vec::new();
     };
@@ -44,7 +44,7 @@ pub fn items(session: &Session) -> Vec<(u64, u64)> {
 }
 
 /// Add `qty` of `product` (1–99); the total of one product stops at 99.
-pub fn add(session: &mut Session, product: u64, qty: u64) -> Result<(), CartError> {
+pub(crate) fn add(session: &mut Session, product: u64, qty: u64) -> Result<(), CartError> {
     if !(MIN_QTY..=MAX_QTY).contains(&qty) {
         return Err(CartError::Quantity);
     }
@@ -58,7 +58,7 @@ pub fn add(session: &mut Session, product: u64, qty: u64) -> Result<(), CartErro
 }
 
 /// Take `qty` of `product` out (1–99); at zero it leaves the cart.
-pub fn remove(session: &mut Session, product: u64, qty: u64) -> Result<(), CartError> {
+pub(crate) fn remove(session: &mut Session, product: u64, qty: u64) -> Result<(), CartError> {
     if !(MIN_QTY..=MAX_QTY).contains(&qty) {
         return Err(CartError::Quantity);
     }
@@ -75,7 +75,7 @@ pub fn remove(session: &mut Session, product: u64, qty: u64) -> Result<(), CartE
 }
 
 /// Empty the cart.
-pub fn clear(session: &mut Session) {
+pub(crate) fn clear(session: &mut Session) {
     session.remove(KEY);
 }
 

@@ -17,7 +17,7 @@ use std::path::Path;
 /// One product, as in `www/catalogue.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Product {
+pub(crate) struct Product {
     pub id: u64,
     pub name: String,
     pub price_cents: u64,
@@ -28,12 +28,12 @@ pub struct Product {
 
 impl Product {
     /// The product page.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("/products/{}/", self.id)
     }
 
     /// What every page says of a product (HTML and JSON alike).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "name": self.name,
@@ -47,7 +47,7 @@ impl Product {
 }
 
 /// Cents as a decimal string: `1250` → `"12.50"`.
-pub fn format_price(cents: u64) -> String {
+pub(crate) fn format_price(cents: u64) -> String {
     let mut s = String::with_capacity(24);
     push_u64(&mut s, cents / 100);
     let c = (cents % 100) as u8;
@@ -59,7 +59,7 @@ pub fn format_price(cents: u64) -> String {
 
 /// Every product, in id order.
 #[derive(Debug, Clone, Default)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     products: Vec<Product>,
     /// `products[i].to_json()`, built once: pages copy it instead of rebuilding it.
     json: Vec<Value>,
@@ -69,12 +69,12 @@ pub struct Catalogue {
 
 /// What a cart line adds to its product's JSON, in this order (see
 /// [`Catalogue::cart_line`]).
-pub const LINE_KEYS: [&str; 4] = ["qty", "line_total_cents", "line_total", "can_add"];
+pub(crate) const LINE_KEYS: [&str; 4] = ["qty", "line_total_cents", "line_total", "can_add"];
 
 impl Catalogue {
     /// Read `file` and check it; images must exist under `static_dir` (the directory
     /// served as `/static/`).
-    pub fn load(file: &Path, static_dir: &Path) -> Result<Catalogue, String> {
+    pub(crate) fn load(file: &Path, static_dir: &Path) -> Result<Catalogue, String> {
         let fail = |why: String| format!("{}: {why}", file.display());
         let text = std::fs::read_to_string(file).map_err(|e| fail(format!("cannot read: {e}")))?;
         let products: Vec<Product> =
@@ -100,7 +100,7 @@ impl Catalogue {
 
     /// A catalogue from products (sorted by id); refuses duplicate or zero ids and
     /// empty names.
-    pub fn new(mut products: Vec<Product>) -> Result<Catalogue, String> {
+    pub(crate) fn new(mut products: Vec<Product>) -> Result<Catalogue, String> {
         products.sort_by_key(|p| p.id);
         for (i, p) in products.iter().enumerate() {
             if p.id == 0 {
@@ -131,7 +131,7 @@ impl Catalogue {
         })
     }
 
-    pub fn get(&self, id: u64) -> Option<&Product> {
+    pub(crate) fn get(&self, id: u64) -> Option<&Product> {
         self.products
             .binary_search_by_key(&id, |p| p.id)
             .ok()
@@ -139,7 +139,7 @@ impl Catalogue {
     }
 
     /// The product's [`Product::to_json`], built at load.
-    pub fn json(&self, id: u64) -> Option<&Value> {
+    pub(crate) fn json(&self, id: u64) -> Option<&Value> {
         self.products
             .binary_search_by_key(&id, |p| p.id)
             .ok()
@@ -149,7 +149,7 @@ impl Catalogue {
     /// A cart line to fill in: [`Catalogue::json`] followed by the [`LINE_KEYS`], all
     /// `null`. The cart copies it and sets those four in place, which hashes and
     /// allocates no key (a `Map::insert` does both) and never grows the copy.
-    pub fn cart_line(&self, id: u64) -> Option<&Value> {
+    pub(crate) fn cart_line(&self, id: u64) -> Option<&Value> {
         self.products
             .binary_search_by_key(&id, |p| p.id)
             .ok()
@@ -157,26 +157,24 @@ impl Catalogue {
     }
 
     /// Every product's [`Product::to_json`], in id order.
-    pub fn all_json(&self) -> &[Value] {
+    pub(crate) fn all_json(&self) -> &[Value] {
         &self.json
     }
 
-    pub fn all(&self) -> &[Product] {
+    #[cfg(test)]
+    pub(crate) fn all(&self) -> &[Product] {
         &self.products
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.products.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.products.is_empty()
     }
 }
 
 /// A product id as written in a URL, a form or a cookie: canonical decimal digits
 /// only (`3`, not `03`, `+3`, ` 3` or `3.0`), so one product has one spelling.
-pub fn parse_id(s: &str) -> Option<u64> {
+pub(crate) fn parse_id(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) || b[0] == b'0' {
         return None;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 /// What the application needs from the configuration.
 #[derive(Debug, Clone)]
-pub struct AppConfig {
+pub(crate) struct AppConfig {
     /// Templates and static files (`www/static/`).
     pub www: PathBuf,
     /// Runtime state.
@@ -31,7 +31,7 @@ pub struct AppConfig {
 
 /// A request as a page sees it: the parsed head and the (decoded) body.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     pub head: RequestHead<'a>,
     /// The body, de-chunked. Empty for routes that do not read one.
     pub body: &'a [u8],
@@ -45,7 +45,7 @@ pub struct Request<'a> {
 
 /// The route table's answer for a request's path, looked up once per request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Not looked up yet (`handle` looks it up).
     #[default]
     Pending,
@@ -57,20 +57,20 @@ pub enum Lookup {
 }
 
 impl<'a> Request<'a> {
-    pub fn method(&self) -> Method {
+    pub(crate) fn method(&self) -> Method {
         self.head.method
     }
-    pub fn path(&self) -> &'a str {
+    pub(crate) fn path(&self) -> &'a str {
         self.head.path()
     }
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+    pub(crate) fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.head.header(name)
     }
 }
 
 /// A response body. The I/O layer frames it (`Content-Length`) and writes it.
 #[derive(Debug)]
-pub enum Body {
+pub(crate) enum Body {
     Empty,
     Static(&'static [u8]),
     Bytes(Vec<u8>),
@@ -83,7 +83,7 @@ pub enum Body {
 }
 
 impl Body {
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         match self {
             Body::Empty => 0,
             Body::Static(b) => b.len() as u64,
@@ -91,26 +91,23 @@ impl Body {
             Body::File { len, .. } => *len,
         }
     }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     pub head: ResponseHead,
     pub body: Body,
 }
 
 impl Response {
-    pub fn new(status: u16, content_type: &'static str, body: Body) -> Self {
+    pub(crate) fn new(status: u16, content_type: &'static str, body: Body) -> Self {
         let mut head = ResponseHead::new(status);
         head.content_type = Some(Cow::Borrowed(content_type));
         Response { head, body }
     }
 
     /// A short plain-text response: `404 Not Found: no page at /x\n`.
-    pub fn text_error(status: u16, message: &str) -> Self {
+    pub(crate) fn text_error(status: u16, message: &str) -> Self {
         let reason = crate::http::response::reason(status);
         let body = format!("{status} {reason}: {message}\n");
         Response::new(
@@ -120,7 +117,11 @@ impl Response {
         )
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn header(
+        mut self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Self {
         self.head.header(name, value);
         self
     }
@@ -128,19 +129,19 @@ impl Response {
 
 /// Work too slow for the event loop (fsync, password hashing): run on the blocking
 /// pool, whose answer is sent once it is done.
-pub type Job = Box<dyn FnOnce() -> Response + Send + 'static>;
+pub(crate) type Job = Box<dyn FnOnce() -> Response + Send + 'static>;
 
 /// Called once with the response, from whatever thread has it.
-pub type Done = Box<dyn FnOnce(Response) + Send + 'static>;
+pub(crate) type Done = Box<dyn FnOnce(Response) + Send + 'static>;
 
 /// Work that finishes by itself elsewhere (a durable commit in the storage thread): it
 /// is given the [`Done`] callback to call with the response when it is ready.
-pub type Pending = Box<dyn FnOnce(Done) + Send + 'static>;
+pub(crate) type Pending = Box<dyn FnOnce(Done) + Send + 'static>;
 
 /// What a handler gives back: a response now, a job to run on the blocking pool whose
 /// result is the response, or a response that waits for something else (a write to
 /// become durable) without holding a thread.
-pub enum Reply {
+pub(crate) enum Reply {
     Now(Response),
     Later(Job),
     Pending(Pending),
@@ -167,7 +168,7 @@ impl std::fmt::Debug for Reply {
 /// answers. Dropping a sink before `finish` means the body will never complete (the
 /// client went away, the body was malformed or too large): the sink cleans up after
 /// itself in `Drop` (an upload deletes its temporary files).
-pub trait BodySink: Send {
+pub(crate) trait BodySink: Send {
     /// The next piece of the (de-chunked) body. An `Err` is the final answer: the rest
     /// of the body is not read and the connection closes after the response.
     fn data(&mut self, bytes: &[u8]) -> Result<(), Response>;
@@ -176,7 +177,7 @@ pub trait BodySink: Send {
 }
 
 /// How a route takes its request body.
-pub enum BodyPolicy {
+pub(crate) enum BodyPolicy {
     /// Read it all into memory before calling the handler, up to `limit` bytes (413
     /// past it).
     Buffer { limit: u64 },
@@ -202,7 +203,7 @@ impl std::fmt::Debug for BodyPolicy {
 }
 
 /// Seconds since the Unix epoch (the app may read the clock; `http` may not).
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -14,7 +14,7 @@ use crate::store::db::StoreError;
 
 /// The fields of an `application/x-www-form-urlencoded` body (an empty body is an
 /// empty form). Another content type gets 415; more than 1000 fields 400.
-pub fn form_fields(app: &App, req: &Request<'_>) -> Result<MultiMap, Response> {
+pub(crate) fn form_fields(app: &App, req: &Request<'_>) -> Result<MultiMap, Response> {
     if let Some(ct) = req.header("content-type") {
         let essence = ct.split(|&b| b == b';').next().unwrap_or(b"").trim_ascii();
         if !essence.eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
@@ -31,7 +31,7 @@ pub fn form_fields(app: &App, req: &Request<'_>) -> Result<MultiMap, Response> {
 }
 
 /// `302 Found` to `location`, with a line of text for people reading with `nc`.
-pub fn redirect(location: &str) -> Response {
+pub(crate) fn redirect(location: &str) -> Response {
     let body = format!("302 Found: see {location}\n").into_bytes();
     Response::new(302, "text/plain; charset=utf-8", Body::Bytes(body))
         .header("Location", location.to_string())
@@ -41,7 +41,8 @@ pub fn redirect(location: &str) -> Response {
 /// `Retry-After: 1`) while the store pauses writes after a failure (it tries again a
 /// second later) and for other I/O errors. Each says that nothing was saved, and each
 /// logs one line saying why. As plain text; [`store_error_as`] in the client's format.
-pub fn store_error(e: StoreError) -> Response {
+#[cfg(test)]
+pub(crate) fn store_error(e: StoreError) -> Response {
     let p = store_problem(e);
     let r = Response::new(
         p.status,
@@ -53,7 +54,7 @@ pub fn store_error(e: StoreError) -> Response {
 
 /// [`store_error`] rendered as `fmt` (decided from the request's `Accept` before the
 /// write: the answer is sent from the storage thread).
-pub fn store_error_as(templates: &Templates, fmt: ErrorFormat, e: StoreError) -> Response {
+pub(crate) fn store_error_as(templates: &Templates, fmt: ErrorFormat, e: StoreError) -> Response {
     retry_after(problem_response(templates, &store_problem(e), fmt, None))
 }
 
@@ -67,7 +68,7 @@ fn retry_after(r: Response) -> Response {
 }
 
 /// What a storage failure answers ([`store_error`]); logs it.
-pub fn store_problem(e: StoreError) -> Problem {
+pub(crate) fn store_problem(e: StoreError) -> Problem {
     let (status, msg) = match &e {
         StoreError::Io(io) if is_disk_full(io) => {
             (507, "the server's disk is full; nothing was saved")
@@ -89,7 +90,7 @@ pub fn store_problem(e: StoreError) -> Problem {
 
 /// The answer when a session could not be saved: 413 with the reason when it is past
 /// its bounds, else as [`store_error`]; in the client's format.
-pub fn save_error(templates: &Templates, fmt: ErrorFormat, e: SaveError) -> Response {
+pub(crate) fn save_error(templates: &Templates, fmt: ErrorFormat, e: SaveError) -> Response {
     match e {
         SaveError::TooLarge(why) => problem_response(templates, &Problem::new(413, why), fmt, None),
         SaveError::Store(e) => store_error_as(templates, fmt, e),
@@ -97,13 +98,18 @@ pub fn save_error(templates: &Templates, fmt: ErrorFormat, e: SaveError) -> Resp
 }
 
 /// `ENOSPC`: no space left on the device.
-pub fn is_disk_full(e: &std::io::Error) -> bool {
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == std::io::ErrorKind::StorageFull
 }
 
 /// Save `session` and answer `resp` (with the session's `Set-Cookie`) once the write
 /// is durable — without holding any thread while the fsync happens.
-pub fn save_then(app: &App, req: &Request<'_>, session: &mut Session, resp: Response) -> Reply {
+pub(crate) fn save_then(
+    app: &App,
+    req: &Request<'_>,
+    session: &mut Session,
+    resp: Response,
+) -> Reply {
     let fmt = error_format(req.header("accept"));
     let saved = match session.save(&app.sessions, unix_now()) {
         Ok(s) => s,

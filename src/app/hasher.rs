@@ -25,16 +25,16 @@ use std::sync::{Arc, Mutex};
 
 /// Hash jobs that may wait for a hasher thread. At ~20 ms a hash, a full queue is
 /// about a second and a half of work for one thread; a job past it gets 503.
-pub const QUEUE: usize = 64;
+pub(crate) const QUEUE: usize = 64;
 
 /// The longest a job may wait in the queue. One that waited longer is answered 503
 /// (`Retry-After: 1`) without hashing: when the event loops keep every core busy,
 /// the hasher (at [`NICE`]) gets only part of one and falls behind, and a login that
 /// waits seconds is worse than one told at once to try again.
-pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A job for a hasher thread: given the thread's Argon2 memory, it answers.
-pub type HashJob = Box<dyn FnOnce(&mut HashMemory) -> Reply + Send + 'static>;
+pub(crate) type HashJob = Box<dyn FnOnce(&mut HashMemory) -> Reply + Send + 'static>;
 
 struct Task {
     job: HashJob,
@@ -43,7 +43,7 @@ struct Task {
 }
 
 /// The hasher's sending side; share it in an `Arc`.
-pub struct Hasher {
+pub(crate) struct Hasher {
     tx: SyncSender<Task>,
 }
 
@@ -55,14 +55,14 @@ impl std::fmt::Debug for Hasher {
 
 /// Hasher threads by default: half the cores (at least one), so that hashing never
 /// takes every core from the event loops.
-pub fn default_threads() -> usize {
+pub(crate) fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 impl Hasher {
     /// Start `threads` hasher threads (`argon2-0`, `argon2-1`, …) with a queue of
     /// `queue` jobs.
-    pub fn start(threads: usize, queue: usize) -> std::io::Result<Hasher> {
+    pub(crate) fn start(threads: usize, queue: usize) -> std::io::Result<Hasher> {
         let (tx, rx) = sync_channel::<Task>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -76,7 +76,7 @@ impl Hasher {
 
     /// The reply of a handler whose answer needs a password hash: `job` runs on a
     /// hasher thread; its reply is the response.
-    pub fn reply(self: &Arc<Self>, job: HashJob) -> Reply {
+    pub(crate) fn reply(self: &Arc<Self>, job: HashJob) -> Reply {
         let hasher = Arc::clone(self);
         Reply::Pending(Box::new(move |done| hasher.submit(job, done)))
     }
@@ -103,7 +103,7 @@ impl Hasher {
 /// The niceness of hasher threads (Linux: per thread). Event loops run at 0; a
 /// hasher at 10 gets about a tenth of a core the event loop also wants (CFS weights
 /// 110 against 1024), and all of a core nobody else wants.
-pub const NICE: i32 = 10;
+pub(crate) const NICE: i32 = 10;
 
 fn lower_priority() {
     if let Err(e) = crate::sys::set_thread_nice(NICE) {

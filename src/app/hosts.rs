@@ -7,7 +7,7 @@
 /// passes. The `Host` gives it away. Requests without `Origin` (curl, nc: no page
 /// behind them) may name any `Host`.
 #[derive(Debug, Clone, Default)]
-pub struct AllowedHosts {
+pub(crate) struct AllowedHosts {
     /// Lowercase names without port: `localhost`, `127.0.0.1`, `[::1]`, the listen
     /// address, `--allowed-host` values (`.name` for it and its subdomains).
     names: Vec<String>,
@@ -16,12 +16,12 @@ pub struct AllowedHosts {
 }
 
 /// Always allowed (the loopback names, as `runserver` allows them with `DEBUG`).
-pub const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+pub(crate) const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 impl AllowedHosts {
     /// The loopback names, `listen` (the listen address's host, e.g. from `--addr`)
     /// and `extra` (`--allowed-host`).
-    pub fn new<'a>(
+    pub(crate) fn new<'a>(
         listen: impl IntoIterator<Item = &'a str>,
         extra: impl IntoIterator<Item = &'a str>,
     ) -> AllowedHosts {
@@ -39,7 +39,7 @@ impl AllowedHosts {
 
     /// Whether a `Host` field value names an allowed host: port stripped
     /// (`[::1]:8000` → `[::1]`), case ignored, a final dot ignored (`localhost.`).
-    pub fn allows(&self, host: &[u8]) -> bool {
+    pub(crate) fn allows(&self, host: &[u8]) -> bool {
         if self.any {
             return true;
         }

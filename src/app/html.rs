@@ -2,14 +2,15 @@
 //! pages issue and escape by default through the same function).
 
 /// Escape text for an HTML element body or a double-quoted attribute value.
-pub fn escape(text: &str) -> String {
+#[cfg(test)]
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     escape_into(&mut out, text);
     out
 }
 
 /// [`escape`], appending to `out`: runs of safe bytes go in with one `push_str`.
-pub fn escape_into(out: &mut String, text: &str) {
+pub(crate) fn escape_into(out: &mut String, text: &str) {
     let mut start = 0;
     for (i, &b) in text.as_bytes().iter().enumerate() {
         let entity = match b {
@@ -30,7 +31,7 @@ pub fn escape_into(out: &mut String, text: &str) {
 
 /// `n` in decimal digits, appended to `out` (what `write!(out, "{n}")` writes, without
 /// the formatting machinery: pages write many numbers).
-pub fn push_u64(out: &mut String, mut n: u64) {
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -42,18 +43,6 @@ pub fn push_u64(out: &mut String, mut n: u64) {
         }
     }
     out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
-}
-
-/// A whole page around `body` (trusted markup), with the shared stylesheet.
-pub fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · wirepost</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>\n\
-<body>\n<p><a href=\"/\">wirepost</a></p>\n{}\n</body>\n</html>\n",
-        escape(title),
-        body
-    )
 }
 
 #[cfg(test)]
@@ -94,6 +83,5 @@ mod tests {
             };
             assert_eq!(escape(&s), want);
         }
-        assert!(page("<t>", "<p>ok</p>").contains("<title>&lt;t&gt; · wirepost</title>"));
     }
 }

@@ -13,31 +13,31 @@
 //! built from those; [`router`] (with `App::body_policy`/`App::handle`), [`view`]
 //! (with `App::problem`), [`forms`] and [`pages`] use `App` and never the other way.
 
-pub mod cart;
-pub mod catalogue;
-pub mod exchange;
-pub mod files;
-pub mod forms;
-pub mod hasher;
-pub mod hosts;
-pub mod html;
-pub mod pages;
-pub mod router;
-pub mod session;
-pub mod templates;
-pub mod throttle;
-pub mod users;
-pub mod view;
+pub(crate) mod cart;
+pub(crate) mod catalogue;
+pub(crate) mod exchange;
+pub(crate) mod files;
+pub(crate) mod forms;
+pub(crate) mod hasher;
+pub(crate) mod hosts;
+pub(crate) mod html;
+pub(crate) mod pages;
+pub(crate) mod router;
+pub(crate) mod session;
+pub(crate) mod templates;
+pub(crate) mod throttle;
+pub(crate) mod users;
+pub(crate) mod view;
 
-pub use exchange::{
-    AppConfig, Body, BodyPolicy, BodySink, Done, Job, Pending, Reply, Request, Response, unix_now,
+pub(crate) use exchange::{
+    AppConfig, Body, BodyPolicy, BodySink, Job, Reply, Request, Response, unix_now,
 };
 
 use std::path::PathBuf;
 
 /// The application: configuration plus whatever pages load at start.
 #[derive(Debug)]
-pub struct App {
+pub(crate) struct App {
     pub config: AppConfig,
     static_dir: PathBuf,
     /// Stored uploads (`data/uploads/`).
@@ -62,7 +62,7 @@ pub struct App {
 }
 
 /// Every template the pages render; checked at start so none is ever missing.
-pub const TEMPLATES: &[&str] = &[
+pub(crate) const TEMPLATES: &[&str] = &[
     "base.html",
     "index.html",
     "error.html",
@@ -79,7 +79,7 @@ pub const TEMPLATES: &[&str] = &[
 ];
 
 impl App {
-    pub fn new(config: AppConfig) -> std::io::Result<App> {
+    pub(crate) fn new(config: AppConfig) -> std::io::Result<App> {
         let static_dir = config.www.join("static");
         // Canonical once, so a request only checks its own path for symlinks.
         let static_dir = static_dir.canonicalize().unwrap_or(static_dir);
@@ -139,7 +139,7 @@ impl App {
         })
     }
 
-    pub fn static_dir(&self) -> &std::path::Path {
+    pub(crate) fn static_dir(&self) -> &std::path::Path {
         &self.static_dir
     }
 }

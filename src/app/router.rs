@@ -11,8 +11,8 @@
 
 use crate::app::App;
 use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response};
+pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
-pub use crate::app::hosts::{AllowedHosts, LOCAL_HOSTS};
 use crate::app::pages::{
     cart, cookie_lab, echo, history, index, plain, products, session_lab, static_files, upload,
     uploads, user,
@@ -50,7 +50,7 @@ fn rebinding_refusal(app: &App, head: &RequestHead<'_>) -> Option<Response> {
 /// A POST whose `Origin` names another origin than `http://` + its `Host` (or is
 /// `null`) comes from another site's page: a cross-site request forgery. No `Origin`
 /// at all (curl, nc, old browsers on same-origin forms) is allowed (SPEC).
-pub fn cross_origin(head: &RequestHead<'_>) -> bool {
+pub(crate) fn cross_origin(head: &RequestHead<'_>) -> bool {
     let Some(origin) = head.header("origin") else {
         return false;
     };
@@ -63,15 +63,15 @@ pub fn cross_origin(head: &RequestHead<'_>) -> bool {
 
 /// A GET (and HEAD) handler; the `&str` is the part of the decoded path after the
 /// route's prefix (empty for exact routes).
-pub type GetFn = fn(&App, &Request<'_>, &str) -> Response;
+pub(crate) type GetFn = fn(&App, &Request<'_>, &str) -> Response;
 /// A handler that may answer later (a durable write, a password hash).
-pub type ReplyFn = fn(&App, &Request<'_>, &str) -> Reply;
+pub(crate) type ReplyFn = fn(&App, &Request<'_>, &str) -> Reply;
 /// How a route takes a body, decided from the head.
-pub type PolicyFn = fn(&App, &RequestHead<'_>) -> BodyPolicy;
+pub(crate) type PolicyFn = fn(&App, &RequestHead<'_>) -> BodyPolicy;
 
 /// Which paths a route takes.
 #[derive(Debug, Clone, Copy)]
-pub enum Pattern {
+pub(crate) enum Pattern {
     /// This path only.
     Exact(&'static str),
     /// Every path that starts with this.
@@ -83,7 +83,7 @@ pub enum Pattern {
 
 /// How a route takes POST.
 #[derive(Clone, Copy)]
-pub enum Post {
+pub(crate) enum Post {
     /// Not at all: 405.
     None,
     /// The body read into memory (up to `--max-body`), then the handler.
@@ -94,7 +94,7 @@ pub enum Post {
 
 /// One entry of [`ROUTES`].
 #[derive(Clone, Copy)]
-pub struct Route {
+pub(crate) struct Route {
     pub pattern: Pattern,
     pub get: Option<GetFn>,
     pub post: Post,
@@ -132,7 +132,7 @@ const fn post(pattern: Pattern, post: ReplyFn) -> Route {
 use Pattern::{Exact, Prefix, Segment};
 
 /// Every page. Exact paths first (looked up in this order), then the patterns.
-pub static ROUTES: &[Route] = &[
+pub(crate) static ROUTES: &[Route] = &[
     get(Exact("/plaintext"), |_, _, _| plain::plaintext()),
     get(Exact("/json"), |_, _, _| plain::json()),
     get(Exact("/"), |app, req, _| index::index(app, req)),
@@ -218,7 +218,7 @@ pub static ROUTES: &[Route] = &[
 /// A path's route: its index in [`ROUTES`] and the rest of the path after the
 /// route's prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Found<'p> {
+pub(crate) struct Found<'p> {
     pub index: usize,
     pub rest: &'p str,
     /// A [`Pattern::Segment`] path without its final `/` (`/products/3`).
@@ -226,7 +226,7 @@ pub struct Found<'p> {
 }
 
 /// The route of a (decoded) path: exact paths first, then prefixes and segments.
-pub fn find(path: &str) -> Option<Found<'_>> {
+pub(crate) fn find(path: &str) -> Option<Found<'_>> {
     let exact = ROUTES
         .iter()
         .position(|r| matches!(r.pattern, Exact(p) if p == path));
@@ -282,7 +282,7 @@ fn found_at(path: &str, index: usize, slashless: bool) -> Found<'_> {
 }
 
 /// The `Allow` value of a route, from its entry.
-pub fn allow(route: &Route) -> &'static str {
+pub(crate) fn allow(route: &Route) -> &'static str {
     match (route.get.is_some(), !matches!(route.post, Post::None)) {
         (true, true) => "GET, HEAD, POST",
         (true, false) => "GET, HEAD",
@@ -299,19 +299,19 @@ fn bad_path(e: &PathError) -> Problem {
 impl App {
     /// How the route of this head takes its body, and the route (pass it on in
     /// [`Request::route`]: the table is looked up once per request).
-    pub fn body_policy(&self, head: &RequestHead<'_>) -> (BodyPolicy, Lookup) {
+    pub(crate) fn body_policy(&self, head: &RequestHead<'_>) -> (BodyPolicy, Lookup) {
         let mut lookup = Lookup::None;
         let policy = body_policy(self, head, &mut lookup);
         (policy, lookup)
     }
 
     /// Answer a request.
-    pub fn handle(&self, req: &Request<'_>) -> Reply {
+    pub(crate) fn handle(&self, req: &Request<'_>) -> Reply {
         route(self, req)
     }
 }
 
-pub fn body_policy(app: &App, head: &RequestHead<'_>, lookup: &mut Lookup) -> BodyPolicy {
+pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>, lookup: &mut Lookup) -> BodyPolicy {
     // Refused from the head alone, before a byte of the body is read. The Host rule
     // holds for every page (a rebound page would read `/echo` too).
     if let Some(r) = rebinding_refusal(app, head) {
@@ -363,7 +363,7 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>, lookup: &mut Lookup) -> Bo
 /// Answer a request by its route: the one [`body_policy`] found (`req.route`), or
 /// looked up now. The path is decoded again, which costs no allocation when it has no
 /// `%` (the decoded path is a borrow of the head then).
-pub fn route(app: &App, req: &Request<'_>) -> Reply {
+pub(crate) fn route(app: &App, req: &Request<'_>) -> Reply {
     let path = match pct::decode_path(req.path()) {
         Ok(p) => p,
         Err(e) => {

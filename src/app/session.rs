@@ -45,39 +45,39 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The session cookie's name (Django's).
-pub const COOKIE: &str = "sessionid";
+pub(crate) const COOKIE: &str = "sessionid";
 /// The store table of sessions.
-pub const TABLE: &str = "sessions";
+pub(crate) const TABLE: &str = "sessions";
 /// Default life, seconds: 14 days (Django's `SESSION_COOKIE_AGE`).
-pub const DEFAULT_AGE: u64 = 1_209_600;
+pub(crate) const DEFAULT_AGE: u64 = 1_209_600;
 /// Random bytes in a session key (128 bits).
-pub const KEY_BYTES: usize = 16;
+pub(crate) const KEY_BYTES: usize = 16;
 /// Deepest a session value may nest (`[[1]]` is 2); SPEC: 32.
-pub const MAX_VALUE_DEPTH: usize = 32;
+pub(crate) const MAX_VALUE_DEPTH: usize = 32;
 /// Largest session data, as JSON; SPEC: 64 KiB. Django has no limit (its cookie
 /// backend has the browser's 4 KB); a server-side session must have one, or every
 /// write rewrites megabytes.
-pub const MAX_SESSION_BYTES: usize = 64 << 10;
+pub(crate) const MAX_SESSION_BYTES: usize = 64 << 10;
 /// What all sessions together may take in memory, estimated as their JSON plus
 /// [`VALUE_COST`] per value: 256 MiB. At 64 KiB a session that is 4,096 sessions;
 /// at a typical few hundred bytes the `--max-sessions` count binds first.
-pub const MEMORY_BUDGET: u64 = 256 << 20;
+pub(crate) const MEMORY_BUDGET: u64 = 256 << 20;
 /// Bytes a JSON value costs in memory besides its text (a `serde_json::Value`, 32
 /// bytes, and its share of the map or vector holding it), so that a session of many
 /// tiny values counts for what it takes.
-pub const VALUE_COST: u64 = 64;
+pub(crate) const VALUE_COST: u64 = 64;
 /// Expired sessions deleted per hold of the store's lock (a thousand map removals and
 /// log lines: estimated well under a millisecond; not measured alone).
-pub const PURGE_BATCH: usize = 1000;
+pub(crate) const PURGE_BATCH: usize = 1000;
 /// Pause between two batches: 300,000 expired sessions then take at least 0.3 s more.
-pub const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+pub(crate) const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
 /// The session key that says who is logged in (SPEC: the login record's keys begin
 /// with `_`); a session holding it is evicted last.
-pub const LOGIN_KEY: &str = "_auth_user_id";
+pub(crate) const LOGIN_KEY: &str = "_auth_user_id";
 
 /// A session as a page sees it.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub(crate) struct Session {
     key: Option<String>,
     /// The stored record, shared with the store, while the data is only read: its
     /// `data` object is the session's data (no copy unless the page changes it).
@@ -95,13 +95,13 @@ pub struct Session {
 
 /// What saving produced: the cookie to send (if any) and the write to wait for.
 #[derive(Debug)]
-pub struct Saved {
+pub(crate) struct Saved {
     pub set_cookie: Option<String>,
     pub ticket: Option<Ticket>,
 }
 
 /// A new random session key.
-pub fn new_key() -> String {
+pub(crate) fn new_key() -> String {
     let mut bytes = [0u8; KEY_BYTES];
     getrandom::fill(&mut bytes).expect("the OS random number generator failed");
     let mut s = String::with_capacity(KEY_BYTES * 2);
@@ -116,7 +116,7 @@ fn valid_key(k: &str) -> bool {
 }
 
 /// The first `sessionid` cookie of the request (SPEC: the first of a repeated name).
-pub fn cookie_key(req: &Request<'_>) -> Option<String> {
+pub(crate) fn cookie_key(req: &Request<'_>) -> Option<String> {
     req.head
         .headers()
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
@@ -127,7 +127,7 @@ pub fn cookie_key(req: &Request<'_>) -> Option<String> {
 
 impl Session {
     /// An empty session that has never been saved.
-    pub fn empty() -> Session {
+    pub(crate) fn empty() -> Session {
         Session {
             key: None,
             stored: None,
@@ -141,7 +141,7 @@ impl Session {
     }
 
     /// The request's session, or an empty one if it has none (or it expired).
-    pub fn load(sessions: &Sessions, req: &Request<'_>, now: u64) -> Session {
+    pub(crate) fn load(sessions: &Sessions, req: &Request<'_>, now: u64) -> Session {
         let Some(key) = cookie_key(req).filter(|k| valid_key(k)) else {
             return Session::empty();
         };
@@ -167,16 +167,17 @@ impl Session {
         }
     }
 
-    pub fn key(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn key(&self) -> Option<&str> {
         self.key.as_deref()
     }
-    pub fn data(&self) -> &Map<String, Value> {
+    pub(crate) fn data(&self) -> &Map<String, Value> {
         match self.stored.as_deref().and_then(|r| r["data"].as_object()) {
             Some(m) => m,
             None => &self.data,
         }
     }
-    pub fn get(&self, k: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, k: &str) -> Option<&Value> {
         self.data().get(k)
     }
 
@@ -187,23 +188,21 @@ impl Session {
         }
         &mut self.data
     }
-    pub fn expires(&self) -> Option<u64> {
-        self.expires
-    }
     /// The cookie ends when the browser closes.
-    pub fn browser_session(&self) -> bool {
+    pub(crate) fn browser_session(&self) -> bool {
         self.age == 0
     }
-    pub fn is_modified(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_modified(&self) -> bool {
         self.modified || self.flushed
     }
 
-    pub fn set(&mut self, k: &str, v: Value) {
+    pub(crate) fn set(&mut self, k: &str, v: Value) {
         self.data_mut().insert(k.to_string(), v);
         self.modified = true;
     }
 
-    pub fn remove(&mut self, k: &str) -> Option<Value> {
+    pub(crate) fn remove(&mut self, k: &str) -> Option<Value> {
         let v = self.data_mut().remove(k);
         if v.is_some() {
             self.modified = true;
@@ -212,13 +211,13 @@ impl Session {
     }
 
     /// Seconds of life from now on; 0 = until the browser closes.
-    pub fn set_expiry(&mut self, seconds: u64) {
+    pub(crate) fn set_expiry(&mut self, seconds: u64) {
         self.age = seconds;
         self.modified = true;
     }
 
     /// Forget everything: the record and the cookie go (Django's `flush`).
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if let Some(k) = self.key.take() {
             self.old_key = Some(k);
         }
@@ -231,7 +230,7 @@ impl Session {
     }
 
     /// Keep the data under a new key (on login, against session fixation).
-    pub fn cycle_key(&mut self) {
+    pub(crate) fn cycle_key(&mut self) {
         if let Some(k) = self.key.take() {
             self.old_key = Some(k);
         }
@@ -240,7 +239,7 @@ impl Session {
 
     /// Write the changes, if any. The returned cookie must be sent with the response,
     /// and the response sent only once the ticket is durable.
-    pub fn save(&mut self, sessions: &Sessions, now: u64) -> Result<Saved, SaveError> {
+    pub(crate) fn save(&mut self, sessions: &Sessions, now: u64) -> Result<Saved, SaveError> {
         let store = &sessions.store;
         // Checked before anything is written, the old key's delete included.
         let weight = if self.modified {
@@ -291,7 +290,7 @@ impl Session {
     }
 
     /// The SPEC JSON of `GET /session/`.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "key": self.key,
             "expires": self.expires,
@@ -303,7 +302,7 @@ impl Session {
 
 /// Why a session could not be saved.
 #[derive(Debug)]
-pub enum SaveError {
+pub(crate) enum SaveError {
     /// Past [`MAX_VALUE_DEPTH`] or [`MAX_SESSION_BYTES`]: a 413, with the reason.
     TooLarge(String),
     Store(StoreError),
@@ -376,7 +375,7 @@ fn logged_in(record: &Value) -> bool {
 
 /// The session table with its bounds: the store's `sessions` records, plus an index of
 /// them (expiry, last use, login, weight) for purging and eviction.
-pub struct Sessions {
+pub(crate) struct Sessions {
     store: Store,
     index: Mutex<Index>,
     max_sessions: usize,
@@ -508,11 +507,11 @@ impl Sessions {
     /// The sessions of `store`, bounded to `max_sessions` and [`MEMORY_BUDGET`]; builds
     /// the index from what the store holds (most recently saved counted as most
     /// recently used, as nothing better survives a restart), evicting past the bounds.
-    pub fn open(store: Store, max_sessions: usize) -> Sessions {
+    pub(crate) fn open(store: Store, max_sessions: usize) -> Sessions {
         Sessions::with_budget(store, max_sessions, MEMORY_BUDGET)
     }
 
-    pub fn with_budget(store: Store, max_sessions: usize, memory_budget: u64) -> Sessions {
+    pub(crate) fn with_budget(store: Store, max_sessions: usize, memory_budget: u64) -> Sessions {
         let mut found = Vec::new();
         store.for_each(TABLE, |k, v, _| {
             found.push((
@@ -552,21 +551,17 @@ impl Sessions {
     }
 
     /// The store the sessions live in.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// Live sessions (expired ones not yet purged included).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.index().meta.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Estimated memory of all sessions, as the budget counts it.
-    pub fn weight(&self) -> u64 {
+    pub(crate) fn weight(&self) -> u64 {
         self.index().weight
     }
 
@@ -593,7 +588,7 @@ impl Sessions {
 
     /// Delete every expired session, [`PURGE_BATCH`] per hold of the store's lock;
     /// returns how many. Run from a background thread.
-    pub fn purge_expired(&self, now: u64) -> Result<usize, StoreError> {
+    pub(crate) fn purge_expired(&self, now: u64) -> Result<usize, StoreError> {
         let mut purged = 0;
         loop {
             let batch = self.index().expired(now, PURGE_BATCH);

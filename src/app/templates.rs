@@ -54,7 +54,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 
 /// A template that could not be loaded or rendered: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError {
+pub(crate) struct TemplateError {
     /// The file (or the directory, when it could not be read).
     pub file: PathBuf,
     /// 1-based line of the problem; 0 when the problem is the file as a whole.
@@ -79,7 +79,7 @@ impl std::error::Error for TemplateError {}
 type Stamp = Vec<(String, u64, Option<std::time::SystemTime>)>;
 
 /// Every template of the site, compiled.
-pub struct Templates {
+pub(crate) struct Templates {
     /// The directory loaded from (`None` for [`from_sources`](Self::from_sources)).
     dir: Option<PathBuf>,
     env: RwLock<Environment<'static>>,
@@ -95,7 +95,7 @@ impl fmt::Debug for Templates {
 
 impl Templates {
     /// Load and compile every `*.html` file of `dir` (not its subdirectories).
-    pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
+    pub(crate) fn load(dir: &Path) -> Result<Templates, TemplateError> {
         let (sources, stamp) = read_dir(dir)?;
         let env = compile(Some(dir), sources)?;
         Ok(Templates {
@@ -106,7 +106,8 @@ impl Templates {
     }
 
     /// Compile templates given as `(name, source)` pairs (tests).
-    pub fn from_sources(sources: &[(&str, &str)]) -> Result<Templates, TemplateError> {
+    #[cfg(test)]
+    pub(crate) fn from_sources(sources: &[(&str, &str)]) -> Result<Templates, TemplateError> {
         let sources = sources
             .iter()
             .map(|(n, s)| (n.to_string(), s.to_string()))
@@ -119,7 +120,7 @@ impl Templates {
     }
 
     /// Whether a template of this name was loaded.
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.env
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -129,7 +130,7 @@ impl Templates {
 
     /// Fail unless every one of `names` was loaded (checked once at start, so a page
     /// never finds its template missing).
-    pub fn require(&self, dir: &Path, names: &[&str]) -> Result<(), TemplateError> {
+    pub(crate) fn require(&self, dir: &Path, names: &[&str]) -> Result<(), TemplateError> {
         match names.iter().find(|n| !self.has(n)) {
             None => Ok(()),
             Some(missing) => Err(TemplateError {
@@ -144,7 +145,7 @@ impl Templates {
     /// empty context). Fails if there is no such template (pages only render names
     /// checked by [`require`](Self::require) at start) or the template fails at run
     /// time.
-    pub fn render(&self, name: &str, context: &Value) -> Result<String, TemplateError> {
+    pub(crate) fn render(&self, name: &str, context: &Value) -> Result<String, TemplateError> {
         #[cfg(debug_assertions)]
         self.reload_if_changed();
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);

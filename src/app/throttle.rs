@@ -25,17 +25,17 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Seconds over which failures count.
-pub const WINDOW: u64 = 15 * 60;
+pub(crate) const WINDOW: u64 = 15 * 60;
 /// Failures for one username before it locks.
-pub const USER_LIMIT: u32 = 5;
+pub(crate) const USER_LIMIT: u32 = 5;
 /// Failures from one address before it locks.
-pub const ADDR_LIMIT: u32 = 20;
+pub(crate) const ADDR_LIMIT: u32 = 20;
 /// The first lock, seconds.
-pub const FIRST_LOCK: u64 = 60;
+pub(crate) const FIRST_LOCK: u64 = 60;
 /// The longest lock, seconds.
-pub const MAX_LOCK: u64 = 15 * 60;
+pub(crate) const MAX_LOCK: u64 = 15 * 60;
 /// Records per table at most.
-pub const CAPACITY: usize = 10_000;
+pub(crate) const CAPACITY: usize = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Record {
@@ -132,7 +132,7 @@ impl<K: std::hash::Hash + Eq + Clone> Table<K> {
 /// The login throttle: one table of usernames (lowercased by the caller), one of
 /// addresses.
 #[derive(Debug)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     users: Table<String>,
     addrs: Table<Option<IpAddr>>,
 }
@@ -144,12 +144,12 @@ impl Default for Throttle {
 }
 
 impl Throttle {
-    pub fn new() -> Throttle {
+    pub(crate) fn new() -> Throttle {
         Throttle::with_capacity(CAPACITY)
     }
 
     /// A throttle tracking at most `capacity` usernames and as many addresses.
-    pub fn with_capacity(capacity: usize) -> Throttle {
+    pub(crate) fn with_capacity(capacity: usize) -> Throttle {
         Throttle {
             users: Table::new(USER_LIMIT, capacity),
             addrs: Table::new(ADDR_LIMIT, capacity),
@@ -158,7 +158,7 @@ impl Throttle {
 
     /// Before the password is checked: `Err(seconds)` to answer 429 with that
     /// `Retry-After`. An attempt during a lock doubles it.
-    pub fn check(&mut self, user: &str, addr: Option<IpAddr>, now: u64) -> Result<(), u64> {
+    pub(crate) fn check(&mut self, user: &str, addr: Option<IpAddr>, now: u64) -> Result<(), u64> {
         let u = self.users.check(&user.to_owned(), now);
         let a = self.addrs.check(&addr, now);
         match (u, a) {
@@ -169,18 +169,19 @@ impl Throttle {
     }
 
     /// A wrong password (or unknown user).
-    pub fn failure(&mut self, user: &str, addr: Option<IpAddr>, now: u64) {
+    pub(crate) fn failure(&mut self, user: &str, addr: Option<IpAddr>, now: u64) {
         self.users.failure(&user.to_owned(), now);
         self.addrs.failure(&addr, now);
     }
 
     /// A right password: the username's failures are forgotten, the address's kept.
-    pub fn success(&mut self, user: &str) {
+    pub(crate) fn success(&mut self, user: &str) {
         self.users.records.remove(user);
     }
 
     /// Records held (usernames, addresses).
-    pub fn len(&self) -> (usize, usize) {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> (usize, usize) {
         (self.users.records.len(), self.addrs.records.len())
     }
 }

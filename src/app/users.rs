@@ -10,28 +10,28 @@ use serde_json::json;
 
 /// The store table of users, keyed by the username lowercased ([`user_id`]); the
 /// record keeps the name as typed at registration in `"username"`.
-pub const TABLE: &str = "users";
+pub(crate) const TABLE: &str = "users";
 /// The session key naming the logged-in user: their id (Django's `_auth_user_id`).
-pub const ID_KEY: &str = crate::app::session::LOGIN_KEY;
+pub(crate) const ID_KEY: &str = crate::app::session::LOGIN_KEY;
 /// The session key holding [`session_hash`] of the user's password hash at login
 /// (Django's `_auth_user_hash`): a password change logs every old session out.
-pub const HASH_KEY: &str = "_auth_user_hash";
+pub(crate) const HASH_KEY: &str = "_auth_user_hash";
 /// The file under the data dir holding the 32-byte key of [`session_hash`].
-pub const SECRET_FILE: &str = "secret.key";
+pub(crate) const SECRET_FILE: &str = "secret.key";
 /// Username length, bytes (SPEC: 1–32 of `A-Z a-z 0-9 _ . -`).
-pub const MAX_USERNAME: usize = 32;
+pub(crate) const MAX_USERNAME: usize = 32;
 /// Password length, bytes (SPEC: 1–1024; the bound keeps hashing cheap to refuse).
-pub const MAX_PASSWORD: usize = 1024;
+pub(crate) const MAX_PASSWORD: usize = 1024;
 
 /// A user's id: the users-table key, the username lowercased (usernames are ASCII, so
 /// `Alice` and `alice` are one user).
-pub fn user_id(username: &str) -> String {
+pub(crate) fn user_id(username: &str) -> String {
     username.to_ascii_lowercase()
 }
 
 /// A logged-in user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
+pub(crate) struct User {
     /// The users-table key (lowercase).
     pub id: String,
     /// The name as typed at registration.
@@ -40,7 +40,7 @@ pub struct User {
 
 /// The server's secret key for [`session_hash`]: 32 random bytes made once, on first
 /// start, in `data/secret.key` (mode 0600), and read on every later start.
-pub struct SecretKey([u8; 32]);
+pub(crate) struct SecretKey([u8; 32]);
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,7 +52,7 @@ impl SecretKey {
     /// Read `dir/secret.key`, or make it if it does not exist. A file that cannot be
     /// read or is not exactly 32 bytes is an error (the server refuses to start: a
     /// new key would log everybody out, silently).
-    pub fn load_or_create(dir: &std::path::Path) -> std::io::Result<SecretKey> {
+    pub(crate) fn load_or_create(dir: &std::path::Path) -> std::io::Result<SecretKey> {
         use std::io::{ErrorKind, Read, Write};
         use std::os::unix::fs::OpenOptionsExt;
         let path = dir.join(SECRET_FILE);
@@ -93,7 +93,8 @@ impl SecretKey {
     }
 
     /// A key from bytes (tests).
-    pub fn from_bytes(key: [u8; 32]) -> SecretKey {
+    #[cfg(test)]
+    pub(crate) fn from_bytes(key: [u8; 32]) -> SecretKey {
         SecretKey(key)
     }
 
@@ -108,7 +109,7 @@ impl SecretKey {
 
 /// Hex of the keyed BLAKE2b-512 MAC of a stored password hash (the session's
 /// `_auth_user_hash`; Django's `get_session_auth_hash` is an HMAC of the same).
-pub fn session_hash(key: &SecretKey, phc: &str) -> String {
+pub(crate) fn session_hash(key: &SecretKey, phc: &str) -> String {
     key.mac(phc).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -128,7 +129,7 @@ fn session_hash_matches(key: &SecretKey, phc: &str, hex: &str) -> bool {
 /// record must name an existing user *and* carry the MAC of that user's current
 /// password hash; anything else (no record, an unknown id, a missing or other hash,
 /// as after a password change) is nobody.
-pub fn logged_in(
+pub(crate) fn logged_in(
     store: &Store,
     key: &SecretKey,
     session: &crate::app::session::Session,
@@ -148,7 +149,7 @@ pub fn logged_in(
 
 /// Why a registration or login form was refused.
 #[derive(Debug)]
-pub enum UserError {
+pub(crate) enum UserError {
     /// The input breaks a rule; the text says which (400).
     Invalid(&'static str),
     /// The username is taken (409): the store's uniqueness failure, translated.
@@ -168,7 +169,7 @@ impl From<StoreError> for UserError {
 }
 
 /// Check a username against the SPEC's rules.
-pub fn validate_username(name: &str) -> Result<(), UserError> {
+pub(crate) fn validate_username(name: &str) -> Result<(), UserError> {
     if name.is_empty() {
         return Err(UserError::Invalid("username is required"));
     }
@@ -186,7 +187,7 @@ pub fn validate_username(name: &str) -> Result<(), UserError> {
     Ok(())
 }
 
-pub fn validate_password(password: &str) -> Result<(), UserError> {
+pub(crate) fn validate_password(password: &str) -> Result<(), UserError> {
     if password.is_empty() {
         return Err(UserError::Invalid("password is required"));
     }
@@ -197,9 +198,9 @@ pub fn validate_password(password: &str) -> Result<(), UserError> {
 }
 
 /// The shipped list of common passwords (`www/common-passwords.txt`).
-pub const COMMON_PASSWORDS_FILE: &str = "common-passwords.txt";
+pub(crate) const COMMON_PASSWORDS_FILE: &str = "common-passwords.txt";
 /// Shortest password a registration accepts, in characters (Django's default).
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
 
 static COMMON: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
 
@@ -207,7 +208,7 @@ static COMMON: std::sync::OnceLock<std::collections::HashSet<String>> = std::syn
 /// leading lines starting with `#` are its header; every other line is a password,
 /// compared lowercased (as Django does). A missing or empty list is an error: the
 /// server refuses to start rather than accept `123456`.
-pub fn load_common_passwords(path: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn load_common_passwords(path: &std::path::Path) -> std::io::Result<()> {
     if COMMON.get().is_some() {
         return Ok(());
     }
@@ -233,7 +234,7 @@ pub fn load_common_passwords(path: &std::path::Path) -> std::io::Result<()> {
 /// similarity one simplified to equality): at least 8 characters, not the username
 /// in any case, not one of the 10,000 most common passwords. Login does not apply it
 /// (an account made under an older policy can still log in).
-pub fn check_policy(username: &str, password: &str) -> Result<(), UserError> {
+pub(crate) fn check_policy(username: &str, password: &str) -> Result<(), UserError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(UserError::Invalid(
             "password is too short: it must have at least 8 characters",
@@ -260,13 +261,13 @@ pub fn check_policy(username: &str, password: &str) -> Result<(), UserError> {
 /// thread that ever hashed, never returned), and made each hash fault in 4,864 fresh
 /// pages. One block per thread, kept, bounds the memory to threads × 19 MiB and
 /// costs no page faults after the first hash.
-pub struct HashMemory {
+pub(crate) struct HashMemory {
     blocks: Vec<Block>,
 }
 
 /// The largest `m` (KiB) a stored hash may ask of [`HashMemory::verify`]: 4 × the
 /// default. A record asking more is refused rather than allocated for.
-pub const MAX_VERIFY_M_COST: u32 = 4 * Params::DEFAULT_M_COST;
+pub(crate) const MAX_VERIFY_M_COST: u32 = 4 * Params::DEFAULT_M_COST;
 
 impl Default for HashMemory {
     fn default() -> Self {
@@ -276,7 +277,7 @@ impl Default for HashMemory {
 
 impl HashMemory {
     /// No memory yet: the first hash allocates it.
-    pub fn new() -> HashMemory {
+    pub(crate) fn new() -> HashMemory {
         HashMemory { blocks: Vec::new() }
     }
 
@@ -290,7 +291,7 @@ impl HashMemory {
 
     /// An Argon2id PHC string for `password` with a fresh 16-byte random salt
     /// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`). Slow: never on an event loop.
-    pub fn hash(&mut self, password: &str) -> String {
+    pub(crate) fn hash(&mut self, password: &str) -> String {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).expect("the OS random source works");
         self.hash_with_salt(password, &salt)
@@ -321,7 +322,7 @@ impl HashMemory {
     /// Whether `password` matches the PHC string `phc` (any Argon2 variant and
     /// version, parameters as recorded, memory up to [`MAX_VERIFY_M_COST`]); the
     /// outputs are compared in constant time. Slow: never on an event loop.
-    pub fn verify(&mut self, password: &str, phc: &str) -> bool {
+    pub(crate) fn verify(&mut self, password: &str, phc: &str) -> bool {
         self.try_verify(password, phc).unwrap_or(false)
     }
 
@@ -354,19 +355,21 @@ impl HashMemory {
 
 /// An Argon2id PHC string for `password` with a random salt, in a one-off memory
 /// block (tests, tools). Servers hash through a kept [`HashMemory`].
-pub fn hash_password(password: &str) -> String {
+#[cfg(test)]
+pub(crate) fn hash_password(password: &str) -> String {
     HashMemory::new().hash(password)
 }
 
 /// Whether `password` matches `phc`, in a one-off memory block (tests, tools).
-pub fn verify_password(password: &str, phc: &str) -> bool {
+#[cfg(test)]
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     HashMemory::new().verify(password, phc)
 }
 
 /// Validate, hash and insert a new user (keyed by [`user_id`]); gives the insert's
 /// ticket and the stored hash. Slow: never on an event loop. The insert is atomic in the
 /// store: of two registrations of one name, exactly one gets `Exists`.
-pub fn register(
+pub(crate) fn register(
     mem: &mut HashMemory,
     store: &Store,
     username: &str,
@@ -399,7 +402,7 @@ fn dummy_hash(mem: &mut HashMemory) -> &'static str {
 
 /// Check a login (the username in any case); gives the user and their stored hash.
 /// Slow: never on an event loop.
-pub fn authenticate(
+pub(crate) fn authenticate(
     mem: &mut HashMemory,
     store: &Store,
     username: &str,

@@ -10,38 +10,36 @@ use crate::http::accept::{ErrorFormat, Format, error_format, format};
 use crate::http::cookie::parse_cookie_header;
 use serde_json::{Value, json};
 
-pub use crate::app::TEMPLATES;
-
 impl App {
     /// Answer `p` in the client's format by its `Accept` field (HTML, JSON or text:
     /// [`view::problem_response`]). Every error answer of the server goes through
     /// here: the pages' and the connection's (parse errors, 408, 413).
-    pub fn problem(&self, p: &Problem, accept: Option<&[u8]>) -> Response {
+    pub(crate) fn problem(&self, p: &Problem, accept: Option<&[u8]>) -> Response {
         problem_response(&self.templates, p, error_format(accept), None)
     }
 
     /// [`App::problem`] with the request's own `Accept`.
-    pub fn problem_for(&self, req: &Request<'_>, p: Problem) -> Response {
+    pub(crate) fn problem_for(&self, req: &Request<'_>, p: Problem) -> Response {
         self.problem(&p, req.header("accept"))
     }
 }
 
 /// Does the page's content depend on the request's cookies (`Vary: Cookie`)?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vary {
+pub(crate) enum Vary {
     Accept,
     AcceptCookie,
 }
 
 /// `data` as pretty JSON with a final newline.
-pub fn json_response(status: u16, data: &Value) -> Response {
+pub(crate) fn json_response(status: u16, data: &Value) -> Response {
     let mut body = serde_json::to_vec_pretty(data).unwrap_or_default();
     body.push(b'\n');
     Response::new(status, "application/json", Body::Bytes(body))
 }
 
 /// Answer `data`: rendered through `template` for HTML, as it is for JSON.
-pub fn respond(
+pub(crate) fn respond(
     app: &App,
     req: &Request<'_>,
     status: u16,
@@ -61,7 +59,7 @@ pub fn respond(
 
 /// [`respond`], with `extra` keys (links, form state: presentation, not data) added
 /// to the template's context only.
-pub fn respond_extra(
+pub(crate) fn respond_extra(
     app: &App,
     req: &Request<'_>,
     status: u16,
@@ -83,7 +81,7 @@ pub fn respond_extra(
 
 /// [`respond`] for a format already decided (e.g. on a pool thread, away from the
 /// request).
-pub fn respond_as(
+pub(crate) fn respond_as(
     templates: &Templates,
     fmt: Format,
     status: u16,
@@ -110,7 +108,12 @@ pub fn respond_as(
 /// A template that fails at run time (it compiled at start, so a bug such as a filter
 /// given the wrong type) is logged with its file and line and answered as a plain
 /// `500`: the error goes to the log, not to the client.
-pub fn html(templates: &Templates, status: u16, template: &str, context: &Value) -> Response {
+pub(crate) fn html(
+    templates: &Templates,
+    status: u16,
+    template: &str,
+    context: &Value,
+) -> Response {
     match templates.render(template, context) {
         Ok(page) => Response::new(
             status,
@@ -131,7 +134,7 @@ pub fn html(templates: &Templates, status: u16, template: &str, context: &Value)
 /// An error in the client's format ([`error_format`]): the site's `error.html` page
 /// (reason, offending bytes shown escaped, a way back), JSON
 /// `{"status": 400, "error": "…"}`, or the plain-text line.
-pub fn problem_response(
+pub(crate) fn problem_response(
     templates: &Templates,
     p: &Problem,
     fmt: ErrorFormat,
@@ -167,7 +170,7 @@ pub fn problem_response(
 /// An error of an HTML page (a product that does not exist, a cart form refused),
 /// with a link back: HTML like the page itself, also without `Accept`; JSON to a
 /// client that prefers it (as every page answers, [`format`]).
-pub fn error_page(
+pub(crate) fn error_page(
     app: &App,
     req: &Request<'_>,
     status: u16,
@@ -186,13 +189,13 @@ pub fn error_page(
 }
 
 /// How much of the `sessionid` a page body shows (SPEC "Security and bounds").
-pub const SHOWN_ID_CHARS: usize = 6;
+pub(crate) const SHOWN_ID_CHARS: usize = 6;
 
 /// A cookie's value as a page shows it: the `sessionid` (HttpOnly, so that scripts
 /// never read it) cut to its first [`SHOWN_ID_CHARS`] characters and `…`, or a
 /// script on any page that reads the body (an XSS, a bad extension) would have the
 /// whole key of the session. Every other cookie as it came.
-pub fn shown_cookie(name: &str, value: &str) -> String {
+pub(crate) fn shown_cookie(name: &str, value: &str) -> String {
     if name == crate::app::session::COOKIE {
         let start: String = value.chars().take(SHOWN_ID_CHARS).collect();
         format!("{start}…")
@@ -203,7 +206,7 @@ pub fn shown_cookie(name: &str, value: &str) -> String {
 
 /// A raw `Cookie` field as a page shows it: the bytes as sent, but the value of each
 /// `sessionid=` pair cut by [`shown_cookie`].
-pub fn shown_cookie_field(raw: &str) -> String {
+pub(crate) fn shown_cookie_field(raw: &str) -> String {
     let pairs: Vec<String> = raw
         .split(';')
         .map(|pair| match pair.split_once('=') {
@@ -218,7 +221,7 @@ pub fn shown_cookie_field(raw: &str) -> String {
 
 /// Every cookie the request sent, in order, across all its `Cookie` fields (parsed
 /// leniently: see `http::cookie`), values as a page shows them ([`shown_cookie`]).
-pub fn request_cookies(req: &Request<'_>) -> Vec<(String, String)> {
+pub(crate) fn request_cookies(req: &Request<'_>) -> Vec<(String, String)> {
     req.head
         .headers()
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
@@ -232,7 +235,7 @@ pub fn request_cookies(req: &Request<'_>) -> Vec<(String, String)> {
 
 /// The request's `Cookie` field as sent (several joined with `; `), if any, as a page
 /// shows it ([`shown_cookie_field`]).
-pub fn cookie_header(req: &Request<'_>) -> Option<String> {
+pub(crate) fn cookie_header(req: &Request<'_>) -> Option<String> {
     let values: Vec<String> = req
         .head
         .headers()
@@ -243,7 +246,7 @@ pub fn cookie_header(req: &Request<'_>) -> Option<String> {
 }
 
 /// The first cookie called `name` (SPEC: for a repeated name the first one counts).
-pub fn first_cookie(req: &Request<'_>, name: &str) -> Option<String> {
+pub(crate) fn first_cookie(req: &Request<'_>, name: &str) -> Option<String> {
     req.head
         .headers()
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))

@@ -17,16 +17,16 @@ use std::sync::{Arc, Mutex};
 
 /// Threads in the pool. Jobs are short (the fsyncs that commit an upload); password
 /// hashing has threads of its own (`app::hasher`).
-pub const POOL_THREADS: usize = 4;
+pub(crate) const POOL_THREADS: usize = 4;
 
 /// Answers for one worker, and the waker that tells it they are there.
-pub struct Mailbox {
+pub(crate) struct Mailbox {
     done: Mutex<Vec<(usize, Response)>>,
     waker: mio::Waker,
 }
 
 impl Mailbox {
-    pub fn new(waker: mio::Waker) -> Mailbox {
+    pub(crate) fn new(waker: mio::Waker) -> Mailbox {
         Mailbox {
             done: Mutex::new(Vec::new()),
             waker,
@@ -34,7 +34,7 @@ impl Mailbox {
     }
 
     /// Deliver an answer for connection `token` and wake the worker.
-    pub fn deliver(&self, token: usize, response: Response) {
+    pub(crate) fn deliver(&self, token: usize, response: Response) {
         self.done
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -47,14 +47,14 @@ impl Mailbox {
     /// Wake the worker with no answer (it then looks at [`Shared::stopping`]).
     ///
     /// [`Shared::stopping`]: crate::server::worker::Shared::stopping
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         if let Err(e) = self.waker.wake() {
             log::error!("cannot wake a worker: {e}");
         }
     }
 
     /// Every answer delivered so far.
-    pub fn take(&self) -> Vec<(usize, Response)> {
+    pub(crate) fn take(&self) -> Vec<(usize, Response)> {
         std::mem::take(&mut *self.done.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -66,12 +66,12 @@ struct Task {
 }
 
 /// The pool's sending side; cheap to share.
-pub struct Pool {
+pub(crate) struct Pool {
     tx: Mutex<Sender<Task>>,
 }
 
 impl Pool {
-    pub fn new(threads: usize) -> std::io::Result<Pool> {
+    pub(crate) fn new(threads: usize) -> std::io::Result<Pool> {
         let (tx, rx) = channel::<Task>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -84,7 +84,7 @@ impl Pool {
     }
 
     /// Run `job` on the pool; its response goes to `mailbox` for `token`.
-    pub fn submit(&self, job: Job, token: usize, mailbox: Arc<Mailbox>) {
+    pub(crate) fn submit(&self, job: Job, token: usize, mailbox: Arc<Mailbox>) {
         let task = Task {
             job,
             token,

@@ -15,24 +15,24 @@
 //! handler still needs (`data[..keep]`).
 
 /// Bytes asked of the socket at least per read.
-pub const MIN_READ: usize = 4096;
+pub(crate) const MIN_READ: usize = 4096;
 /// First allocation of a connection's input buffer (the size the pool keeps).
-pub const INITIAL: usize = 8192;
+pub(crate) const INITIAL: usize = 8192;
 /// Capacity of a pooled output buffer: a page (the home page answer is ~6 KiB) or a
 /// batch of small pipelined answers fits. An output buffer that grew past it (a file
 /// read whole behind its head, a 64 KiB piece of a larger one) is freed when given back.
-pub const OUTPUT_INITIAL: usize = 16 * 1024;
+pub(crate) const OUTPUT_INITIAL: usize = 16 * 1024;
 /// Buffers of each kind the pool keeps. A connection holds its buffers only within a
 /// turn, or while an answer waits for the client to read it, so a worker needs a few
 /// at a time; 32 of each bound the pool at 768 KiB per worker.
-pub const POOL_KEEP: usize = 32;
+pub(crate) const POOL_KEEP: usize = 32;
 
 /// A worker's free buffers: input buffers of [`INITIAL`] bytes (length = capacity,
 /// so that reusing one writes no zeros) and empty output buffers of [`OUTPUT_INITIAL`]
 /// capacity. Its lists are allocated once with room for [`POOL_KEEP`] buffers, so
 /// giving one back never allocates; beyond that, and buffers of other sizes, are freed.
 #[derive(Debug)]
-pub struct BufPool {
+pub(crate) struct BufPool {
     input: Vec<Vec<u8>>,
     output: Vec<Vec<u8>>,
 }
@@ -44,7 +44,7 @@ impl Default for BufPool {
 }
 
 impl BufPool {
-    pub fn new() -> BufPool {
+    pub(crate) fn new() -> BufPool {
         BufPool {
             input: Vec::with_capacity(POOL_KEEP),
             output: Vec::with_capacity(POOL_KEEP),
@@ -52,24 +52,24 @@ impl BufPool {
     }
 
     /// An input buffer of [`INITIAL`] bytes.
-    pub fn take_input(&mut self) -> Vec<u8> {
+    pub(crate) fn take_input(&mut self) -> Vec<u8> {
         self.input.pop().unwrap_or_else(|| vec![0; INITIAL])
     }
 
     /// An empty output buffer with room for [`OUTPUT_INITIAL`] bytes.
-    pub fn take_output(&mut self) -> Vec<u8> {
+    pub(crate) fn take_output(&mut self) -> Vec<u8> {
         self.output
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(OUTPUT_INITIAL))
     }
 
-    pub fn give_input(&mut self, buf: Vec<u8>) {
+    pub(crate) fn give_input(&mut self, buf: Vec<u8>) {
         if buf.len() == INITIAL && buf.capacity() == INITIAL && self.input.len() < POOL_KEEP {
             self.input.push(buf);
         }
     }
 
-    pub fn give_output(&mut self, mut buf: Vec<u8>) {
+    pub(crate) fn give_output(&mut self, mut buf: Vec<u8>) {
         if buf.capacity() == OUTPUT_INITIAL && self.output.len() < POOL_KEEP {
             buf.clear();
             self.output.push(buf);
@@ -77,13 +77,14 @@ impl BufPool {
     }
 
     /// Buffers held (input, output), for tests.
-    pub fn held(&self) -> (usize, usize) {
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> (usize, usize) {
         (self.input.len(), self.output.len())
     }
 }
 
 #[derive(Debug)]
-pub struct InBuf {
+pub(crate) struct InBuf {
     data: Vec<u8>,
     pos: usize,
     end: usize,
@@ -94,7 +95,7 @@ impl InBuf {
     /// An empty buffer: nothing is allocated until the first read, so a connection
     /// that never sends a byte (a silent flood up to `--max-connections`) costs no
     /// buffer at all.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         InBuf {
             data: Vec::new(),
             pos: 0,
@@ -104,37 +105,38 @@ impl InBuf {
     }
 
     /// The bytes not yet consumed.
-    pub fn unconsumed(&self) -> &[u8] {
+    pub(crate) fn unconsumed(&self) -> &[u8] {
         &self.data[self.pos..self.end]
     }
 
     /// Bytes `range` of the buffer (for a kept head: `0..head_len`).
-    pub fn slice(&self, start: usize, end: usize) -> &[u8] {
+    pub(crate) fn slice(&self, start: usize, end: usize) -> &[u8] {
         &self.data[start..end]
     }
 
     /// Bytes allocated for the buffer.
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
         self.data.capacity()
     }
 
-    pub fn pos(&self) -> usize {
+    pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
-    pub fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         debug_assert!(self.pos + n <= self.end);
         self.pos += n;
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pos == self.end
     }
 
     /// Move unconsumed bytes to the front. `keep` bytes at `keep_from` (a request head
     /// still in use) are moved to the very front first; returns nothing, the kept head
     /// then lies at `0..keep`.
-    pub fn compact(&mut self, keep_from: usize, keep: usize) {
+    pub(crate) fn compact(&mut self, keep_from: usize, keep: usize) {
         if keep > 0 {
             if keep_from != 0 {
                 self.data.copy_within(keep_from..keep_from + keep, 0);
@@ -155,7 +157,7 @@ impl InBuf {
 
     /// Room to read into, growing the buffer if it is full and below its cap. Empty
     /// when the buffer is at its cap and full.
-    pub fn spare(&mut self) -> &mut [u8] {
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
         if self.data.len() - self.end < MIN_READ && self.data.len() < self.cap {
             let new_len = (self.data.len() * 2).clamp(INITIAL.min(self.cap), self.cap);
             self.data.resize(new_len, 0);
@@ -164,21 +166,21 @@ impl InBuf {
     }
 
     /// `n` bytes were read into `spare()`.
-    pub fn filled(&mut self, n: usize) {
+    pub(crate) fn filled(&mut self, n: usize) {
         self.end += n;
         debug_assert!(self.end <= self.data.len());
     }
 
     /// Before reading: take a buffer from the pool if none is held (a connection
     /// capped below [`INITIAL`] allocates its own in [`InBuf::spare`]).
-    pub fn attach(&mut self, pool: &mut BufPool) {
+    pub(crate) fn attach(&mut self, pool: &mut BufPool) {
         if self.data.is_empty() && self.cap >= INITIAL {
             self.data = pool.take_input();
         }
     }
 
     /// Nothing is left to parse: give the buffer back (a grown one is freed).
-    pub fn release(&mut self, pool: &mut BufPool) {
+    pub(crate) fn release(&mut self, pool: &mut BufPool) {
         debug_assert!(self.is_empty());
         self.pos = 0;
         self.end = 0;

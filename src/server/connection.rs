@@ -53,48 +53,49 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Requests answered per readiness event before the worker serves other connections.
-pub const MAX_REQUESTS_PER_WAKE: usize = 32;
+pub(crate) const MAX_REQUESTS_PER_WAKE: usize = 32;
 /// Pieces of body (a chunk's data, or what of it is buffered) taken from one connection
 /// per readiness event before the worker serves the others. Each piece costs ~45 ns
 /// whatever its size, so a chunked body of one-byte chunks would otherwise cost a
 /// whole buffer's worth (32 KiB: 5461 chunks, ~240 µs) per turn; 1024 pieces keep a
 /// turn under ~50 µs, and bodies in large pieces are not slowed at all.
-pub const MAX_BODY_PIECES_PER_WAKE: usize = 1024;
+pub(crate) const MAX_BODY_PIECES_PER_WAKE: usize = 1024;
 /// Body bytes handed to a route that streams its body (an upload, a multipart body to
 /// `/echo`) per readiness event. The route's cost per byte can be high: a multipart
 /// body of one-byte parts costs ~0.4 µs a part (~6 ns a byte), so a whole 32 KiB
 /// buffer of them would hold the loop ~200 µs; 16 KiB halves that. A file's bytes cost
 /// far less, and taking them 16 KiB a turn costs an upload nothing measurable (see
 /// docs/performance.md).
-pub const MAX_SINK_BYTES_PER_WAKE: usize = 16 * 1024;
+pub(crate) const MAX_SINK_BYTES_PER_WAKE: usize = 16 * 1024;
 /// Bytes read from one connection per readiness event (beyond the first read) before
 /// the worker serves the others: a body arriving as fast as the client can send it
 /// (a 1 GiB upload, a million one-byte chunks) is taken a slice at a time, so the
 /// requests of other connections wait at most for one slice, not for the whole body.
-pub const MAX_INPUT_PER_WAKE: usize = 32 * 1024;
+pub(crate) const MAX_INPUT_PER_WAKE: usize = 32 * 1024;
 /// File-body bytes sent to one connection per readiness event before the worker
 /// serves the others: a client that reads fast (a large download over loopback, or
 /// many clients whose socket buffers are still empty) would otherwise have a whole
 /// file copied in one turn while every other request waited.
-pub const MAX_OUTPUT_PER_WAKE: usize = 2 * FILE_PIECE;
+pub(crate) const MAX_OUTPUT_PER_WAKE: usize = 2 * FILE_PIECE;
 /// No new request is parsed while more than this many response bytes wait.
-pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+pub(crate) const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 /// A file body up to this size is read whole behind the head (one write); larger ones
 /// are sent in pieces of this size as the socket takes them.
-pub const FILE_PIECE: usize = 64 * 1024;
+pub(crate) const FILE_PIECE: usize = 64 * 1024;
 /// Bytes a lingering connection drops per readiness event (in the kernel, uncopied).
-pub const MAX_DISCARD_PER_WAKE: usize = 256 * 1024;
+pub(crate) const MAX_DISCARD_PER_WAKE: usize = 256 * 1024;
 /// How long a closing connection keeps reading (and dropping) what the client sends.
-pub const LINGER: Duration = Duration::from_secs(2);
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
 /// The most an idle keep-alive connection may hold of the server's memory, whatever
 /// it served before (SPEC, "Security and bounds"; nginx holds ~250 bytes).
-pub const IDLE_BYTES: usize = 2048;
+#[cfg(test)]
+pub(crate) const IDLE_BYTES: usize = 2048;
 /// Output buffer capacity kept between responses; a larger one is given back.
 const OUTPUT_KEEP: usize = 64 * 1024;
 
 /// What the worker should do with the connection after `drive`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Wait for readiness or the deadline.
     Wait,
     /// Input is left that the per-wake budget did not cover: come back soon.
@@ -126,7 +127,7 @@ impl Turn {
 }
 
 /// What a connection needs from its worker for one `drive`.
-pub struct Cx<'a> {
+pub(crate) struct Cx<'a> {
     pub app: &'a App,
     pub config: &'a Config,
     pub date: &'a [u8],
@@ -145,7 +146,7 @@ struct Waiting {
     started: Instant,
 }
 
-pub struct Connection {
+pub(crate) struct Connection {
     pub socket: TcpStream,
     pub peer: Option<SocketAddr>,
     pub id: usize,
@@ -194,7 +195,7 @@ pub struct Connection {
 }
 
 /// The connection timers from the configuration.
-pub fn timeouts(config: &Config) -> Timeouts {
+pub(crate) fn timeouts(config: &Config) -> Timeouts {
     Timeouts {
         header_line: config.header_timeout,
         header_total: config.header_total,
@@ -204,7 +205,7 @@ pub fn timeouts(config: &Config) -> Timeouts {
 }
 
 impl Connection {
-    pub fn new(
+    pub(crate) fn new(
         socket: TcpStream,
         peer: Option<SocketAddr>,
         id: usize,
@@ -246,14 +247,15 @@ impl Connection {
 
     /// Between requests: no byte of a next request, no response under way. A
     /// stopping server closes such connections at once.
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.http.is_idle() && self.input.is_empty() && !self.has_output()
     }
 
     /// Bytes of the worker's memory this connection holds: its slab slot (the struct
     /// itself) and the capacity of every buffer it owns. An idle keep-alive connection
     /// holds at most [`IDLE_BYTES`] (SPEC, "Security and bounds").
-    pub fn held_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
         crate::server::slab::Slab::<Connection>::SLOT_BYTES
             + self.input.capacity()
             + self.out.capacity()
@@ -270,7 +272,7 @@ impl Connection {
     }
 
     /// Output waits to be written.
-    pub fn has_output(&self) -> bool {
+    pub(crate) fn has_output(&self) -> bool {
         self.out_pos < self.out.len() || self.file.is_some()
     }
 
@@ -281,7 +283,7 @@ impl Connection {
     /// When the worker must next look at this connection if nothing happens: the
     /// HTTP timers ([`Conn::poll_timeout`]), the end of lingering, or the idle
     /// timeout of a client that does not read what we write.
-    pub fn due(&self, config: &Config, now: Instant) -> Instant {
+    pub(crate) fn due(&self, config: &Config, now: Instant) -> Instant {
         if let Some(until) = self.lingering {
             return until;
         }
@@ -297,7 +299,7 @@ impl Connection {
     }
 
     /// Serve the connection as far as it can go now.
-    pub fn drive(&mut self, cx: &Cx<'_>, readable: bool) -> Next {
+    pub(crate) fn drive(&mut self, cx: &Cx<'_>, readable: bool) -> Next {
         match catch_unwind(AssertUnwindSafe(|| self.drive_inner(cx, readable))) {
             Ok(next) => next,
             Err(_) => {
@@ -721,7 +723,7 @@ impl Connection {
 
     /// The blocking pool's answer for the waiting request has come: send it and go on
     /// with whatever the client pipelined meanwhile.
-    pub fn complete(&mut self, cx: &Cx<'_>, resp: Response) -> Next {
+    pub(crate) fn complete(&mut self, cx: &Cx<'_>, resp: Response) -> Next {
         let Some(waiting) = self.waiting.take() else {
             log::warn!("#{}: an answer came for no waiting request", self.id);
             return Next::Wait;
@@ -886,7 +888,7 @@ impl Connection {
 
     /// The deadline passed: the HTTP timers say whether to answer 408 or close; a
     /// client that read nothing of our output for the idle timeout is dropped.
-    pub fn on_timeout(&mut self, cx: &Cx<'_>) -> Next {
+    pub(crate) fn on_timeout(&mut self, cx: &Cx<'_>) -> Next {
         if self.lingering.is_some_and(|until| cx.now >= until) {
             return Next::Close;
         }

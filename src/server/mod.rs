@@ -13,13 +13,13 @@
 //! - [`timer`]: deadlines without scanning connections.
 //! - [`trace`]: `--trace` output.
 
-pub mod blocking;
-pub mod buffer;
-pub mod connection;
-pub mod slab;
-pub mod timer;
-pub mod trace;
-pub mod worker;
+pub(crate) mod blocking;
+pub(crate) mod buffer;
+pub(crate) mod connection;
+pub(crate) mod slab;
+pub(crate) mod timer;
+pub(crate) mod trace;
+pub(crate) mod worker;
 
 use crate::app::{App, AppConfig};
 use crate::config::Config;
@@ -118,12 +118,6 @@ impl Server {
         self.shared.app.store.shutdown();
         log::info!("storage flushed; stopped");
         result
-    }
-
-    /// A handle that stops the server as SIGTERM does.
-    pub fn stopper(&self) -> impl Fn() + Send + Sync + 'static {
-        let shared = Arc::clone(&self.shared);
-        move || shared.stop()
     }
 }
 

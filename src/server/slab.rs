@@ -6,13 +6,13 @@
 
 /// A slot index plus the generation it was issued in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key(usize);
+pub(crate) struct Key(usize);
 
 impl Key {
-    pub fn from_token(token: usize) -> Key {
+    pub(crate) fn from_token(token: usize) -> Key {
         Key(token)
     }
-    pub fn token(self) -> usize {
+    pub(crate) fn token(self) -> usize {
         self.0
     }
     fn index(self) -> usize {
@@ -30,7 +30,7 @@ enum Slot<T> {
 }
 
 #[derive(Debug)]
-pub struct Slab<T> {
+pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
     free: Vec<usize>,
     len: usize,
@@ -46,7 +46,7 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Slab {
             slots: Vec::new(),
             free: Vec::new(),
@@ -56,17 +56,18 @@ impl<T> Slab<T> {
     }
 
     /// Bytes one slot takes in the slab's table (the value itself and its tag).
-    pub const SLOT_BYTES: usize = std::mem::size_of::<Slot<T>>();
+    #[cfg(test)]
+    pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<Slot<T>>();
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    pub fn insert(&mut self, value: T) -> Key {
+    pub(crate) fn insert(&mut self, value: T) -> Key {
         self.len += 1;
         if let Some(index) = self.free.pop() {
             let generation = match self.slots[index] {
@@ -85,7 +86,7 @@ impl<T> Slab<T> {
         }
     }
 
-    pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+    pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         match self.slots.get_mut(key.index()) {
             Some(Slot::Occupied { generation, value }) if *generation == key.generation() => {
                 Some(value)
@@ -94,7 +95,7 @@ impl<T> Slab<T> {
         }
     }
 
-    pub fn remove(&mut self, key: Key) -> Option<T> {
+    pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index())?;
         match slot {
             Slot::Occupied { generation, .. } if *generation == key.generation() => {
@@ -112,7 +113,7 @@ impl<T> Slab<T> {
     }
 
     /// Every occupied key (for shutdown only: this scans the slab).
-    pub fn keys(&self) -> Vec<Key> {
+    pub(crate) fn keys(&self) -> Vec<Key> {
         self.slots
             .iter()
             .enumerate()

@@ -14,13 +14,13 @@ use std::collections::BinaryHeap;
 use std::time::Instant;
 
 #[derive(Debug, Default)]
-pub struct Timers {
+pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
 }
 
 /// The per-connection half of the scheme.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Deadline {
+pub(crate) struct Deadline {
     /// When the connection must be looked at.
     pub at: Option<Instant>,
     /// The earliest entry this connection has in the heap.
@@ -28,13 +28,13 @@ pub struct Deadline {
 }
 
 impl Timers {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Set `d`'s deadline to `at`, queuing an entry only if it is earlier than the
     /// one already queued.
-    pub fn set(&mut self, d: &mut Deadline, token: usize, at: Instant) {
+    pub(crate) fn set(&mut self, d: &mut Deadline, token: usize, at: Instant) {
         d.at = Some(at);
         if d.armed.is_none_or(|armed| at < armed) {
             d.armed = Some(at);
@@ -43,7 +43,7 @@ impl Timers {
     }
 
     /// The next entry due at or before `now`, removed from the heap.
-    pub fn pop_due(&mut self, now: Instant) -> Option<(Instant, usize)> {
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, usize)> {
         match self.heap.peek() {
             Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse(e)| e),
             _ => None,
@@ -52,7 +52,7 @@ impl Timers {
 
     /// Called with a due entry `(at, token)` and its connection's deadline: returns
     /// true when the connection's deadline has passed; otherwise re-queues it.
-    pub fn check(
+    pub(crate) fn check(
         &mut self,
         d: &mut Deadline,
         entry_at: Instant,
@@ -76,15 +76,17 @@ impl Timers {
     }
 
     /// When the earliest entry is due.
-    pub fn next(&self) -> Option<Instant> {
+    pub(crate) fn next(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _))| *at)
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 }

@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 /// Escape `bytes` as trace lines with the given prefix.
-pub fn render(prefix: &str, bytes: &[u8]) -> String {
+pub(crate) fn render(prefix: &str, bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2 + 32);
     let mut at_line_start = true;
     for &b in bytes {
@@ -43,7 +43,7 @@ pub fn render(prefix: &str, bytes: &[u8]) -> String {
 }
 
 /// Print bytes read (`incoming`) or written on a connection to stderr.
-pub fn trace(peer: Option<SocketAddr>, id: usize, incoming: bool, bytes: &[u8]) {
+pub(crate) fn trace(peer: Option<SocketAddr>, id: usize, incoming: bool, bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }

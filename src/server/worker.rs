@@ -66,7 +66,7 @@ fn busy_503(date: &[u8]) -> Vec<u8> {
 }
 
 /// What all workers share.
-pub struct Shared {
+pub(crate) struct Shared {
     pub app: App,
     pub config: Config,
     /// Threads for slow work; answers come back through each worker's mailbox.
@@ -80,7 +80,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(app: App, config: Config, pool: Pool) -> Shared {
+    pub(crate) fn new(app: App, config: Config, pool: Pool) -> Shared {
         Shared {
             app,
             config,
@@ -94,7 +94,7 @@ impl Shared {
     /// Ask every worker to drain: stop accepting, close idle connections, let the
     /// others finish their requests (each response then says `Connection: close`)
     /// until `--drain-timeout`, then return from [`Worker::run`].
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
         for m in self
             .mailboxes
@@ -107,7 +107,7 @@ impl Shared {
     }
 }
 
-pub struct Worker {
+pub(crate) struct Worker {
     poll: Poll,
     /// `None` once draining: dropped, so the kernel refuses new clients.
     listener: Option<TcpListener>,
@@ -155,7 +155,7 @@ fn unix_now() -> u64 {
 }
 
 impl Worker {
-    pub fn new(
+    pub(crate) fn new(
         index: usize,
         listener: std::net::TcpListener,
         shared: Arc<Shared>,
@@ -189,7 +189,7 @@ impl Worker {
         })
     }
 
-    pub fn run(mut self) -> io::Result<()> {
+    pub(crate) fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
         loop {
             let now = Instant::now();

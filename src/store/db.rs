@@ -90,15 +90,13 @@ use super::log::{LOCK_FILE, encode_del, encode_put, log_name, shape};
 use super::recovery::recover;
 use super::state::{Entry, Shared, State};
 
-pub use super::error::StoreError;
-pub use super::options::{
-    COMPACT_MIN_LOG_BYTES, COMPACT_RATIO, MAX_DEPTH, Options, RETRY_AFTER_FAILURE,
-};
-pub use super::state::{Durable, StoreStats, Ticket};
+pub(crate) use super::error::StoreError;
+pub(crate) use super::options::{MAX_DEPTH, Options};
+pub(crate) use super::state::{Durable, StoreStats, Ticket};
 
 /// A handle on an open store; clones share it. Dropping the last one shuts it down.
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Store {
     inner: Arc<Inner>,
 }
 
@@ -161,11 +159,11 @@ impl fmt::Debug for Store {
 impl Store {
     /// Open (creating) the store in `dir` with the default [`Options`], recovering its
     /// contents as the module doc says.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn open(dir: &Path) -> Result<Store, StoreError> {
         Store::open_with(dir, Options::default())
     }
 
-    pub fn open_with(dir: &Path, options: Options) -> Result<Store, StoreError> {
+    pub(crate) fn open_with(dir: &Path, options: Options) -> Result<Store, StoreError> {
         fs::create_dir_all(dir)?;
         let lock_file = OpenOptions::new()
             .create(true)
@@ -211,18 +209,19 @@ impl Store {
     }
 
     /// A copy of the record, if there is one.
-    pub fn get(&self, table: &str, key: &str) -> Option<Value> {
+    pub(crate) fn get(&self, table: &str, key: &str) -> Option<Value> {
         self.get_shared(table, key).map(|v| (*v).clone())
     }
 
     /// The record itself, shared (no copy of the JSON).
-    pub fn get_shared(&self, table: &str, key: &str) -> Option<Arc<Value>> {
+    pub(crate) fn get_shared(&self, table: &str, key: &str) -> Option<Arc<Value>> {
         let st = self.shared().lock();
         st.tables.get(table)?.get(key).map(|e| e.value.clone())
     }
 
     /// Number of records in `table`.
-    pub fn len(&self, table: &str) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self, table: &str) -> usize {
         self.shared()
             .lock()
             .tables
@@ -231,7 +230,8 @@ impl Store {
     }
 
     /// Is `table` empty (or missing)?
-    pub fn is_empty(&self, table: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self, table: &str) -> bool {
         self.len(table) == 0
     }
 
@@ -245,13 +245,13 @@ impl Store {
     }
 
     /// Store `value` under `key`, replacing what was there.
-    pub fn put(&self, table: &str, key: &str, value: Value) -> Result<Ticket, StoreError> {
+    pub(crate) fn put(&self, table: &str, key: &str, value: Value) -> Result<Ticket, StoreError> {
         self.write(table, key, value, false)
     }
 
     /// Store `value` under `key` unless the key exists (then [`StoreError::Exists`]);
     /// the check and the insert are one step.
-    pub fn insert_unique(
+    pub(crate) fn insert_unique(
         &self,
         table: &str,
         key: &str,
@@ -293,7 +293,7 @@ impl Store {
 
     /// Remove `key`. Removing a missing key writes nothing; its ticket then covers the
     /// writes that made the state what it is.
-    pub fn delete(&self, table: &str, key: &str) -> Result<Ticket, StoreError> {
+    pub(crate) fn delete(&self, table: &str, key: &str) -> Result<Ticket, StoreError> {
         let mut line = Vec::new();
         encode_del(&mut line, table, key);
         let mut st = self.shared().lock();
@@ -312,7 +312,8 @@ impl Store {
     /// Delete every record of `table` that `keep` refuses, as one write (`None` if
     /// nothing was deleted). `keep` runs under the store's lock: it must be quick and
     /// must not call the store.
-    pub fn retain(
+    #[cfg(test)]
+    pub(crate) fn retain(
         &self,
         table: &str,
         mut keep: impl FnMut(&str, &Value) -> bool,
@@ -347,7 +348,7 @@ impl Store {
     /// `doomed` runs under the store's lock, once per key found: it must be quick and
     /// must not call the store. For deleting in batches (the session purge): the lock
     /// is held for the given keys only, never for a scan of the table.
-    pub fn delete_where<K: AsRef<str> + Clone>(
+    pub(crate) fn delete_where<K: AsRef<str> + Clone>(
         &self,
         table: &str,
         keys: &[K],
@@ -384,7 +385,7 @@ impl Store {
     /// Call `each(key, value, size)` for every record of `table`, under the store's
     /// lock (writers wait meanwhile): for building an index at start, not for requests.
     /// `size` is the record's size as a log line.
-    pub fn for_each(&self, table: &str, mut each: impl FnMut(&str, &Value, u64)) {
+    pub(crate) fn for_each(&self, table: &str, mut each: impl FnMut(&str, &Value, u64)) {
         let st = self.shared().lock();
         if let Some(t) = st.tables.get(table) {
             for (k, e) in t {
@@ -397,7 +398,7 @@ impl Store {
     /// from the committer thread, or right away on this thread if `t` is already
     /// settled. `done` must be quick and must not wait on the store (it would hold up
     /// every other write); hand the result to another thread (e.g. wake an event loop).
-    pub fn on_durable(&self, t: Ticket, done: Durable) {
+    pub(crate) fn on_durable(&self, t: Ticket, done: Durable) {
         let mut st = self.shared().lock();
         if t.0 <= st.settled_seq {
             let r = st.outcome(t.0);
@@ -409,7 +410,8 @@ impl Store {
     }
 
     /// Block until every write up to `t` is durable (`Ok`) or has failed (`Err`).
-    pub fn wait_durable(&self, t: Ticket) -> Result<(), StoreError> {
+    #[cfg(test)]
+    pub(crate) fn wait_durable(&self, t: Ticket) -> Result<(), StoreError> {
         let shared = self.shared();
         let mut st = shared.lock();
         while st.settled_seq < t.0 {
@@ -419,7 +421,8 @@ impl Store {
     }
 
     /// Write a snapshot now and drop the logs it replaces; returns when it is durable.
-    pub fn compact(&self) -> Result<(), StoreError> {
+    #[cfg(test)]
+    pub(crate) fn compact(&self) -> Result<(), StoreError> {
         let shared = self.shared();
         let mut st = shared.lock();
         if st.closing {
@@ -440,7 +443,7 @@ impl Store {
         }
     }
 
-    pub fn stats(&self) -> StoreStats {
+    pub(crate) fn stats(&self) -> StoreStats {
         let st = self.shared().lock();
         let mut stats = st.stats.clone();
         stats.live_records = st.tables.values().map(|t| t.len() as u64).sum();
@@ -451,7 +454,7 @@ impl Store {
 
     /// Write and fsync what is pending, settle every ticket, stop the committer and
     /// unlock the directory. Later writes get [`StoreError::Closed`]; reads still work.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         self.inner.shutdown();
     }
 }

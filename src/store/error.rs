@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::options::MAX_DEPTH;
 
 #[derive(Debug)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// `insert_unique` found the key already there.
     Exists,
     /// Reading or writing the files failed (disk full is `ENOSPC`: `raw_os_error() == Some(libc::ENOSPC)`).
@@ -67,7 +67,7 @@ pub(super) struct ErrorCopy {
 }
 
 impl ErrorCopy {
-    pub fn of(e: &io::Error) -> ErrorCopy {
+    pub(super) fn of(e: &io::Error) -> ErrorCopy {
         ErrorCopy {
             raw: e.raw_os_error(),
             kind: e.kind(),
@@ -75,7 +75,7 @@ impl ErrorCopy {
         }
     }
 
-    pub fn to_io(&self) -> io::Error {
+    pub(super) fn to_io(&self) -> io::Error {
         match self.raw {
             Some(code) => io::Error::from_raw_os_error(code),
             None => io::Error::new(self.kind, self.text.clone()),

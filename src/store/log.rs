@@ -59,11 +59,11 @@ use serde_json::Value;
 use super::error::StoreError;
 
 /// Hex digits of the checksum at the start of every line (a CRC-32 is 32 bits).
-pub const CHECKSUM_DIGITS: usize = 8;
+pub(super) const CHECKSUM_DIGITS: usize = 8;
 /// Suffix of a snapshot that is still being written.
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub(super) const TEMP_SUFFIX: &str = ".tmp";
 /// Name of the lock file held while a process has the store open.
-pub const LOCK_FILE: &str = "LOCK";
+pub(super) const LOCK_FILE: &str = "LOCK";
 
 const LOG_PREFIX: &str = "log-";
 const SNAPSHOT_PREFIX: &str = "snapshot-";
@@ -71,18 +71,18 @@ const EXTENSION: &str = ".jsonl";
 
 /// `log-00000003.jsonl`. Eight digits keep `ls` in order for a long time; the parser
 /// takes any number of digits.
-pub fn log_name(generation: u64) -> String {
+pub(super) fn log_name(generation: u64) -> String {
     format!("{LOG_PREFIX}{generation:08}{EXTENSION}")
 }
 
 /// `snapshot-00000003.jsonl`.
-pub fn snapshot_name(generation: u64) -> String {
+pub(super) fn snapshot_name(generation: u64) -> String {
     format!("{SNAPSHOT_PREFIX}{generation:08}{EXTENSION}")
 }
 
 /// What a file in the store's directory is, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
+pub(super) enum FileKind {
     Log(u64),
     Snapshot(u64),
     /// A snapshot a crash interrupted (`snapshot-N.jsonl.tmp`).
@@ -90,7 +90,7 @@ pub enum FileKind {
     Other,
 }
 
-pub fn classify(name: &str) -> FileKind {
+pub(super) fn classify(name: &str) -> FileKind {
     if name.starts_with(SNAPSHOT_PREFIX) && name.ends_with(TEMP_SUFFIX) {
         return FileKind::Temp;
     }
@@ -132,7 +132,7 @@ const CRC_TABLE: [u32; 256] = {
 };
 
 /// CRC-32 (IEEE), a byte at a time through the table.
-pub fn crc32(bytes: &[u8]) -> u32 {
+pub(super) fn crc32(bytes: &[u8]) -> u32 {
     let mut c = !0u32;
     for &b in bytes {
         c = CRC_TABLE[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
@@ -142,7 +142,7 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 
 /// One decoded line.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Op {
+pub(super) enum Op {
     Put {
         table: String,
         key: String,
@@ -164,7 +164,7 @@ pub enum Op {
 /// A decoded line: its number (`None` on lines written before records were numbered)
 /// and what it says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record {
+pub(super) struct Record {
     pub seq: Option<u64>,
     pub op: Op,
 }
@@ -204,14 +204,14 @@ struct RawLine {
 }
 
 /// Bytes of a line besides its JSON: the checksum, a space and the `\n`.
-pub const FRAME_BYTES: usize = CHECKSUM_DIGITS + 2;
+pub(super) const FRAME_BYTES: usize = CHECKSUM_DIGITS + 2;
 
 /// `"seq":` and `,` around the number, in a framed line.
 const SEQ_FIELD_BYTES: usize = r#""seq":,"#.len();
 
 /// The size a record is accounted at: its line without the `"seq":N,` field, so that a
 /// record has the same size whatever its number, written or replayed.
-pub fn record_size(unframed_json: usize) -> u64 {
+pub(super) fn record_size(unframed_json: usize) -> u64 {
     (unframed_json + FRAME_BYTES) as u64
 }
 
@@ -228,7 +228,7 @@ fn unframed(out: &mut Vec<u8>, record: &impl Serialize) -> u64 {
 }
 
 /// Append an unframed `put` record; returns its [`record_size`].
-pub fn encode_put(out: &mut Vec<u8>, table: &str, key: &str, value: &Value) -> u64 {
+pub(super) fn encode_put(out: &mut Vec<u8>, table: &str, key: &str, value: &Value) -> u64 {
     unframed(
         out,
         &PutLine {
@@ -241,7 +241,7 @@ pub fn encode_put(out: &mut Vec<u8>, table: &str, key: &str, value: &Value) -> u
 }
 
 /// Append an unframed `del` record; returns its [`record_size`].
-pub fn encode_del(out: &mut Vec<u8>, table: &str, key: &str) -> u64 {
+pub(super) fn encode_del(out: &mut Vec<u8>, table: &str, key: &str) -> u64 {
     unframed(
         out,
         &DelLine {
@@ -275,7 +275,7 @@ fn frame_one(out: &mut Vec<u8>, seq: u64, json: &[u8]) {
 
 /// Frame `lines` (unframed records from [`encode_put`] and [`encode_del`], each ending
 /// in `\n`) into `out`, numbering them `first`, `first + 1`, …; returns how many.
-pub fn frame_lines(out: &mut Vec<u8>, lines: &[u8], first: u64) -> u64 {
+pub(super) fn frame_lines(out: &mut Vec<u8>, lines: &[u8], first: u64) -> u64 {
     let mut seq = first;
     for line in lines.split_inclusive(|&b| b == b'\n') {
         let json = line
@@ -288,7 +288,7 @@ pub fn frame_lines(out: &mut Vec<u8>, lines: &[u8], first: u64) -> u64 {
 }
 
 /// Append a snapshot's closing line, numbered `seq` (one past its last record).
-pub fn encode_end(out: &mut Vec<u8>, seq: u64, records: u64, log_seq: u64) {
+pub(super) fn encode_end(out: &mut Vec<u8>, seq: u64, records: u64, log_seq: u64) {
     let mut json = Vec::new();
     serde_json::to_writer(
         &mut json,
@@ -351,7 +351,7 @@ fn decode(json: &[u8]) -> Result<Record, String> {
 
 /// An incomplete last line: a write the crash cut short.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TornTail {
+pub(super) struct TornTail {
     /// 1-based number of the line.
     pub line: u64,
     /// Its bytes, to the end of the file.
@@ -362,7 +362,7 @@ pub struct TornTail {
 
 /// What [`scan`] found besides the records it handed out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scanned {
+pub(super) struct Scanned {
     /// Good lines.
     pub lines: u64,
     /// Length of the good prefix: where the next record should be written.
@@ -379,7 +379,7 @@ pub struct Scanned {
 /// - An incomplete last line (no `\n`) is the torn tail, returned in
 ///   [`Scanned::torn`] (the caller decides whether a torn tail is allowed there).
 /// - `each` may refuse a record (a number out of sequence): `Corrupt` at that line.
-pub fn scan(
+pub(super) fn scan(
     file: &Path,
     bytes: &[u8],
     mut each: impl FnMut(u64, u64, Record) -> Result<(), String>,
@@ -440,19 +440,19 @@ pub fn scan(
 
 /// Checks that records are numbered one after another, across files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sequence {
+pub(super) struct Sequence {
     /// The number the next record must carry; `None` while unknown (after lines
     /// written before records were numbered, with no number to go by).
     pub next: Option<u64>,
 }
 
 impl Sequence {
-    pub fn starting_at(first: u64) -> Sequence {
+    pub(super) fn starting_at(first: u64) -> Sequence {
         Sequence { next: Some(first) }
     }
 
     /// Take the next record's number; a gap or a repeat is refused with what it means.
-    pub fn check(&mut self, seq: Option<u64>) -> Result<(), String> {
+    pub(super) fn check(&mut self, seq: Option<u64>) -> Result<(), String> {
         match (seq, self.next) {
             (Some(s), Some(want)) if s < want => {
                 return Err(format!(
@@ -484,7 +484,7 @@ impl Sequence {
 /// and so on) and how many values it holds, itself included. Iterative, so a value too
 /// deep for a recursive walk (or for `serde_json` to read back) is measured without
 /// overflowing the stack.
-pub fn shape(value: &Value) -> (usize, usize) {
+pub(crate) fn shape(value: &Value) -> (usize, usize) {
     let (mut deepest, mut nodes) = (0, 0);
     let mut stack = vec![(value, 0usize)];
     while let Some((v, d)) = stack.pop() {
@@ -505,12 +505,12 @@ pub fn shape(value: &Value) -> (usize, usize) {
 }
 
 /// fsync a directory, so names created, renamed or removed in it survive a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Name of the temporary file a snapshot is written to.
-pub fn snapshot_temp_name(generation: u64) -> String {
+pub(super) fn snapshot_temp_name(generation: u64) -> String {
     format!("{}{TEMP_SUFFIX}", snapshot_name(generation))
 }
 

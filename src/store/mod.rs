@@ -20,15 +20,15 @@
 //! ```
 
 mod committer;
-pub mod db;
+pub(crate) mod db;
 mod error;
 mod log;
 mod options;
 mod recovery;
 mod state;
-pub mod uploads;
+pub(crate) mod uploads;
 
-pub use log::shape;
+pub(crate) use log::shape;
 
 #[cfg(test)]
 mod tests {

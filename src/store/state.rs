@@ -16,20 +16,16 @@ use super::options::Options;
 /// The sequence number of a write. Ticket `t` is durable once every write numbered
 /// `≤ t` is on disk. `Ticket(0)` stands for "nothing to wait for".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Ticket(pub(super) u64);
+pub(crate) struct Ticket(pub(super) u64);
 
-impl Ticket {
-    pub fn seq(self) -> u64 {
-        self.0
-    }
-}
+impl Ticket {}
 
 /// A callback for [`Store::on_durable`](super::db::Store::on_durable).
-pub type Durable = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+pub(crate) type Durable = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 /// Counters for benchmarks and the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StoreStats {
+pub(crate) struct StoreStats {
     /// Write calls that changed something (tickets handed out).
     pub writes: u64,
     /// Lines appended to logs (a `retain` may append many for one ticket).
@@ -324,7 +320,7 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub fn new(dir: PathBuf, options: Options, state: State) -> Shared {
+    pub(super) fn new(dir: PathBuf, options: Options, state: State) -> Shared {
         Shared {
             dir,
             options,
@@ -338,11 +334,15 @@ impl Shared {
 
     /// Lock the state. A panic while it was held (only a `retain` predicate can panic
     /// there, before anything changed) does not make it unusable.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn wait<'a>(&self, cv: &Condvar, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+    pub(super) fn wait<'a>(
+        &self,
+        cv: &Condvar,
+        guard: MutexGuard<'a, State>,
+    ) -> MutexGuard<'a, State> {
         cv.wait(guard).unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -19,20 +19,20 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest stored name we make (well under every filesystem's 255 bytes).
-pub const MAX_STORED_NAME: usize = 120;
+pub(crate) const MAX_STORED_NAME: usize = 120;
 /// Prefix of temporary files; a stored name never starts with `.`.
 const TEMP_PREFIX: &str = ".tmp-";
 
 /// The directory of stored uploads.
 #[derive(Debug)]
-pub struct UploadDir {
+pub(crate) struct UploadDir {
     dir: PathBuf,
     counter: AtomicU64,
 }
 
 impl UploadDir {
     /// Open (creating) the directory and remove temporary files a crash left behind.
-    pub fn open(dir: impl Into<PathBuf>) -> io::Result<UploadDir> {
+    pub(crate) fn open(dir: impl Into<PathBuf>) -> io::Result<UploadDir> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
         for entry in fs::read_dir(&dir)? {
@@ -51,12 +51,12 @@ impl UploadDir {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.dir
     }
 
     /// A new, empty temporary file.
-    pub fn temp(&self) -> io::Result<TempUpload> {
+    pub(crate) fn temp(&self) -> io::Result<TempUpload> {
         loop {
             let n = self.counter.fetch_add(1, Ordering::Relaxed);
             let path = self
@@ -80,7 +80,7 @@ impl UploadDir {
 
     /// The path of a stored upload, if `name` is one we could have made (no path
     /// parts, no temporary files) and it exists.
-    pub fn stored(&self, name: &str) -> Option<PathBuf> {
+    pub(crate) fn stored(&self, name: &str) -> Option<PathBuf> {
         if name.is_empty()
             || name.starts_with('.')
             || name.contains(['/', '\\', '\0'])
@@ -95,7 +95,7 @@ impl UploadDir {
 
 /// An upload being written. Deleted on drop unless committed.
 #[derive(Debug)]
-pub struct TempUpload {
+pub(crate) struct TempUpload {
     file: File,
     path: PathBuf,
     dir: PathBuf,
@@ -104,19 +104,19 @@ pub struct TempUpload {
 }
 
 impl TempUpload {
-    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.file.write_all(bytes)?;
         self.size += bytes.len() as u64;
         Ok(())
     }
 
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.size
     }
 
     /// Make the file durable under its stored name; returns that name. Slow (two
     /// fsyncs): run it off the event loop.
-    pub fn commit(mut self, client_name: &str, unix_ms: u64) -> io::Result<String> {
+    pub(crate) fn commit(mut self, client_name: &str, unix_ms: u64) -> io::Result<String> {
         self.file.sync_all()?;
         let safe = safe_name(client_name);
         let mut n = 0u32;
@@ -167,7 +167,7 @@ impl Drop for TempUpload {
 }
 
 /// Remove a stored upload (undoing part of a multi-file upload that failed).
-pub fn remove_stored(dir: &Path, name: &str) {
+pub(crate) fn remove_stored(dir: &Path, name: &str) {
     let _ = fs::remove_file(dir.join(name));
 }
 
@@ -176,7 +176,7 @@ pub fn remove_stored(dir: &Path, name: &str) {
 /// letters, digits, `.`, `-`, `_` replaced by `_`, no leading dots (no hidden files,
 /// no `..`), at most [`MAX_STORED_NAME`] bytes minus room for the time stamp, and
 /// `upload` when nothing is left.
-pub fn safe_name(client: &str) -> String {
+pub(crate) fn safe_name(client: &str) -> String {
     let last = client.rsplit(['/', '\\']).next().unwrap_or("");
     let mut out = String::with_capacity(last.len());
     for c in last.chars() {
@@ -219,7 +219,7 @@ fn split_ext(name: &str) -> (&str, &str) {
 }
 
 /// `cat.png`, 1700000000123, 0 → `cat-1700000000123.png`; n > 0 adds `-n`.
-pub fn stored_name(safe: &str, unix_ms: u64, n: u32) -> String {
+pub(crate) fn stored_name(safe: &str, unix_ms: u64, n: u32) -> String {
     let (stem, ext) = split_ext(safe);
     let unique = if n == 0 {
         format!("{stem}-{unix_ms}")

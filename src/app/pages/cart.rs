@@ -32,7 +32,7 @@ use crate::http::query::MultiMap;
 use serde_json::{Map, Value};
 
 /// `GET /cart/`.
-pub fn view(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn view(app: &App, req: &Request<'_>) -> Response {
     let session = Session::load(&app.sessions, req, unix_now());
     let mut items = Vec::new();
     let (mut count, mut total) = (0u64, 0u64);
@@ -111,7 +111,7 @@ fn product_and_qty(app: &App, fields: &MultiMap) -> Result<(u64, u64), String> {
 }
 
 /// `POST /cart/add/` and `POST /cart/remove/`.
-pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
+pub(crate) fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
     let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),
@@ -135,7 +135,7 @@ pub fn change(app: &App, req: &Request<'_>, add: bool) -> Reply {
 }
 
 /// `POST /cart/clear/`.
-pub fn clear(app: &App, req: &Request<'_>) -> Reply {
+pub(crate) fn clear(app: &App, req: &Request<'_>) -> Reply {
     let mut session = Session::load(&app.sessions, req, unix_now());
     store::clear(&mut session);
     save_then(app, req, &mut session, redirect("/cart/"))

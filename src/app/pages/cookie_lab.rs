@@ -31,15 +31,15 @@ use crate::http::query::MultiMap;
 use serde_json::{Map, Value, json};
 
 /// The paths the page links to, to show scoping.
-pub const LINKS: &[&str] = &["/cookies/", "/cookies/a/", "/cookies/a/x", "/cookies/b/"];
+pub(crate) const LINKS: &[&str] = &["/cookies/", "/cookies/a/", "/cookies/a/x", "/cookies/b/"];
 
 /// Largest `max_age` or `expires` the form takes, either way: ten years, in seconds
 /// (browsers cap a cookie's life at 400 days anyway, RFC 6265bis §5.6.1).
-pub const MAX_SECONDS: i64 = 10 * 365 * 86_400;
+pub(crate) const MAX_SECONDS: i64 = 10 * 365 * 86_400;
 
 /// RFC 6265 §5.1.4: the path a cookie set without `Path` gets from the request URL:
 /// everything up to, not including, the last `/` (or `/` when that leaves nothing).
-pub fn default_path(request_path: &str) -> &str {
+pub(crate) fn default_path(request_path: &str) -> &str {
     match request_path.rfind('/') {
         Some(0) | None => "/",
         Some(i) => &request_path[..i],
@@ -195,13 +195,13 @@ fn initial_form() -> Form {
 }
 
 /// `GET /cookies/…`.
-pub fn view(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn view(app: &App, req: &Request<'_>) -> Response {
     let (d, x) = (data(req, None), extra(req, &initial_form()));
     respond_extra(app, req, 200, "cookies.html", &d, x, Vary::AcceptCookie)
 }
 
 /// `POST /cookies/…`: set one cookie, 302 back here.
-pub fn set(app: &App, req: &Request<'_>) -> Reply {
+pub(crate) fn set(app: &App, req: &Request<'_>) -> Reply {
     let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),

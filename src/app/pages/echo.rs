@@ -49,7 +49,7 @@ fn is_urlencoded(content_type: Option<&[u8]>) -> bool {
 
 /// How `/echo` takes its body: a multipart body streamed into an [`EchoSink`], any
 /// other buffered; both up to `--max-body`.
-pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
+pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
     let limit = app.config.max_body;
     let content_type = head.header("content-type").unwrap_or(b"");
     match multipart::boundary_from_content_type(content_type) {
@@ -66,7 +66,7 @@ pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
 }
 
 /// `/echo` for a buffered body: an urlencoded form is decoded, anything else counted.
-pub fn echo(req: &Request<'_>) -> Response {
+pub(crate) fn echo(req: &Request<'_>) -> Response {
     let form = if is_urlencoded(req.header("content-type")) {
         // At most 1000 fields, like Django's DATA_UPLOAD_MAX_NUMBER_FIELDS.
         match parse_urlencoded_limited(req.body, MAX_FIELDS) {
@@ -124,7 +124,7 @@ fn respond(req: &Request<'_>, form: &MultiMap, files: Vec<Value>, body_bytes: u6
 }
 
 /// A multipart body for `/echo`, parsed as it arrives.
-pub struct EchoSink {
+pub(crate) struct EchoSink {
     stream: MultipartStream,
     parts: EchoParts,
     body_bytes: u64,

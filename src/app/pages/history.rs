@@ -27,17 +27,18 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// The cookie's name.
-pub const COOKIE: &str = "history";
+pub(crate) const COOKIE: &str = "history";
 /// Most products remembered (SPEC).
-pub const MAX: usize = 10;
+pub(crate) const MAX: usize = 10;
 /// Life of the cookie, seconds: 30 days (SPEC).
-pub const MAX_AGE: i64 = 30 * 86_400;
+#[cfg(test)]
+pub(crate) const MAX_AGE: i64 = 30 * 86_400;
 /// Between two ids in the value: a cookie-octet that is not a digit.
-pub const SEP: char = '.';
+pub(crate) const SEP: char = '.';
 
 /// The ids in a `history` value: known products only, no duplicates, at most [`MAX`],
 /// in the order given (newest first).
-pub fn parse(value: &str, catalogue: &Catalogue) -> Vec<u64> {
+pub(crate) fn parse(value: &str, catalogue: &Catalogue) -> Vec<u64> {
     let mut ids = Vec::with_capacity(MAX);
     for piece in value.split(SEP) {
         if ids.len() == MAX {
@@ -55,7 +56,7 @@ pub fn parse(value: &str, catalogue: &Catalogue) -> Vec<u64> {
 
 /// The history after viewing `id`: it goes first, any older mention goes, at most
 /// [`MAX`] in all.
-pub fn record(ids: &[u64], id: u64) -> Vec<u64> {
+pub(crate) fn record(ids: &[u64], id: u64) -> Vec<u64> {
     std::iter::once(id)
         .chain(ids.iter().copied().filter(|&x| x != id))
         .take(MAX)
@@ -64,7 +65,7 @@ pub fn record(ids: &[u64], id: u64) -> Vec<u64> {
 
 /// The `Set-Cookie` value storing `ids`: what `SetCookie` would write (the test
 /// checks it), built in one `String` since every product view sends it.
-pub fn set_cookie(ids: &[u64]) -> String {
+pub(crate) fn set_cookie(ids: &[u64]) -> String {
     const ATTRIBUTES: &str = "; Max-Age=2592000; Path=/; HttpOnly; SameSite=Lax";
     let mut out = String::with_capacity(COOKIE.len() + 1 + ids.len() * 3 + ATTRIBUTES.len());
     out.push_str(COOKIE);
@@ -80,20 +81,20 @@ pub fn set_cookie(ids: &[u64]) -> String {
 }
 
 /// The `Set-Cookie` value deleting the cookie (`Max-Age=0`, same path).
-pub fn removal() -> String {
+pub(crate) fn removal() -> String {
     SetCookie::removal(COOKIE)
         .expect("history is a token")
         .to_string()
 }
 
 /// The request's history (see [`parse`]).
-pub fn from_request(req: &Request<'_>, catalogue: &Catalogue) -> Vec<u64> {
+pub(crate) fn from_request(req: &Request<'_>, catalogue: &Catalogue) -> Vec<u64> {
     first_cookie(req, COOKIE).map_or_else(Vec::new, |v| parse(&v, catalogue))
 }
 
 /// `GET /history/`: the products, newest first; JSON `{"products": [{"id", "name"}…]}`
 /// (each with the catalogue's other fields too) and the raw `cookie` value as sent.
-pub fn view(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn view(app: &App, req: &Request<'_>) -> Response {
     let ids = from_request(req, &app.catalogue);
     let products: Vec<Value> = ids
         .iter()
@@ -109,7 +110,7 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
 }
 
 /// `POST /history/clear/`: the cookie goes → 302 `/history/`.
-pub fn clear() -> Response {
+pub(crate) fn clear() -> Response {
     redirect("/history/").header("Set-Cookie", removal())
 }
 

@@ -192,6 +192,6 @@ fn data() -> Value {
     json!({"name": "wirepost", "about": INTRO, "chapters": chapters})
 }
 
-pub fn index(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn index(app: &App, req: &Request<'_>) -> Response {
     respond(app, req, 200, "index.html", &data(), Vary::Accept)
 }

@@ -1,13 +1,13 @@
 //! One module per page.
-pub mod cart;
-pub mod cookie_lab;
-pub mod echo;
-pub mod history;
-pub mod index;
-pub mod plain;
-pub mod products;
-pub mod session_lab;
-pub mod static_files;
-pub mod upload;
-pub mod uploads;
-pub mod user;
+pub(crate) mod cart;
+pub(crate) mod cookie_lab;
+pub(crate) mod echo;
+pub(crate) mod history;
+pub(crate) mod index;
+pub(crate) mod plain;
+pub(crate) mod products;
+pub(crate) mod session_lab;
+pub(crate) mod static_files;
+pub(crate) mod upload;
+pub(crate) mod uploads;
+pub(crate) mod user;

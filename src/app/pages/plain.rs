@@ -4,7 +4,7 @@ use crate::app::exchange::{Body, Response};
 
 /// `Hello, World!` as text/plain, with no allocation at all: the head's extra-field
 /// list stays empty and the body is a static slice.
-pub fn plaintext() -> Response {
+pub(crate) fn plaintext() -> Response {
     benchmark(Response::new(
         200,
         "text/plain",
@@ -25,7 +25,7 @@ struct Message {
 }
 
 /// `{"message":"Hello, World!"}`, serialized per request (as the benchmark requires).
-pub fn json() -> Response {
+pub(crate) fn json() -> Response {
     let body = serde_json::to_vec(&Message {
         message: "Hello, World!",
     })

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 /// `GET /products/`: every product. JSON `{"products": [{"id", "name", "price_cents",
 /// "price", "description", "image", "url"}, …]}`.
-pub fn list(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn list(app: &App, req: &Request<'_>) -> Response {
     let mut data = Map::new();
     data.insert(
         "products".into(),
@@ -30,7 +30,7 @@ pub fn list(app: &App, req: &Request<'_>) -> Response {
 /// `GET /products/<id>/` (`id` is the path segment): the product, and a `Set-Cookie`
 /// with the history that now starts with it. 404 for an id that is not a canonical
 /// number of a product in the catalogue.
-pub fn show(app: &App, req: &Request<'_>, id: &str) -> Response {
+pub(crate) fn show(app: &App, req: &Request<'_>, id: &str) -> Response {
     let Some((id, product)) = parse_id(id).and_then(|id| Some((id, app.catalogue.json(id)?)))
     else {
         return error_page(

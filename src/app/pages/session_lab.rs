@@ -22,11 +22,11 @@ use crate::http::accept::{Format, format};
 use serde_json::{Value, json};
 
 /// Longest session key name a form may set.
-pub const MAX_KEY: usize = 128;
+pub(crate) const MAX_KEY: usize = 128;
 /// Largest expiry a form may ask for: ten years, in seconds.
-pub const MAX_EXPIRY: u64 = 10 * 365 * 86_400;
+pub(crate) const MAX_EXPIRY: u64 = 10 * 365 * 86_400;
 
-pub fn view(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn view(app: &App, req: &Request<'_>) -> Response {
     let session = Session::load(&app.sessions, req, unix_now());
     // The key as every page shows the sessionid: its start only (view::shown_cookie).
     let mut shown = session.to_json();
@@ -54,7 +54,7 @@ pub fn view(app: &App, req: &Request<'_>) -> Response {
     .header("Vary", "Accept, Cookie")
 }
 
-pub fn act(app: &App, req: &Request<'_>) -> Reply {
+pub(crate) fn act(app: &App, req: &Request<'_>) -> Reply {
     let fields = match form_fields(app, req) {
         Ok(f) => f,
         Err(r) => return r.into(),

@@ -42,7 +42,7 @@ pub(crate) enum Refusal {
     NotAFile,
 }
 
-pub fn serve(static_dir: &Path, rest: &str, req: &Request<'_>) -> Response {
+pub(crate) fn serve(static_dir: &Path, rest: &str, req: &Request<'_>) -> Response {
     let relative = match relative_path(rest) {
         Ok(p) => p,
         Err(Refusal::ControlByte) => {

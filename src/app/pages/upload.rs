@@ -41,10 +41,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// disk: 64 KiB. Bounds the memory of an upload (beside the connection's buffers)
 /// whatever it sends; with `--max-connections` 10,000 uploads at once could hold
 /// 640 MiB at most, the same order as their read buffers.
-pub const SPOOL_IN_MEMORY: usize = 64 * 1024;
+pub(crate) const SPOOL_IN_MEMORY: usize = 64 * 1024;
 
 /// `GET /upload/`: the form (or, as JSON, what it sends).
-pub fn form(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn form(app: &App, req: &Request<'_>) -> Response {
     match format(req.header("accept")) {
         Format::Html => html(
             &app.templates,
@@ -75,7 +75,7 @@ fn json_response(status: u16, v: &serde_json::Value) -> Response {
 
 /// How `POST /upload/` takes its body: streamed into an [`UploadSink`], or refused
 /// from the head alone.
-pub fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
+pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
     let boundary =
         match multipart::boundary_from_content_type(head.header("content-type").unwrap_or(b"")) {
             Ok(b) => b,
@@ -141,7 +141,7 @@ enum Spool {
     File(TempUpload),
 }
 
-pub struct UploadSink {
+pub(crate) struct UploadSink {
     stream: MultipartStream,
     received: Received,
     /// For the HTML answer, rendered on the pool thread.

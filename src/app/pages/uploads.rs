@@ -50,7 +50,7 @@ const ACTIVE_TYPES: &[&str] = &[
     "application/javascript",
 ];
 
-pub fn serve(dir: &UploadDir, raw_name: &str, req: &Request<'_>) -> Response {
+pub(crate) fn serve(dir: &UploadDir, raw_name: &str, req: &Request<'_>) -> Response {
     let name = match stored_name(raw_name) {
         Ok(name) => name,
         Err(Refusal::ControlByte) => {

@@ -55,7 +55,7 @@ fn form_page(
     html(templates, status, "user_form.html", &context).header("Vary", "Accept")
 }
 
-pub fn register_form(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn register_form(app: &App, req: &Request<'_>) -> Response {
     form_page(
         &app.templates,
         format(req.header("accept")),
@@ -66,7 +66,7 @@ pub fn register_form(app: &App, req: &Request<'_>) -> Response {
     )
 }
 
-pub fn login_form(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn login_form(app: &App, req: &Request<'_>) -> Response {
     form_page(
         &app.templates,
         format(req.header("accept")),
@@ -217,7 +217,7 @@ fn credentials(app: &App, req: &Request<'_>, which: &str) -> Result<Credentials,
     })
 }
 
-pub fn register(app: &App, req: &Request<'_>) -> Reply {
+pub(crate) fn register(app: &App, req: &Request<'_>) -> Reply {
     let c = match credentials(app, req, "register") {
         Ok(c) => c,
         Err(r) => return r,
@@ -250,7 +250,7 @@ pub fn register(app: &App, req: &Request<'_>) -> Reply {
     }))
 }
 
-pub fn login(app: &App, req: &Request<'_>) -> Reply {
+pub(crate) fn login(app: &App, req: &Request<'_>) -> Reply {
     let c = match credentials(app, req, "login") {
         Ok(c) => c,
         Err(r) => return r,
@@ -308,7 +308,7 @@ fn lock(t: &Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {
     t.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-pub fn logout(app: &App, req: &Request<'_>) -> Reply {
+pub(crate) fn logout(app: &App, req: &Request<'_>) -> Reply {
     let mut session = Session::load(&app.sessions, req, unix_now());
     session.flush();
     crate::app::forms::save_then(app, req, &mut session, redirect("/"))
@@ -316,7 +316,7 @@ pub fn logout(app: &App, req: &Request<'_>) -> Reply {
 
 /// `GET /user/`: who is logged in ([`users::logged_in`]): `{"username": "Ada"}` (the
 /// name as registered), or `null`.
-pub fn whoami(app: &App, req: &Request<'_>) -> Response {
+pub(crate) fn whoami(app: &App, req: &Request<'_>) -> Response {
     let session = Session::load(&app.sessions, req, unix_now());
     let user = users::logged_in(&app.store, &app.secret, &session);
     let user = user.as_ref().map(|u| u.username.as_str());
