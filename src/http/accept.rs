@@ -62,13 +62,13 @@ fn quality(accept: &[u8], ty: &str, sub: &str) -> (f32, u8) {
 pub enum ErrorFormat {
     /// `text/html`: `Accept` names `text/html` acceptable (a browser).
     Html,
-    /// `application/json`: `Accept` prefers it, as [`format`] decides.
+    /// `application/json`: `Accept` prefers it, as [`format()`] decides.
     Json,
     /// `text/plain`: anything else, including no `Accept` and `*/*`.
     Text,
 }
 
-/// [`ErrorFormat`] from the request's `Accept` field: JSON as [`format`] decides it;
+/// [`ErrorFormat`] from the request's `Accept` field: JSON as [`format()`] decides it;
 /// HTML when `text/html` itself is named acceptable (a browser); else text.
 pub fn error_format(accept: Option<&[u8]>) -> ErrorFormat {
     let Some(accept) = accept else {
