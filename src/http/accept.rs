@@ -10,7 +10,9 @@
 /// The representation a page should answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// `text/html`, the default.
     Html,
+    /// `application/json`.
     Json,
 }
 
@@ -58,12 +60,15 @@ fn quality(accept: &[u8], ty: &str, sub: &str) -> (f32, u8) {
 /// JSON when it prefers `application/json`, plain text otherwise (nc, curl, `*/*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorFormat {
+    /// `text/html`: `Accept` names `text/html` acceptable (a browser).
     Html,
+    /// `application/json`: `Accept` prefers it, as [`format()`] decides.
     Json,
+    /// `text/plain`: anything else, including no `Accept` and `*/*`.
     Text,
 }
 
-/// [`ErrorFormat`] from the request's `Accept` field: JSON as [`format`] decides it;
+/// [`ErrorFormat`] from the request's `Accept` field: JSON as [`format()`] decides it;
 /// HTML when `text/html` itself is named acceptable (a browser); else text.
 pub fn error_format(accept: Option<&[u8]>) -> ErrorFormat {
     let Some(accept) = accept else {

@@ -61,7 +61,9 @@ pub const MAX_TRAILER_SECTION: usize = 16384;
 /// them), and `data`, if any, is a range of chunk data within those bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
+    /// How many input bytes this step used up.
     pub consumed: usize,
+    /// Where chunk data lies in the input, if this step produced any.
     pub data: Option<Range<usize>>,
     /// The last chunk and the trailer section have been read.
     pub done: bool,
@@ -97,7 +99,10 @@ pub enum ChunkedState {
     /// The LF ending the chunk-size line.
     SizeLf,
     /// This many more bytes of chunk data.
-    Data { remaining: u64 },
+    Data {
+        /// Bytes of the current chunk not yet read.
+        remaining: u64,
+    },
     /// The CR after chunk data.
     DataCr,
     /// The LF after chunk data.

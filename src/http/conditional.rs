@@ -43,8 +43,11 @@ impl Validators {
 /// How many field lines a request has with one name, and the value when one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field<'a> {
+    /// No field line with that name.
     Absent,
+    /// Exactly one field line, with its value.
     One(&'a [u8]),
+    /// Two or more field lines with that name.
     Several,
 }
 

@@ -117,8 +117,11 @@ pub const MAX_LABEL_LEN: usize = 63;
 /// `SameSite` attribute values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
+    /// Sent only on same-site requests.
     Strict,
+    /// Also sent on top-level cross-site navigations with a safe method (GET).
     Lax,
+    /// Sent on cross-site requests too; requires `Secure`.
     None,
 }
 
@@ -386,10 +389,12 @@ impl SetCookie {
         self
     }
 
+    /// The cookie name, as given to [`SetCookie::new`].
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The cookie value, as given to [`SetCookie::new`].
     pub fn value(&self) -> &str {
         &self.value
     }

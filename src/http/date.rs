@@ -223,6 +223,7 @@ pub struct DateCache {
 }
 
 impl DateCache {
+    /// A cache holding the epoch until the first [`DateCache::update`].
     pub fn new() -> Self {
         DateCache {
             secs: None,

@@ -173,6 +173,7 @@ impl ErrorKind {
 /// A parse error: what ([`ErrorKind`]) and where (line and byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseError {
+    /// What was wrong; decides the status code.
     pub kind: ErrorKind,
     /// 1-based line number within the message (request line = 1).
     pub line: u32,
@@ -184,6 +185,7 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// An error of `kind` at `line` and `byte`, with no limit quoted.
     pub fn new(kind: ErrorKind, line: u32, byte: u64) -> Self {
         ParseError {
             kind,

@@ -55,6 +55,7 @@ pub enum BodyKind {
 /// What the head says about the message as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Framing {
+    /// How the request body is delimited.
     pub body: BodyKind,
     /// Whether the connection may stay open after this exchange (HTTP/1.1 unless
     /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`).

@@ -65,8 +65,13 @@ pub const MAX_LEADING_EMPTY_LINES: usize = 8;
 /// The limits of one head, as flags may set them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeadLimits {
+    /// Longest request line in bytes, line end excluded (414 past it); default
+    /// [`MAX_REQUEST_LINE`].
     pub max_request_line: usize,
+    /// Longest header section in bytes, measured as [`MAX_HEADER_SECTION`] says (431
+    /// past it); default [`MAX_HEADER_SECTION`].
     pub max_header_section: usize,
+    /// Most header field lines (431 past it); default [`MAX_HEADERS`].
     pub max_headers: usize,
 }
 
@@ -83,25 +88,41 @@ impl Default for HeadLimits {
 /// The request method. Known methods get a variant; any other token is `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `GET` (RFC 9110 §9.3.1).
     Get,
+    /// `HEAD` (RFC 9110 §9.3.2).
     Head,
+    /// `POST` (RFC 9110 §9.3.3).
     Post,
+    /// `PUT` (RFC 9110 §9.3.4).
     Put,
+    /// `DELETE` (RFC 9110 §9.3.5).
     Delete,
+    /// `PATCH` (RFC 5789).
     Patch,
+    /// `OPTIONS` (RFC 9110 §9.3.7).
     Options,
+    /// `CONNECT` (RFC 9110 §9.3.6).
     Connect,
+    /// `TRACE` (RFC 9110 §9.3.8).
     Trace,
+    /// Any other token, including a known name in another case (`get`); the
+    /// spelling is in [`RequestHead::method_str`].
     Other,
 }
 
+/// The protocol version of the request line (RFC 9112 §2.3). Only 1.0 and 1.1 are
+/// accepted; they order as the numbers do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Version {
+    /// `HTTP/1.0`.
     Http10,
+    /// `HTTP/1.1`.
     Http11,
 }
 
 impl Version {
+    /// The version as written on the wire: `HTTP/1.0` or `HTTP/1.1`.
     pub fn as_str(self) -> &'static str {
         match self {
             Version::Http10 => "HTTP/1.0",
@@ -126,11 +147,14 @@ pub enum TargetForm {
 /// A half-open byte range `start..end` into the buffer the head was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
+    /// Offset of the first byte.
     pub start: u32,
+    /// Offset one past the last byte.
     pub end: u32,
 }
 
 impl Span {
+    /// The bytes this span covers in `buf` (the buffer the head was parsed from).
     pub fn of<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
         &buf[self.start as usize..self.end as usize]
     }
@@ -139,7 +163,9 @@ impl Span {
 /// Where one header field's name and value lie (value with surrounding OWS trimmed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HeaderSpan {
+    /// The field name, as sent.
     pub name: Span,
+    /// The field value, without leading and trailing OWS.
     pub value: Span,
     /// 1-based line of the message this field was on (for error messages).
     pub line: u32,
@@ -148,12 +174,19 @@ pub struct HeaderSpan {
 /// A zero-copy view of a parsed request head.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestHead<'b> {
+    /// The buffer the head was parsed from; every [`Span`] points into it.
     pub buf: &'b [u8],
+    /// The method, as a variant.
     pub method: Method,
+    /// Where the method lies in `buf`.
     pub method_span: Span,
+    /// Where the request target lies in `buf`.
     pub target_span: Span,
+    /// Which form the request target has.
     pub target_form: TargetForm,
+    /// The protocol version.
     pub version: Version,
+    /// The header fields, in arrival order.
     pub headers: &'b [HeaderSpan],
 }
 
@@ -278,6 +311,7 @@ fn span(start: usize, end: usize) -> Span {
 }
 
 impl HeadParser {
+    /// A parser for one head within `limits`, accepting bare LF.
     pub fn new(limits: HeadLimits) -> Self {
         HeadParser {
             limits,

@@ -1,3 +1,5 @@
+#![deny(missing_docs)]
+
 //! The sans-I/O HTTP/1.1 core (RFC 9112 message syntax, RFC 9110 semantics).
 //!
 //! Everything here takes bytes and returns events, values or typed errors, and

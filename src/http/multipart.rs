@@ -118,8 +118,12 @@ pub const MAX_PART_HEADERS: usize = 32;
 /// The limits of one multipart body, as flags may set them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MultipartLimits {
+    /// Most parts in one body; default [`MAX_PARTS`].
     pub max_parts: usize,
+    /// Longest header section of one part in bytes, measured as
+    /// [`MAX_PART_HEADER_SECTION`] says; default [`MAX_PART_HEADER_SECTION`].
     pub max_part_header_section: usize,
+    /// Most header lines in one part; default [`MAX_PART_HEADERS`].
     pub max_part_headers: usize,
 }
 
@@ -154,13 +158,22 @@ pub enum MultipartErrorKind {
     /// A CR not followed by LF in a delimiter line or part header line.
     BareCr,
     /// More parts than the limit.
-    TooManyParts { max: usize },
+    TooManyParts {
+        /// The limit in force ([`MultipartLimits::max_parts`]).
+        max: usize,
+    },
 
     // --- part headers ---
     /// The part's header section is longer than the limit.
-    PartHeadersTooLarge { max: usize },
+    PartHeadersTooLarge {
+        /// The limit in force, in bytes ([`MultipartLimits::max_part_header_section`]).
+        max: usize,
+    },
     /// More header lines in one part than the limit.
-    TooManyPartHeaders { max: usize },
+    TooManyPartHeaders {
+        /// The limit in force ([`MultipartLimits::max_part_headers`]).
+        max: usize,
+    },
     /// A part header line without a colon.
     PartHeaderMissingColon,
     /// A part header name that is empty or not a token (a space before the colon).
@@ -245,7 +258,10 @@ impl fmt::Display for MultipartErrorKind {
 /// Content-Type errors, which are not in the body).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MultipartError {
+    /// What was wrong.
     pub kind: MultipartErrorKind,
+    /// 0-based offset of the fault from the body's first byte; `None` for the
+    /// Content-Type errors.
     pub byte: Option<u64>,
 }
 
@@ -381,6 +397,7 @@ pub struct Step {
     /// How many bytes at the front of the input are used up; the next call starts
     /// after them.
     pub consumed: usize,
+    /// What was found.
     pub event: Event,
 }
 
@@ -389,18 +406,30 @@ pub struct Step {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MultipartState {
     /// The body's first bytes: `--boundary` may open it without a CRLF before.
-    Start { matched: usize },
+    Start {
+        /// Bytes of `--boundary` already matched.
+        matched: usize,
+    },
     /// Skipping the preamble up to the first `CRLF--boundary`.
-    Preamble { matched: usize },
+    Preamble {
+        /// Bytes of `CRLF--boundary` already matched.
+        matched: usize,
+    },
     /// Transport padding after a boundary: more SP / HTAB, or its CR.
     Padding,
     /// The LF ending a boundary line.
     DelimiterLf,
     /// A part header line or the empty line ending the section; `scanned` bytes of
     /// it (at the front of the input) hold no LF.
-    HeaderLine { scanned: usize },
+    HeaderLine {
+        /// Bytes of the line already searched for LF.
+        scanned: usize,
+    },
     /// Part data, up to the next delimiter.
-    Data { matched: usize },
+    Data {
+        /// Bytes of `CRLF--boundary` already matched.
+        matched: usize,
+    },
     /// The close delimiter was read: the rest is epilogue.
     End,
     /// This error was found; returned again on every call.
@@ -921,7 +950,9 @@ pub enum Piece<'a> {
 /// What stopped [`MultipartStream::push`]: the body, or the caller's handler.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StreamError<E> {
+    /// The body is not valid multipart.
     Multipart(MultipartError),
+    /// The handler refused a piece, with its error.
     Handler(E),
 }
 
@@ -940,6 +971,8 @@ pub struct MultipartStream {
 }
 
 impl MultipartStream {
+    /// A stream for a body delimited by `boundary` (from
+    /// [`boundary_from_content_type`]), with an empty carry buffer.
     pub fn new(boundary: &[u8], limits: MultipartLimits) -> Self {
         MultipartStream {
             parser: MultipartParser::new(boundary, limits),

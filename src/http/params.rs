@@ -88,7 +88,9 @@ use std::borrow::Cow;
 /// `value` is unquoted and unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param<'a> {
+    /// The parameter name, as sent.
     pub name: &'a str,
+    /// The value, unquoted and unescaped (borrowed when there was nothing to undo).
     pub value: Cow<'a, [u8]>,
 }
 

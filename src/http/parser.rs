@@ -38,7 +38,10 @@ pub enum Event {
     NeedData,
     /// The head is complete: it is the first `len` bytes of the input given. Call
     /// [`RequestParser::head`] with those bytes to read it, and [`RequestParser::framing`].
-    Head { len: usize },
+    Head {
+        /// Length of the head in bytes, final empty line included.
+        len: usize,
+    },
     /// A piece of body data at this range of the input given.
     Data(Range<usize>),
     /// The message is complete. Call [`RequestParser::reset`] before the next one.
@@ -51,6 +54,7 @@ pub struct Step {
     /// How many bytes at the front of the input are used up; the next call starts
     /// after them. For `Head`, this equals `len`.
     pub consumed: usize,
+    /// What was found.
     pub event: Event,
 }
 
@@ -61,7 +65,12 @@ pub enum ParserState {
     Head,
     /// A body of known length: `remaining` bytes to go; `offset` is the message
     /// offset of the next body byte.
-    LengthBody { remaining: u64, offset: u64 },
+    LengthBody {
+        /// Body bytes not yet returned.
+        remaining: u64,
+        /// Offset of the next body byte from the message's first byte.
+        offset: u64,
+    },
     /// A chunked body.
     ChunkedBody(ChunkedDecoder),
     /// The message is complete; waiting for `reset`.
@@ -70,6 +79,7 @@ pub enum ParserState {
     Failed(ParseError),
 }
 
+/// The request parser: a [`HeadParser`], then the body's framing. See the module docs.
 #[derive(Debug)]
 pub struct RequestParser {
     head: HeadParser,
@@ -78,6 +88,7 @@ pub struct RequestParser {
 }
 
 impl RequestParser {
+    /// A parser waiting for a head within `limits`, accepting bare LF.
     pub fn new(limits: HeadLimits) -> Self {
         RequestParser {
             head: HeadParser::new(limits),

@@ -80,7 +80,9 @@ pub enum PathErrorKind {
 /// A path refused by [`decode_path`], with the segment as it was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathError {
+    /// What was wrong with the segment.
     pub kind: PathErrorKind,
+    /// The offending segment, still percent-encoded, as it was sent.
     pub segment: String,
 }
 

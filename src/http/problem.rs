@@ -9,13 +9,16 @@ use crate::http::ParseError;
 /// sent or missed, never an internal name), and the `offending` bytes if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The response status code.
     pub status: u16,
+    /// What was wrong, in a sentence for a person.
     pub message: String,
     /// The bytes that were wrong (a path segment, a header value), if known.
     pub offending: Option<Vec<u8>>,
 }
 
 impl Problem {
+    /// A problem with `status` and `message`, no offending bytes.
     pub fn new(status: u16, message: impl Into<String>) -> Problem {
         Problem {
             status,

@@ -61,9 +61,11 @@ pub struct MultiMap {
 }
 
 impl MultiMap {
+    /// An empty map.
     pub fn new() -> Self {
         MultiMap::default()
     }
+    /// Append `key` = `value` after the existing pairs (a repeat is kept).
     pub fn push(&mut self, key: String, value: String) {
         self.entries.push((key, value));
     }
@@ -85,9 +87,11 @@ impl MultiMap {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+    /// The number of pairs, repeats counted.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
+    /// Whether there are no pairs.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

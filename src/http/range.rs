@@ -27,7 +27,12 @@ pub enum ByteRange {
     /// No usable range: send the whole representation (200).
     Whole,
     /// Bytes `first..=last` (206).
-    Slice { first: u64, last: u64 },
+    Slice {
+        /// Offset of the first byte sent, from 0.
+        first: u64,
+        /// Offset of the last byte sent, inclusive (`< len`).
+        last: u64,
+    },
     /// A single range with no byte in the representation (416).
     Unsatisfiable,
 }

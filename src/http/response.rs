@@ -36,6 +36,7 @@ Referrer-Policy: same-origin\r\n";
 /// A response's status line and header fields, apart from the ones the encoder adds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
+    /// The status code; the encoder writes its reason phrase.
     pub status: u16,
     /// `Content-Type`, if the response has content.
     pub content_type: Option<Cow<'static, str>>,
@@ -49,6 +50,8 @@ pub struct ResponseHead {
 }
 
 impl ResponseHead {
+    /// A head with `status`, no content type or extra fields, kept open, with the
+    /// security fields.
     pub fn new(status: u16) -> Self {
         ResponseHead {
             status,
