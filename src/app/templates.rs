@@ -84,6 +84,7 @@ pub(crate) struct Templates {
     dir: Option<PathBuf>,
     env: RwLock<Environment<'static>>,
     /// The files as last loaded (debug builds compare it before each render).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     stamp: Mutex<Stamp>,
 }
 
