@@ -358,3 +358,44 @@ fn a_burst_of_a_thousand_connections_completes_before_any_accept() {
         assert!(done >= 900, "{addr}: {done} of 1000 completed");
     }
 }
+
+#[test]
+fn trace_ids_are_unique_across_workers() {
+    // Each worker used to number its connections from its own index by 1s, so two
+    // workers gave out the same numbers.
+    let server = Server::start(&["--workers", "2", "--trace"]);
+    let mut clients: Vec<_> = (0..8).map(|_| server.connect()).collect();
+    for c in &mut clients {
+        c.request(&get("/plaintext")).assert_status(200);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log();
+    // `[127.0.0.1:PORT #ID <] ...`: one id per client port, and no id for two ports.
+    let mut ids = std::collections::HashMap::new();
+    for line in log
+        .lines()
+        .filter(|l| l.starts_with('[') && l.contains(" <] "))
+    {
+        let inner = &line[1..line.find(" <] ").unwrap()];
+        let (peer, id) = inner.split_once(" #").unwrap();
+        ids.insert(peer.to_string(), id.to_string());
+    }
+    assert_eq!(ids.len(), 8, "{log}");
+    let distinct: std::collections::HashSet<_> = ids.values().collect();
+    assert_eq!(distinct.len(), 8, "ids repeat: {ids:?}");
+}
+
+#[test]
+fn the_access_log_names_the_request_line_of_a_refused_request() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    c.send(b"GET /refused-here HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n");
+    c.read_response().assert_status(400);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"GET /refused-here HTTP/1.1\" 400")),
+        "{log}"
+    );
+}
