@@ -304,3 +304,29 @@ fn connection_errors_answer_in_the_clients_format_and_show_the_bad_line() {
         resp.body_str()
     );
 }
+
+#[test]
+fn file_errors_answer_in_the_clients_format() {
+    let server = Server::start(&[]);
+    for path in ["/static/no-such-file.txt", "/uploads/no-such-upload.png"] {
+        let resp = server.request(&request("GET", path, &["Accept: application/json"]));
+        resp.assert_status(404);
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        assert_eq!(v["status"], json!(404));
+        let resp = server.request(&request("GET", path, &[BROWSER]));
+        resp.assert_status(404);
+        assert!(
+            resp.header("content-type")
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let resp = server.request(&request("GET", path, &[]));
+        assert!(resp.body_str().starts_with("404 Not Found: no "), "{path}");
+    }
+}

@@ -20,6 +20,7 @@
 //!   reads it in pieces, and writes the head only for `HEAD`.
 
 use crate::app::{Body, Request, Response};
+use crate::http::Problem;
 use crate::http::conditional::{self, Validators};
 use crate::http::date::imf_fixdate;
 use crate::http::range::{self, ByteRange};
@@ -29,17 +30,29 @@ use std::io::{self, Seek, SeekFrom};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-/// What the messages of a file page call the file, and where it was asked for.
+/// Renders a refusal in the client's format (the page passes [`App::problem_for`];
+/// unit tests plain text).
+///
+/// [`App::problem_for`]: crate::app::App::problem_for
+pub(crate) type Render<'a> = &'a dyn Fn(Problem) -> Response;
+
+/// What the messages of a file page call the file, where it was asked for, and how
+/// its refusals are rendered.
 pub(crate) struct Place<'a> {
     /// `"file"` or `"upload"`: "no upload at …", "this file may not be read".
     pub noun: &'static str,
     /// The path asked for, as sent (`/static/hello.txt`).
     pub url: &'a str,
+    pub render: Render<'a>,
 }
 
 impl Place<'_> {
     pub(crate) fn not_found(&self) -> Response {
-        Response::text_error(404, &format!("no {} at {}", self.noun, self.url))
+        self.refuse(404, format!("no {} at {}", self.noun, self.url))
+    }
+
+    pub(crate) fn refuse(&self, status: u16, message: String) -> Response {
+        (self.render)(Problem::new(status, message))
     }
 }
 
@@ -69,11 +82,11 @@ pub(crate) fn respond(
             return place.not_found();
         }
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            return Response::text_error(403, &format!("this {noun} may not be read"));
+            return place.refuse(403, format!("this {noun} may not be read"));
         }
         Err(e) => {
             log::warn!("{noun} {}: {e}", place.url);
-            return Response::text_error(500, &format!("could not read the {noun}"));
+            return place.refuse(500, format!("could not read the {noun}"));
         }
     };
 
@@ -100,7 +113,7 @@ pub(crate) fn respond(
         ByteRange::Slice { first, last } => {
             if let Err(e) = file.seek(SeekFrom::Start(first)) {
                 log::warn!("{noun} {}: seek to {first}: {e}", place.url);
-                return Response::text_error(500, &format!("could not read the {noun}"));
+                return place.refuse(500, format!("could not read the {noun}"));
             }
             let body = Body::File {
                 file,
@@ -110,7 +123,8 @@ pub(crate) fn respond(
         }
         ByteRange::Unsatisfiable => {
             let message = format!("the range selects no byte of this {noun} ({len} bytes)");
-            return Response::text_error(416, &message)
+            return place
+                .refuse(416, message)
                 .header("Content-Range", format!("bytes */{len}"))
                 .header("Accept-Ranges", "bytes");
         }

@@ -179,7 +179,9 @@ pub(crate) static ROUTES: &[Route] = &[
     post(Exact("/cart/clear/"), |app, req, _| cart::clear(app, req)),
     // Browsers ask for it on pages without `<link rel="icon">` (and on images).
     get(Exact("/favicon.ico"), |app, req, _| {
-        static_files::serve(app.static_dir(), "favicon.ico", req)
+        static_files::serve(app.static_dir(), "favicon.ico", req, &|p| {
+            app.problem_for(req, p)
+        })
     }),
     // Django's APPEND_SLASH: these pages live at the address with the slash.
     get(Exact("/products"), |_, req, _| append_slash(req)),
@@ -199,7 +201,7 @@ pub(crate) static ROUTES: &[Route] = &[
         )),
     },
     get(Prefix("/uploads/"), |app, req, name| {
-        uploads::serve(&app.uploads, name, req)
+        uploads::serve(&app.uploads, name, req, &|p| app.problem_for(req, p))
     }),
     get(Segment("/products/"), |app, req, id| {
         products::show(app, req, id)
@@ -211,7 +213,7 @@ pub(crate) static ROUTES: &[Route] = &[
         |app, req, _| cookie_lab::set(app, req),
     ),
     get(Prefix("/static/"), |app, req, rest| {
-        static_files::serve(app.static_dir(), rest, req)
+        static_files::serve(app.static_dir(), rest, req, &|p| app.problem_for(req, p))
     }),
 ];
 

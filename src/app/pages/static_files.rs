@@ -42,25 +42,27 @@ pub(crate) enum Refusal {
     NotAFile,
 }
 
-pub(crate) fn serve(static_dir: &Path, rest: &str, req: &Request<'_>) -> Response {
-    let relative = match relative_path(rest) {
-        Ok(p) => p,
-        Err(Refusal::ControlByte) => {
-            return Response::text_error(400, "control character in the path");
-        }
-        Err(Refusal::NotAFile) => return not_found(rest),
-    };
+pub(crate) fn serve(
+    static_dir: &Path,
+    rest: &str,
+    req: &Request<'_>,
+    render: files::Render<'_>,
+) -> Response {
     let url = format!("/static/{rest}");
     let place = Place {
         noun: "file",
         url: &url,
+        render,
+    };
+    let relative = match relative_path(rest) {
+        Ok(p) => p,
+        Err(Refusal::ControlByte) => {
+            return place.refuse(400, "control character in the path".into());
+        }
+        Err(Refusal::NotAFile) => return place.not_found(),
     };
     let opened = files::open_inside(static_dir, &relative);
     files::respond(req, opened, &place, files::content_type(&relative), |r| r)
-}
-
-fn not_found(rest: &str) -> Response {
-    Response::text_error(404, &format!("no file at /static/{rest}"))
 }
 
 /// The path relative to the static directory that `rest` (already percent-decoded by
@@ -185,9 +187,14 @@ pub(crate) mod tests {
     fn get(tree: &Tree, rest: &str, fields: &[(&str, &str)]) -> Response {
         let head = Head::new(fields);
         match crate::http::pct::decode_path(rest) {
-            Ok(decoded) => serve(&tree.dir(), &decoded, &head.request()),
+            Ok(decoded) => serve(&tree.dir(), &decoded, &head.request(), &text),
             Err(e) => Response::text_error(400, &e.to_string()),
         }
+    }
+
+    /// Refusals as plain text (the router renders them by `Accept`).
+    pub(crate) fn text(p: crate::http::Problem) -> Response {
+        Response::text_error(p.status, &p.message)
     }
 
     pub(crate) fn header<'r>(r: &'r Response, name: &str) -> Option<&'r str> {
@@ -415,7 +422,7 @@ pub(crate) mod tests {
         refused(&t, &"a".repeat(300), 404); // longer than NAME_MAX
         // A static directory that does not exist serves nothing.
         let head = Head::new(&[]);
-        let r = serve(&t.root.join("absent"), "hello.txt", &head.request());
+        let r = serve(&t.root.join("absent"), "hello.txt", &head.request(), &text);
         assert_eq!(r.head.status, 404);
     }
 

@@ -50,21 +50,27 @@ const ACTIVE_TYPES: &[&str] = &[
     "application/javascript",
 ];
 
-pub(crate) fn serve(dir: &UploadDir, raw_name: &str, req: &Request<'_>) -> Response {
-    let name = match stored_name(raw_name) {
-        Ok(name) => name,
-        Err(Refusal::ControlByte) => {
-            return Response::text_error(400, "control character in the upload's name");
-        }
-        Err(Refusal::NotAFile) => return not_found(raw_name),
-    };
-    let Some(path) = dir.stored(&name) else {
-        return not_found(raw_name);
-    };
+pub(crate) fn serve(
+    dir: &UploadDir,
+    raw_name: &str,
+    req: &Request<'_>,
+    render: files::Render<'_>,
+) -> Response {
     let url = format!("/uploads/{raw_name}");
     let place = Place {
         noun: "upload",
         url: &url,
+        render,
+    };
+    let name = match stored_name(raw_name) {
+        Ok(name) => name,
+        Err(Refusal::ControlByte) => {
+            return place.refuse(400, "control character in the upload's name".into());
+        }
+        Err(Refusal::NotAFile) => return place.not_found(),
+    };
+    let Some(path) = dir.stored(&name) else {
+        return place.not_found();
     };
     let content_type = files::content_type(Path::new(&name));
     let opened = files::open_no_follow(&path);
@@ -74,10 +80,6 @@ pub(crate) fn serve(dir: &UploadDir, raw_name: &str, req: &Request<'_>) -> Respo
             content_disposition(&name, content_type),
         )
     })
-}
-
-fn not_found(raw_name: &str) -> Response {
-    Response::text_error(404, &format!("no upload at /uploads/{raw_name}"))
 }
 
 /// The decoded name: one segment, by the `/static/` rules.
@@ -220,7 +222,7 @@ mod tests {
         let head = Head::new(fields);
         // Percent-decoded as the router does it (a path it refuses is its 400).
         let r = match crate::http::pct::decode_path(raw_name) {
-            Ok(name) => serve(&s.dir, &name, &head.request()),
+            Ok(name) => serve(&s.dir, &name, &head.request(), &static_files::tests::text),
             Err(e) => Response::text_error(400, &e.to_string()),
         };
         // The encoder adds `X-Content-Type-Options: nosniff` to this head.
