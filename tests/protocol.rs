@@ -1182,8 +1182,9 @@ fn a_chunk_size_past_the_route_limit_is_413_at_once() {
 
 #[test]
 fn a_head_typed_by_hand_is_served_and_a_stalled_line_gets_a_408_saying_which() {
-    // The head timer counts per line: lines 0.6 s apart with a 1 s timer are served.
-    let server = Server::start(&["--header-timeout", "1"]);
+    // The head timer counts per line: lines 1.2 s apart with a 2 s timer are served,
+    // though the whole head takes 3.6 s.
+    let server = Server::start(&["--header-timeout", "2"]);
     let mut c = server.connect();
     for line in [
         &b"GET /plaintext HTTP/1.1\r\n"[..],
@@ -1191,7 +1192,7 @@ fn a_head_typed_by_hand_is_served_and_a_stalled_line_gets_a_408_saying_which() {
         b"A: b\r\n",
     ] {
         c.send(line);
-        std::thread::sleep(Duration::from_millis(600));
+        std::thread::sleep(Duration::from_millis(1200));
     }
     c.send(b"\r\n");
     c.read_response().assert_status(200);
@@ -1200,7 +1201,7 @@ fn a_head_typed_by_hand_is_served_and_a_stalled_line_gets_a_408_saying_which() {
     resp.assert_status(408);
     assert!(
         resp.body_str()
-            .contains("no new line of the head for 1 s after line 2")
+            .contains("no new line of the head for 2 s after line 2")
             && resp.body_str().contains("--header-timeout"),
         "{}",
         resp.body_str()
