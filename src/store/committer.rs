@@ -30,7 +30,7 @@ use super::log::{
     FileKind, classify, encode_end, encode_put, frame_lines, log_name, snapshot_name,
     snapshot_temp_name, sync_dir,
 };
-use super::state::{Health, Shared, State, Tables, Undo, run_callbacks};
+use super::state::{Health, Shared, State, Tables, Undo, finish_delivery, run_callbacks};
 
 /// A pending buffer bigger than this (16 MiB, after a burst) is not kept for reuse.
 const MAX_SPARE_BUFFER: usize = 16 << 20;
@@ -113,6 +113,7 @@ fn give_up(shared: &Shared) {
     };
     // Callbacks wait only for unsettled tickets, all of which just failed.
     run_callbacks(due, |_| Err(StoreError::Io(io::Error::other(why))));
+    finish_delivery(shared);
 }
 
 struct Committer {
@@ -260,6 +261,7 @@ impl Committer {
             }
         }
         run_callbacks(due, |_| Ok(()));
+        finish_delivery(&self.shared);
     }
 
     /// Start the next log: create it, make its name durable, switch to it.
@@ -339,6 +341,7 @@ impl Committer {
         drop(snapshot);
         let outcome = ErrorCopy::of(&e);
         run_callbacks(due, |_| Err(StoreError::Io(outcome.to_io())));
+        finish_delivery(&self.shared);
     }
 }
 

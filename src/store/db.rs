@@ -400,7 +400,8 @@ impl Store {
     /// every other write); hand the result to another thread (e.g. wake an event loop).
     pub(crate) fn on_durable(&self, t: Ticket, done: Durable) {
         let mut st = self.shared().lock();
-        if t.0 <= st.settled_seq {
+        // Settled, and no earlier callback still running: call it now, here.
+        if t.0 <= st.settled_seq && st.delivering == 0 {
             let r = st.outcome(t.0);
             drop(st);
             done(r);

@@ -113,6 +113,10 @@ pub(super) struct State {
     pub settled_seq: u64,
     failed: Vec<FailedRange>,
     pub callbacks: BTreeMap<u64, Vec<Durable>>,
+    /// Threads running settled callbacks right now ([`State::due_callbacks`] until
+    /// [`finish_delivery`]): a callback registered meanwhile for a settled ticket
+    /// waits for them, so that callbacks still run in ticket order.
+    pub delivering: u32,
     pub health: Health,
     /// The committer is waiting for work (so a writer must wake it).
     pub committer_idle: bool,
@@ -139,6 +143,7 @@ impl State {
             settled_seq: 0,
             failed: Vec::new(),
             callbacks: BTreeMap::new(),
+            delivering: 0,
             health: Health::Ok,
             committer_idle: false,
             closing: false,
@@ -265,8 +270,14 @@ impl State {
         }
     }
 
-    /// Callbacks whose tickets are settled, in ticket order.
+    /// Callbacks whose tickets are settled, in ticket order. The caller runs them
+    /// and then calls [`finish_delivery`].
     pub(super) fn due_callbacks(&mut self) -> BTreeMap<u64, Vec<Durable>> {
+        self.delivering += 1;
+        self.take_settled()
+    }
+
+    fn take_settled(&mut self) -> BTreeMap<u64, Vec<Durable>> {
         let later = self.callbacks.split_off(&(self.settled_seq + 1));
         std::mem::replace(&mut self.callbacks, later)
     }
@@ -344,6 +355,31 @@ impl Shared {
         guard: MutexGuard<'a, State>,
     ) -> MutexGuard<'a, State> {
         cv.wait(guard).unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// After running the callbacks of [`State::due_callbacks`]: run those registered
+/// for settled tickets meanwhile (they waited, to keep ticket order), then stop
+/// counting as delivering.
+pub(super) fn finish_delivery(shared: &Shared) {
+    loop {
+        let late: Vec<(u64, Durable, Result<(), StoreError>)> = {
+            let mut st = shared.lock();
+            let due = st.take_settled();
+            if due.is_empty() {
+                st.delivering -= 1;
+                return;
+            }
+            due.into_iter()
+                .flat_map(|(seq, cbs)| cbs.into_iter().map(move |cb| (seq, cb)))
+                .map(|(seq, cb)| (seq, cb, st.outcome(seq)))
+                .collect()
+        };
+        for (seq, done, r) in late {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(r))).is_err() {
+                ::log::error!("store: an on_durable callback for ticket {seq} panicked");
+            }
+        }
     }
 }
 

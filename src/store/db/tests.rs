@@ -995,3 +995,27 @@ fn delete_where_deletes_only_the_named_keys_it_accepts() {
     drop(store);
     assert_eq!(open(&dir).len("s"), 8);
 }
+
+#[test]
+fn a_callback_for_a_settled_ticket_waits_for_earlier_callbacks_still_running() {
+    // The committer runs a round's callbacks outside the lock; a callback registered
+    // meanwhile for an already settled ticket used to run at once on the caller's
+    // thread, before earlier tickets' callbacks (seen as a flaky ticket-order test).
+    let dir = TempDir::new("late-callback");
+    let store = open(&dir);
+    let t = store.put("t", "k", json!(1)).unwrap();
+    store.wait_durable(t).unwrap();
+    // As if a committer were delivering earlier callbacks right now.
+    store.shared().lock().delivering += 1;
+    let called = Arc::new(Mutex::new(false));
+    let flag = called.clone();
+    store.on_durable(t, Box::new(move |r| *flag.lock().unwrap() = r.is_ok()));
+    assert!(
+        !*called.lock().unwrap(),
+        "ran before the delivery in progress ended"
+    );
+    // The delivering thread, once done with its own, runs those that waited.
+    crate::store::state::finish_delivery(store.shared());
+    assert!(*called.lock().unwrap());
+    assert_eq!(store.shared().lock().delivering, 0);
+}
