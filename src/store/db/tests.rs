@@ -1011,6 +1011,16 @@ fn a_callback_for_a_settled_ticket_waits_for_earlier_callbacks_still_running() {
     let store = open(&dir);
     let t = store.put("t", "k", json!(1)).unwrap();
     store.wait_durable(t).unwrap();
+    // The committer may still be finishing that round's delivery: let it.
+    let settled = || store.shared().lock().delivering == 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !settled() {
+        assert!(
+            Instant::now() < deadline,
+            "the committer never finished delivering"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
     // As if a committer were delivering earlier callbacks right now.
     store.shared().lock().delivering += 1;
     let called = Arc::new(Mutex::new(false));
