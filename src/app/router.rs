@@ -14,8 +14,8 @@ use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response};
 pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
-    cart, cookie_lab, echo, history, index, plain, products, session_lab, static_files, upload,
-    uploads, user,
+    cart, cookie_lab, echo, history, index, plain, playground, products, session_lab, static_files,
+    upload, uploads, user,
 };
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
@@ -200,6 +200,18 @@ pub(crate) static ROUTES: &[Route] = &[
             |_, _, _| panic!("deliberate panic from /__debug/panic"),
         )),
     },
+    // The playground: `/status/<code>` takes every method (a body is skipped).
+    Route {
+        pattern: Prefix("/status/"),
+        get: None,
+        post: Post::None,
+        any: Some((
+            |_, _| BodyPolicy::Ignore,
+            |app, req, code| playground::status(app, req, code).into(),
+        )),
+    },
+    get(Prefix("/redirect/"), playground::redirect),
+    get(Prefix("/basic-auth/"), playground::basic_auth),
     get(Prefix("/uploads/"), |app, req, name| {
         uploads::serve(&app.uploads, name, req, &|p| app.problem_for(req, p))
     }),

@@ -5,6 +5,7 @@ pub(crate) mod echo;
 pub(crate) mod history;
 pub(crate) mod index;
 pub(crate) mod plain;
+pub(crate) mod playground;
 pub(crate) mod products;
 pub(crate) mod session_lab;
 pub(crate) mod static_files;
