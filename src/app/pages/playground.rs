@@ -157,7 +157,7 @@ fn sextet(b: u8) -> Option<u32> {
 /// end and required, no spaces, and the unused bits of the last group zero (so every
 /// byte string has one encoding).
 pub(crate) fn base64_decode(s: &[u8]) -> Result<Vec<u8>, Base64Error> {
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return Err(Base64Error);
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
