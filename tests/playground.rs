@@ -234,3 +234,31 @@ fn basic_auth_with_curl_u() {
     assert_eq!(run("ada:s3cret"), "200");
     assert_eq!(run("ada:nope"), "401");
 }
+
+#[test]
+fn redirect_chain_with_curl_l() {
+    let s = Server::start(&[]);
+    let curl = |extra: &[&str]| {
+        std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{num_redirects} %{http_code}",
+            ])
+            .args(extra)
+            .arg(s.url("/redirect/5"))
+            .output()
+            .expect("run curl")
+    };
+    // Without -L curl shows the first 302 and stops.
+    let out = curl(&[]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0 302");
+    // With -L it follows the five hops to the 200.
+    let out = curl(&["-L"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "5 200");
+    // With fewer hops allowed than the chain has, curl gives up (exit 47).
+    let out = curl(&["-L", "--max-redirs", "2"]);
+    assert_eq!(out.status.code(), Some(47));
+}
