@@ -21,7 +21,7 @@ fn status_answers_the_code_with_a_short_body() {
     for (code, body) in [
         (200, "200 OK\n"),
         (404, "404 Not Found\n"),
-        (418, "418 Unknown\n"),
+        (418, "418 I'm a teapot\n"),
         (500, "500 Internal Server Error\n"),
         (599, "599 Unknown\n"),
     ] {
