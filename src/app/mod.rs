@@ -76,6 +76,7 @@ pub(crate) const TEMPLATES: &[&str] = &[
     "session.html",
     "upload.html",
     "uploaded.html",
+    "echo.html",
 ];
 
 impl App {

@@ -140,7 +140,7 @@ pub(crate) static ROUTES: &[Route] = &[
         pattern: Exact("/echo"),
         get: None,
         post: Post::None,
-        any: Some((echo::body_policy, |_, req, _| echo::echo(req).into())),
+        any: Some((echo::body_policy, |app, req, _| echo::echo(app, req).into())),
     },
     get_post(
         Exact("/user/register/"),

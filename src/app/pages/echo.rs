@@ -4,8 +4,18 @@
 //! {"method": "POST", "target": "/echo?a=1&a=2", "path": "/echo", "version": "HTTP/1.1",
 //!  "query": {"a": ["1", "2"]}, "headers": [["Host", "127.0.0.1:8000"]],
 //!  "cookies": {"name": "value"}, "form": {"field": ["value"]}, "files": [],
-//!  "body_bytes": 0, "chunked": false}
+//!  "body_bytes": 0, "chunked": false,
+//!  "raw_head": "POST /echo?a=1&a=2 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n",
+//!  "body_text": null, "json": null, "remote": "127.0.0.1:54321"}
 //! ```
+//!
+//! `raw_head` is the head's bytes as received (a `sessionid` in a `Cookie` line cut
+//! like everywhere else); `body_text` the body's first 64 KiB when they are UTF-8 (null
+//! for no body, a binary one, or a multipart body with a file part); `json` the body
+//! parsed when the `Content-Type` is `application/json` (null, and `json_error` with
+//! the parser's message, if it does not parse). A browser (`Accept` naming
+//! `text/html` above `text/plain`, as for error pages) gets it all as `echo.html`;
+//! curl's `*/*` and no `Accept` get JSON.
 //!
 //! Header values that are not UTF-8 (obs-text) are shown with U+FFFD in their place.
 //! `form` is filled from `application/x-www-form-urlencoded` bodies and from the
@@ -19,7 +29,9 @@
 
 use crate::app::App;
 use crate::app::exchange::{Body, BodyPolicy, BodySink, Reply, Request, Response};
-use crate::app::view::{shown_cookie, shown_cookie_field};
+use crate::app::templates::Templates;
+use crate::app::view::{html, shown_cookie, shown_cookie_field};
+use crate::http::accept::{ErrorFormat, error_format};
 use crate::http::cookie::parse_cookie_header;
 use crate::http::head::RequestHead;
 use crate::http::multipart::{
@@ -28,6 +40,10 @@ use crate::http::multipart::{
 use crate::http::query::{MAX_FIELDS, MultiMap, parse_urlencoded, parse_urlencoded_limited};
 use serde_json::{Map, Value, json};
 use std::convert::Infallible;
+use std::sync::Arc;
+
+/// How much of the body `body_text` shows.
+pub(crate) const BODY_TEXT_MAX: usize = 64 * 1024;
 
 fn grouped(map: &MultiMap) -> Value {
     let mut obj = Map::new();
@@ -58,6 +74,8 @@ pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
                 stream: MultipartStream::new(&boundary, MultipartLimits::default()),
                 parts: EchoParts::default(),
                 body_bytes: 0,
+                start: Vec::new(),
+                templates: Arc::clone(&app.templates),
             }),
             limit,
         },
@@ -66,7 +84,7 @@ pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
 }
 
 /// `/echo` for a buffered body: an urlencoded form is decoded, anything else counted.
-pub(crate) fn echo(req: &Request<'_>) -> Response {
+pub(crate) fn echo(app: &App, req: &Request<'_>) -> Response {
     let form = if is_urlencoded(req.header("content-type")) {
         // At most 1000 fields, like Django's DATA_UPLOAD_MAX_NUMBER_FIELDS.
         match parse_urlencoded_limited(req.body, MAX_FIELDS) {
@@ -76,11 +94,81 @@ pub(crate) fn echo(req: &Request<'_>) -> Response {
     } else {
         MultiMap::new()
     };
-    respond(req, &form, Vec::new(), req.body.len() as u64)
+    let text = body_text(&req.body[..req.body.len().min(BODY_TEXT_MAX)]);
+    respond(
+        &app.templates,
+        req,
+        Taken {
+            form: &form,
+            files: Vec::new(),
+            body_bytes: req.body.len() as u64,
+            body_text: text,
+            body: Some(req.body),
+        },
+    )
 }
 
-/// The JSON document of the SPEC.
-fn respond(req: &Request<'_>, form: &MultiMap, files: Vec<Value>, body_bytes: u64) -> Response {
+/// The body's start as text, if it is UTF-8 (a character cut at the end by the
+/// 64 KiB limit is left out); `None` for an empty body.
+fn body_text(start: &[u8]) -> Option<String> {
+    if start.is_empty() {
+        return None;
+    }
+    match std::str::from_utf8(start) {
+        Ok(s) => Some(s.to_owned()),
+        // Incomplete at the very end (`error_len` None): only the cut split a character.
+        Err(e) if e.error_len().is_none() && start.len() == BODY_TEXT_MAX => {
+            Some(String::from_utf8_lossy(&start[..e.valid_up_to()]).into_owned())
+        }
+        Err(_) => None,
+    }
+}
+
+/// The head's bytes as received, but each `Cookie` line's `sessionid` cut
+/// ([`shown_cookie_field`]).
+fn raw_head(head: &RequestHead<'_>) -> String {
+    let buf = head.buf;
+    let mut out = Vec::with_capacity(buf.len());
+    let mut at = 0;
+    for h in head.headers {
+        let name = h.name.of(buf);
+        if name.eq_ignore_ascii_case(b"cookie") {
+            let (s, e) = (h.value.start as usize, h.value.end as usize);
+            out.extend_from_slice(&buf[at..s]);
+            let shown = shown_cookie_field(&String::from_utf8_lossy(&buf[s..e]));
+            out.extend_from_slice(shown.as_bytes());
+            at = e;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn is_json(content_type: Option<&[u8]>) -> bool {
+    content_type
+        .and_then(|ct| ct.split(|&b| b == b';').next())
+        .is_some_and(|e| e.trim_ascii().eq_ignore_ascii_case(b"application/json"))
+}
+
+/// What the body gave, however it was taken.
+struct Taken<'a> {
+    form: &'a MultiMap,
+    files: Vec<Value>,
+    body_bytes: u64,
+    body_text: Option<String>,
+    /// The whole body, when it was buffered.
+    body: Option<&'a [u8]>,
+}
+
+/// The JSON document of the SPEC, or for a browser the page of it.
+fn respond(templates: &Templates, req: &Request<'_>, taken: Taken<'_>) -> Response {
+    let Taken {
+        form,
+        files,
+        body_bytes,
+        body_text,
+        body,
+    } = taken;
     let head = &req.head;
     let query = parse_urlencoded(head.query().unwrap_or("").as_bytes());
     let headers: Vec<Value> = head
@@ -105,7 +193,8 @@ fn respond(req: &Request<'_>, form: &MultiMap, files: Vec<Value>, body_bytes: u6
             }
         }
     }
-    let doc = json!({
+    let raw = raw_head(head);
+    let mut doc = json!({
         "method": head.method_str(),
         "target": head.target(),
         "path": head.path(),
@@ -117,10 +206,35 @@ fn respond(req: &Request<'_>, form: &MultiMap, files: Vec<Value>, body_bytes: u6
         "files": files,
         "body_bytes": body_bytes,
         "chunked": req.chunked,
+        "raw_head": raw,
+        "body_text": body_text,
+        "json": null,
+        "remote": req.peer.map(|p| p.to_string()),
     });
-    let mut body = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-    body.push(b'\n');
-    Response::new(200, "application/json", Body::Bytes(body))
+    // Parsed: `json` holds the body (which may be `null` itself).
+    let mut parsed = false;
+    if let Some(body) = body.filter(|_| is_json(req.header("content-type"))) {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(v) => {
+                doc["json"] = v;
+                parsed = true;
+            }
+            Err(e) => doc["json_error"] = json!(e.to_string()),
+        }
+    }
+    let resp = if error_format(req.header("accept")) == ErrorFormat::Html {
+        // The raw head with each CR and LF written out, the LF also kept as a break.
+        let shown = raw.replace('\r', "\\r").replace('\n', "\\n\n");
+        let mut context = doc;
+        context["raw_shown"] = json!(shown);
+        context["json_shown"] = json!(parsed.then(|| context["json"].to_string()));
+        html(templates, 200, "echo.html", &context)
+    } else {
+        let mut body = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        body.push(b'\n');
+        Response::new(200, "application/json", Body::Bytes(body))
+    };
+    resp.header("Vary", "Accept")
 }
 
 /// A multipart body for `/echo`, parsed as it arrives.
@@ -128,6 +242,9 @@ pub(crate) struct EchoSink {
     stream: MultipartStream,
     parts: EchoParts,
     body_bytes: u64,
+    /// The body's first [`BODY_TEXT_MAX`] bytes, for `body_text`.
+    start: Vec<u8>,
+    templates: Arc<Templates>,
 }
 
 /// Text fields and file sizes, part by part.
@@ -193,6 +310,9 @@ impl EchoParts {
 impl BodySink for EchoSink {
     fn data(&mut self, bytes: &[u8]) -> Result<(), Response> {
         self.body_bytes += bytes.len() as u64;
+        let room = BODY_TEXT_MAX - self.start.len();
+        self.start
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
         let parts = &mut self.parts;
         self.stream
             .push(bytes, |piece| {
@@ -213,6 +333,23 @@ impl BodySink for EchoSink {
         if let Err(e) = self.stream.finish() {
             return Response::text_error(e.status(), &e.to_string()).into();
         }
-        respond(req, &self.parts.form, self.parts.files, self.body_bytes).into()
+        // A file part's bytes are not text to show (SPEC: `/echo` reports their size).
+        let text = if self.parts.files.is_empty() {
+            body_text(&self.start)
+        } else {
+            None
+        };
+        respond(
+            &self.templates,
+            req,
+            Taken {
+                form: &self.parts.form,
+                files: self.parts.files,
+                body_bytes: self.body_bytes,
+                body_text: text,
+                body: None,
+            },
+        )
+        .into()
     }
 }
