@@ -560,7 +560,7 @@ impl Connection {
                     if self.read_eof && self.http.mid_message() && self.http.in_body() {
                         // A body cut short: nothing to answer on a half-closed stream.
                         self.sink = None;
-                        self.abandon();
+                        self.http.abandon();
                     }
                     return;
                 }
@@ -610,11 +610,6 @@ impl Connection {
                 }
             }
         }
-    }
-
-    /// Stop without an answer (the peer is gone mid-request).
-    fn abandon(&mut self) {
-        self.http.abandon();
     }
 
     /// A head is complete at the front of the unconsumed input.
@@ -702,10 +697,8 @@ impl Connection {
         match reply {
             Reply::Now(resp) => self.queue_for(cx, head_start, head_len, resp),
             Reply::Later(_) | Reply::Pending(_) => {
-                let mut line = String::new();
-                push_request_line(&mut line, &head);
                 self.waiting = Some(Box::new(Waiting {
-                    line,
+                    line: RequestLine(&head).to_string(),
                     started: self.started,
                 }));
                 match reply {
@@ -745,8 +738,7 @@ impl Connection {
             let head = self
                 .http
                 .head(self.input.slice(head_start, head_start + head_len));
-            let mut line = String::new();
-            push_request_line(&mut line, &head);
+            let line = RequestLine(&head);
             access_log(self.peer, &line, &resp, self.http.is_head(), self.started);
         }
         self.queue_response(cx, resp);
@@ -754,7 +746,7 @@ impl Connection {
 
     /// Log and queue a response whose request line is not at hand.
     fn log_and_queue(&mut self, cx: &Cx<'_>, resp: Response) {
-        access_log(self.peer, "-", &resp, self.http.is_head(), self.started);
+        access_log(self.peer, &"-", &resp, self.http.is_head(), self.started);
         self.queue_response(cx, resp);
     }
 
@@ -913,19 +905,27 @@ impl Connection {
     }
 }
 
-/// `GET /x HTTP/1.1`, for the access log.
-fn push_request_line(out: &mut String, head: &crate::http::RequestHead<'_>) {
-    out.push_str(head.method_str());
-    out.push(' ');
-    out.push_str(head.target());
-    out.push(' ');
-    out.push_str(head.version.as_str());
+/// `GET /x HTTP/1.1`, for the access log (written into the log line, not into a
+/// string of its own).
+struct RequestLine<'a>(&'a crate::http::RequestHead<'a>);
+
+impl std::fmt::Display for RequestLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = self.0;
+        write!(
+            f,
+            "{} {} {}",
+            h.method_str(),
+            h.target(),
+            h.version.as_str()
+        )
+    }
 }
 
 /// One access-log line: remote, request line, status, body bytes, duration.
 fn access_log(
     peer: Option<SocketAddr>,
-    line: &str,
+    line: &dyn std::fmt::Display,
     resp: &Response,
     is_head: bool,
     started: Instant,
