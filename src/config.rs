@@ -57,6 +57,8 @@ pub struct Config {
     pub max_upload: u64,
     pub max_upload_files: usize,
     pub trace: bool,
+    /// `--wire-log`: record every exchange for `/wire/` and the pages' panel.
+    pub wire_log: bool,
     /// `--header-timeout`: longest wait for the next line of a head.
     pub header_timeout: Duration,
     /// `--header-total`: longest a whole head may take since its first byte.
@@ -85,6 +87,7 @@ impl Default for Config {
             max_upload: MAX_UPLOAD,
             max_upload_files: MAX_UPLOAD_FILES,
             trace: false,
+            wire_log: true,
             header_timeout: Duration::from_secs_f64(HEADER_TIMEOUT_SECS),
             header_total: Duration::from_secs_f64(HEADER_TOTAL_SECS),
             body_timeout: Duration::from_secs_f64(BODY_TIMEOUT_SECS),
@@ -301,6 +304,17 @@ pub static FLAGS: &[Flag] = &[
         default: |_| None,
         apply: |c, v| {
             c.trace = !matches!(v, "0" | "false" | "no" | "off" | "");
+            Some(())
+        },
+    },
+    Flag {
+        name: "wire-log",
+        metavar: "",
+        help: "record the exchanges shown at /wire/ (--wire-log=off: not)",
+        kind: Kind::Switch,
+        default: |c| Some(if c.wire_log { "on" } else { "off" }.into()),
+        apply: |c, v| {
+            c.wire_log = !matches!(v, "0" | "false" | "no" | "off" | "");
             Some(())
         },
     },

@@ -15,6 +15,7 @@
 
 pub(crate) mod cart;
 pub(crate) mod catalogue;
+pub(crate) mod chrome;
 pub(crate) mod exchange;
 pub(crate) mod files;
 pub(crate) mod forms;
@@ -28,6 +29,7 @@ pub(crate) mod templates;
 pub(crate) mod throttle;
 pub(crate) mod users;
 pub(crate) mod view;
+pub(crate) mod wire;
 
 pub(crate) use exchange::{
     AppConfig, Body, BodyPolicy, BodySink, Job, Reply, Request, Response, unix_now,
@@ -59,6 +61,8 @@ pub(crate) struct App {
     pub secret: std::sync::Arc<users::SecretKey>,
     /// Failed logins per username and address ([`throttle`]); only login takes it.
     pub throttle: std::sync::Arc<std::sync::Mutex<throttle::Throttle>>,
+    /// The wire log ([`wire`]): off until the server sets it up for its workers.
+    pub wire: std::sync::Arc<wire::WireLog>,
 }
 
 /// Every template the pages render; checked at start so none is ever missing.
@@ -68,6 +72,9 @@ pub(crate) const TEMPLATES: &[&str] = &[
     "error.html",
     "products.html",
     "product.html",
+    "wire.html",
+    "wire_panel.html",
+    "who.html",
     "history.html",
     "cart.html",
     "cookies.html",
@@ -137,6 +144,7 @@ impl App {
             hosts: hosts::AllowedHosts::new([], []),
             secret: std::sync::Arc::new(secret),
             throttle: Default::default(),
+            wire: std::sync::Arc::new(wire::WireLog::off()),
         })
     }
 

@@ -15,7 +15,7 @@ pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
     cart, cookie_lab, echo, history, index, plain, playground, products, session_lab, static_files,
-    upload, uploads, user,
+    upload, uploads, user, wire,
 };
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
@@ -169,6 +169,8 @@ pub(crate) static ROUTES: &[Route] = &[
     get(Exact("/products/"), |app, req, _| products::list(app, req)),
     get(Exact("/history/"), |app, req, _| history::view(app, req)),
     get(Exact("/cart/"), |app, req, _| cart::view(app, req)),
+    get(Exact("/wire/"), |app, req, _| wire::view(app, req)),
+    get(Exact("/wire"), |_, req, _| append_slash(req)),
     post(Exact("/history/clear/"), |_, _, _| history::clear().into()),
     post(Exact("/cart/add/"), |app, req, _| {
         cart::change(app, req, true)

@@ -33,6 +33,7 @@
 //! reset.
 
 use crate::app::exchange::Lookup;
+use crate::app::wire::{BODY_BYTES, Record, Ring};
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::config::Config;
 use crate::http::conn::{Conn, ConnEvent, Expired, Reading, Refusal, Timeouts, peek};
@@ -132,10 +133,14 @@ pub(crate) struct Cx<'a> {
     pub config: &'a Config,
     pub date: &'a [u8],
     pub now: Instant,
+    /// The wall clock at the start of the turn, in Unix milliseconds.
+    pub unix_ms: u64,
     pub pool: &'a Pool,
     pub mailbox: &'a Arc<Mailbox>,
     /// The worker's free buffers.
     pub bufs: &'a RefCell<BufPool>,
+    /// The worker's part of the wire log (`None`: recording is off).
+    pub wire: Option<&'a Ring>,
 }
 
 /// The request whose answer is being worked out off the event loop (blocking pool,
@@ -144,6 +149,27 @@ struct Waiting {
     /// Its request line, for the access log.
     line: String,
     started: Instant,
+    /// What the wire log records of the request (its head, the start of its body),
+    /// kept because the input buffer moves on meanwhile; empty with the log off.
+    asked: Asked,
+}
+
+/// The request side of an exchange, as the wire log records it.
+#[derive(Default)]
+struct Asked {
+    request: u32,
+    time_ms: u64,
+    head: Vec<u8>,
+    body_bytes: u64,
+    body_start: Vec<u8>,
+}
+
+/// Where the head of the request being answered lies.
+enum HeadAt<'a> {
+    /// In the input buffer, at `[start, start + len)`.
+    Input(usize, usize),
+    /// Copied aside while its answer was worked out.
+    Kept(&'a Asked),
 }
 
 pub(crate) struct Connection {
@@ -192,6 +218,15 @@ pub(crate) struct Connection {
     /// for the idle timeout is dropped.
     last_write: Instant,
     trace: bool,
+    /// Requests begun on this connection (the wire log's request number).
+    requests: u32,
+    /// When the current request's head was complete, in Unix ms (the wire log's time).
+    request_ms: u64,
+    /// Body bytes of the current request so far.
+    body_seen: u64,
+    /// The first bytes of a streamed body (a buffered one is in `body`), for the wire
+    /// log; given back once recorded.
+    body_peek: Vec<u8>,
 }
 
 /// The connection timers from the configuration.
@@ -242,6 +277,10 @@ impl Connection {
             write_pending: false,
             last_write: now,
             trace: config.trace,
+            requests: 0,
+            request_ms: 0,
+            body_seen: 0,
+            body_peek: Vec::new(),
         }
     }
 
@@ -260,10 +299,13 @@ impl Connection {
             + self.input.capacity()
             + self.out.capacity()
             + self.body.capacity()
-            + self
-                .waiting
-                .as_ref()
-                .map_or(0, |w| std::mem::size_of::<Waiting>() + w.line.capacity())
+            + self.waiting.as_ref().map_or(0, |w| {
+                std::mem::size_of::<Waiting>()
+                    + w.line.capacity()
+                    + w.asked.head.capacity()
+                    + w.asked.body_start.capacity()
+            })
+            + self.body_peek.capacity()
             + self.http.heap_bytes()
             + self
                 .sink
@@ -574,8 +616,13 @@ impl Connection {
                     let start = self.input.pos();
                     self.input.consume(step.consumed);
                     let data = self.input.slice(start + range.start, start + range.end);
+                    self.body_seen += data.len() as u64;
                     match &mut self.sink {
                         Some(sink) => {
+                            if cx.wire.is_some() && self.body_peek.len() < BODY_BYTES {
+                                let take = data.len().min(BODY_BYTES - self.body_peek.len());
+                                self.body_peek.extend_from_slice(&data[..take]);
+                            }
                             turn.sink_bytes = turn.sink_bytes.saturating_sub(data.len());
                             if let Err(resp) = sink.data(data) {
                                 // The sink's answer is final: the rest is not read.
@@ -617,6 +664,7 @@ impl Connection {
         let start = self.input.pos();
         self.input.consume(len);
         self.started = cx.now;
+        self.begin_request(cx);
         let head = self.http.head(self.input.slice(start, start + len));
         let (policy, route) = cx.app.body_policy(&head);
         self.route = route;
@@ -673,10 +721,7 @@ impl Connection {
             route: std::mem::take(&mut self.route),
         };
         let sink = self.sink.take();
-        let reply = catch_unwind(AssertUnwindSafe(|| match sink {
-            Some(sink) => sink.finish(&req),
-            None => cx.app.handle(&req),
-        }));
+        let reply = catch_unwind(AssertUnwindSafe(|| cx.app.answer(&req, sink)));
         let reply = match reply {
             Ok(r) => r,
             Err(_) => {
@@ -697,9 +742,11 @@ impl Connection {
         match reply {
             Reply::Now(resp) => self.queue_for(cx, head_start, head_len, resp),
             Reply::Later(_) | Reply::Pending(_) => {
+                let asked = self.asked(cx, HeadAt::Input(head_start, head_len));
                 self.waiting = Some(Box::new(Waiting {
                     line: RequestLine(&head).to_string(),
                     started: self.started,
+                    asked,
                 }));
                 match reply {
                     Reply::Later(job) => cx.pool.submit(job, self.token, Arc::clone(cx.mailbox)),
@@ -728,7 +775,7 @@ impl Connection {
             self.http.is_head(),
             waiting.started,
         );
-        self.queue_response(cx, resp);
+        self.queue_response(cx, resp, HeadAt::Kept(&waiting.asked));
         self.drive(cx, false)
     }
 
@@ -741,13 +788,14 @@ impl Connection {
             let line = RequestLine(&head);
             access_log(self.peer, &line, &resp, self.http.is_head(), self.started);
         }
-        self.queue_response(cx, resp);
+        self.queue_response(cx, resp, HeadAt::Input(head_start, head_len));
     }
 
     /// Log and queue a response whose request line is not at hand.
     fn log_and_queue(&mut self, cx: &Cx<'_>, resp: Response) {
         access_log(self.peer, &"-", &resp, self.http.is_head(), self.started);
-        self.queue_response(cx, resp);
+        // The head of a request whose body is streaming lies at the buffer's front.
+        self.queue_response(cx, resp, HeadAt::Input(0, self.head_len));
     }
 
     /// Answer a refusal found while a route's body came in (its head is at the
@@ -757,6 +805,8 @@ impl Connection {
             let len = std::mem::take(&mut self.head_len);
             self.refuse_head(cx, 0, len, refusal);
         } else {
+            // A head refused before it was complete: a request of its own.
+            self.begin_request(cx);
             let start = self.input.pos();
             let len = self.input.unconsumed().len();
             self.refuse_head(cx, start, len, refusal);
@@ -784,15 +834,16 @@ impl Connection {
                 refusal
             );
         }
-        self.queue_response(cx, resp);
+        self.queue_response(cx, resp, HeadAt::Input(start, len));
     }
 
     /// Encode a response into the output buffer (head and, when small, body: one write).
-    fn queue_response(&mut self, cx: &Cx<'_>, resp: Response) {
+    fn queue_response(&mut self, cx: &Cx<'_>, resp: Response, asked: HeadAt<'_>) {
         let Response { head, body } = resp;
         if !self.has_output() {
             self.last_write = cx.now;
         }
+        let mark = self.out.len();
         let framed = self.http.respond(
             &head,
             body.len(),
@@ -801,6 +852,9 @@ impl Connection {
             cx.now,
             &mut self.out,
         );
+        if let Some(ring) = cx.wire {
+            self.record(ring, asked, mark);
+        }
         if !framed.body {
             return;
         }
@@ -819,6 +873,69 @@ impl Connection {
                     self.file = Some((file, len));
                 }
             }
+        }
+    }
+
+    /// A new request begins (a head is complete, or refused before it was): number it
+    /// and start counting its body, for the wire log.
+    fn begin_request(&mut self, cx: &Cx<'_>) {
+        self.requests = self.requests.wrapping_add(1);
+        self.request_ms = cx.unix_ms;
+        self.body_seen = 0;
+        self.body_peek.clear();
+    }
+
+    /// The request side of the current exchange, copied (for an answer that comes
+    /// later); nothing with the wire log off.
+    fn asked(&self, cx: &Cx<'_>, at: HeadAt<'_>) -> Asked {
+        if cx.wire.is_none() {
+            return Asked::default();
+        }
+        let (head, body_start) = self.request_side(&at);
+        Asked {
+            request: self.requests,
+            time_ms: self.request_ms,
+            head: head.to_vec(),
+            body_bytes: self.body_seen,
+            body_start: body_start.to_vec(),
+        }
+    }
+
+    /// The head and the start of the body of the request at `at`.
+    fn request_side<'s>(&'s self, at: &'s HeadAt<'s>) -> (&'s [u8], &'s [u8]) {
+        match at {
+            HeadAt::Input(start, len) => {
+                let head = self.input.slice(*start, start + len);
+                let body = if self.body_peek.is_empty() {
+                    &self.body[..self.body.len().min(BODY_BYTES)]
+                } else {
+                    &self.body_peek[..]
+                };
+                (head, body)
+            }
+            HeadAt::Kept(asked) => (&asked.head, &asked.body_start),
+        }
+    }
+
+    /// Record the exchange whose response head was just framed at `out[mark..]`.
+    fn record(&mut self, ring: &Ring, at: HeadAt<'_>, mark: usize) {
+        let (request, time_ms, body_bytes) = match &at {
+            HeadAt::Input(..) => (self.requests, self.request_ms, self.body_seen),
+            HeadAt::Kept(a) => (a.request, a.time_ms, a.body_bytes),
+        };
+        let (request_head, body_start) = self.request_side(&at);
+        ring.record(&Record {
+            peer: self.peer,
+            conn: self.id,
+            request,
+            time_ms,
+            request_head,
+            body_bytes,
+            body_start,
+            response_head: &self.out[mark..],
+        });
+        if self.body_peek.capacity() > 0 {
+            self.body_peek = Vec::new();
         }
     }
 
@@ -1045,9 +1162,11 @@ mod tests {
                 config: &self.config,
                 date: &self.date,
                 now: Instant::now(),
+                unix_ms: 0,
                 pool: &self.pool,
                 mailbox: &self.mailbox,
                 bufs: &self.bufs,
+                wire: None,
             }
         }
 

@@ -60,6 +60,10 @@ impl Server {
             Some((host, _port)) => host,
             None => config.addr.as_str(),
         };
+        app.wire = std::sync::Arc::new(crate::app::wire::WireLog::new(
+            config.workers.max(1),
+            config.wire_log,
+        ));
         app.hosts = crate::app::router::AllowedHosts::new(
             [given_host, bound_host.as_str()],
             config.allowed_hosts.iter().map(String::as_str),

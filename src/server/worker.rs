@@ -127,6 +127,9 @@ pub(crate) struct Worker {
     /// Draining since `stop`: when to give up on the connections still open.
     drain_deadline: Option<Instant>,
     index: usize,
+    /// The wall clock at the start of this turn, in Unix milliseconds (the wire log's
+    /// time).
+    unix_ms: u64,
 }
 
 /// What a connection gets from its worker for one call.
@@ -136,22 +139,26 @@ fn cx<'a>(
     mailbox: &'a Arc<Mailbox>,
     bufs: &'a RefCell<BufPool>,
     now: Instant,
+    (index, unix_ms): (usize, u64),
 ) -> Cx<'a> {
     Cx {
         app: &shared.app,
         config: &shared.config,
         date: date.as_bytes(),
         now,
+        unix_ms,
         pool: &shared.pool,
         mailbox,
         bufs,
+        wire: shared.app.wire.ring(index),
     }
 }
 
-fn unix_now() -> u64 {
+/// The wall clock in Unix milliseconds (read once per turn of the loop).
+fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Worker {
@@ -171,7 +178,8 @@ impl Worker {
             .unwrap_or_else(|e| e.into_inner())
             .push(Arc::clone(&mailbox));
         let mut date = DateCache::new();
-        date.update(unix_now());
+        let wall = unix_ms();
+        date.update(wall / 1000);
         Ok(Worker {
             poll,
             listener: Some(listener),
@@ -186,6 +194,7 @@ impl Worker {
             out_of_fds: false,
             drain_deadline: None,
             index,
+            unix_ms: wall,
         })
     }
 
@@ -215,7 +224,8 @@ impl Worker {
                 return Err(e);
             }
             let now = Instant::now();
-            self.date.update(unix_now());
+            self.unix_ms = unix_ms();
+            self.date.update(self.unix_ms / 1000);
 
             for event in events.iter() {
                 match event.token() {
@@ -257,7 +267,14 @@ impl Worker {
                 };
                 if self.timers.check(&mut conn.deadline, at, token, now) {
                     let shared = Arc::clone(&self.shared);
-                    let cx = cx(&shared, &self.date, &self.mailbox, &self.bufs, now);
+                    let cx = cx(
+                        &shared,
+                        &self.date,
+                        &self.mailbox,
+                        &self.bufs,
+                        now,
+                        (self.index, self.unix_ms),
+                    );
                     let next = conn.on_timeout(&cx);
                     self.after(key, next, now);
                 }
@@ -381,7 +398,14 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        let cx = cx(&shared, &self.date, &self.mailbox, &self.bufs, now);
+        let cx = cx(
+            &shared,
+            &self.date,
+            &self.mailbox,
+            &self.bufs,
+            now,
+            (self.index, self.unix_ms),
+        );
         let next = conn.drive(&cx, readable);
         self.after(key, next, now);
     }
@@ -394,7 +418,14 @@ impl Worker {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue; // the client left; the work is done all the same
             };
-            let cx = cx(&shared, &self.date, &self.mailbox, &self.bufs, now);
+            let cx = cx(
+                &shared,
+                &self.date,
+                &self.mailbox,
+                &self.bufs,
+                now,
+                (self.index, self.unix_ms),
+            );
             let next = conn.complete(&cx, response);
             self.after(key, next, now);
         }

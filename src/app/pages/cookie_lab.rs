@@ -196,8 +196,26 @@ fn initial_form() -> Form {
 
 /// `GET /cookies/…`.
 pub(crate) fn view(app: &App, req: &Request<'_>) -> Response {
-    let (d, x) = (data(req, None), extra(req, &initial_form()));
+    let (d, mut x) = (data(req, None), extra(req, &initial_form()));
+    x["just_sent"] = json!(just_sent(app, req));
     respond_extra(app, req, 200, "cookies.html", &d, x, Vary::AcceptCookie)
+}
+
+/// The `Set-Cookie` fields of this client's previous exchange, when it was a POST to
+/// the lab (the form's, before its 302 led here), from the wire log, as sent (but
+/// for a `sessionid` value, cut).
+fn just_sent(app: &App, req: &Request<'_>) -> Vec<String> {
+    let Some(prev) = app.wire.previous_page(req.peer.map(|p| p.ip())) else {
+        return Vec::new();
+    };
+    if !prev.request_head.starts_with(b"POST /cookies/") {
+        return Vec::new();
+    }
+    crate::app::wire::shown_head(&prev.response_head)
+        .lines()
+        .filter(|l| l.len() > 11 && l[..11].eq_ignore_ascii_case("set-cookie:"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// `POST /cookies/…`: set one cookie, 302 back here.

@@ -12,3 +12,4 @@ pub(crate) mod static_files;
 pub(crate) mod upload;
 pub(crate) mod uploads;
 pub(crate) mod user;
+pub(crate) mod wire;

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::app::catalogue::parse_id;
 use crate::app::exchange::{Request, Response};
 use crate::app::pages::history;
-use crate::app::view::{Vary, error_page, respond};
+use crate::app::view::{Vary, error_page, respond, respond_extra};
 use serde_json::{Map, Value};
 
 /// `GET /products/`: every product. JSON `{"products": [{"id", "name", "price_cents",
@@ -46,14 +46,17 @@ pub(crate) fn show(app: &App, req: &Request<'_>, id: &str) -> Response {
     let mut data = Map::new();
     data.insert("product".into(), product.clone());
     data.insert("max_qty".into(), Value::from(crate::app::cart::MAX_QTY));
-    // The Set-Cookie depends on the Cookie sent: `Vary: Cookie`.
-    respond(
+    // The Set-Cookie depends on the Cookie sent: `Vary: Cookie`. The page shows the
+    // very value it sends.
+    let set_cookie = history::set_cookie(&ids);
+    respond_extra(
         app,
         req,
         200,
         "product.html",
         &Value::Object(data),
+        serde_json::json!({ "set_cookie": set_cookie }),
         Vary::AcceptCookie,
     )
-    .header("Set-Cookie", history::set_cookie(&ids))
+    .header("Set-Cookie", set_cookie)
 }

@@ -1,0 +1,568 @@
+//! The wire log: the last exchanges of every client, byte for byte, as the connection
+//! layer saw them (SPEC "Seeing the exchange"; the page is `/wire/`, the "On the wire"
+//! panel of every HTML page reads it too).
+//!
+//! Theory of operation. Each worker owns one [`Ring`] of fixed slots and is the only
+//! one that writes it: after a response head is framed, the connection copies the
+//! request head, the first KiB of the body and the response head into the next slot
+//! (into that slot's own buffer, reused: no allocation once it has grown). Readers
+//! (`/wire/` on any worker) lock a ring just long enough to copy out their client's
+//! slots. The writer only ever *tries* the lock: if a reader holds it at that moment,
+//! the exchange is not recorded (counted in [`Ring::missed`]) rather than the event
+//! loop waiting — so recording never blocks a worker, and costs an uncontended
+//! compare-and-swap and a few small copies per exchange.
+//!
+//! Bounds: at most [`EXCHANGES`] exchanges kept over all workers (each ring
+//! `EXCHANGES / workers`), each at most [`EXCHANGE_BYTES`] (a longer request head is
+//! cut, and says how much was cut), so the log holds at most 2 MiB whatever clients
+//! send.
+//!
+//! Secrets: the slots hold the bytes as they were; what leaves them is shown by
+//! [`shown_head`] and [`shown_body`]: a `sessionid` value cut to 6 characters
+//! (SPEC), and — because everyone behind one address reads the same log — the
+//! credentials of an `Authorization` field and the value of a `password` form field
+//! hidden too.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Exchanges kept over all workers (SPEC).
+pub(crate) const EXCHANGES: usize = 256;
+/// Bytes kept of one exchange: request head, body start and response head (SPEC).
+pub(crate) const EXCHANGE_BYTES: usize = 8 * 1024;
+/// Bytes kept of a body (shown when it is text).
+pub(crate) const BODY_BYTES: usize = 1024;
+/// A slot's buffer at start: a typical exchange (a browser's head and a page's
+/// response head) fits, so slots rarely grow.
+const SLOT_START: usize = 1024;
+
+/// What the connection layer hands over for one exchange (borrowed: copied into the
+/// slot).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record<'a> {
+    pub peer: Option<SocketAddr>,
+    /// The connection's number (unique across workers).
+    pub conn: usize,
+    /// The request's number on its connection, from 1.
+    pub request: u32,
+    /// When the request's head was complete, in Unix milliseconds.
+    pub time_ms: u64,
+    /// The request head as received (as far as it came, for a refused one).
+    pub request_head: &'a [u8],
+    /// The body's length (de-chunked), and its first bytes as far as they are at hand.
+    pub body_bytes: u64,
+    pub body_start: &'a [u8],
+    /// The response head exactly as framed.
+    pub response_head: &'a [u8],
+}
+
+/// One recorded exchange, copied out of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Exchange {
+    pub conn: u64,
+    pub request: u32,
+    pub time_ms: u64,
+    pub request_head: Vec<u8>,
+    /// Bytes of the request head not kept (past [`EXCHANGE_BYTES`]).
+    pub request_cut: usize,
+    pub body_bytes: u64,
+    /// The first bytes of the body (at most [`BODY_BYTES`]).
+    pub body_start: Vec<u8>,
+    pub response_head: Vec<u8>,
+    /// The ring's sequence number: orders the exchanges of one worker.
+    seq: u64,
+}
+
+impl Exchange {
+    /// The request line's target (`/cart/`), for filtering.
+    pub(crate) fn target(&self) -> &[u8] {
+        let line = self
+            .request_head
+            .split(|&b| b == b'\n')
+            .next()
+            .unwrap_or_default();
+        line.split(|&b| b == b' ').nth(1).unwrap_or_default()
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    ip: Option<IpAddr>,
+    conn: u64,
+    request: u32,
+    time_ms: u64,
+    body_bytes: u64,
+    seq: u64,
+    request_len: usize,
+    request_cut: usize,
+    body_len: usize,
+    /// Request head, body start and response head, one after the other.
+    bytes: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct RingState {
+    slots: Vec<Slot>,
+    /// The slot the next exchange goes into.
+    next: usize,
+    /// Exchanges recorded so far (the next one's sequence number).
+    seq: u64,
+}
+
+/// One worker's part of the log.
+#[derive(Debug)]
+pub(crate) struct Ring {
+    state: Mutex<RingState>,
+    missed: AtomicU64,
+}
+
+impl Ring {
+    fn new(slots: usize) -> Ring {
+        let slots = (0..slots.max(1))
+            .map(|_| Slot {
+                ip: None,
+                conn: 0,
+                request: 0,
+                time_ms: 0,
+                body_bytes: 0,
+                seq: 0,
+                request_len: 0,
+                request_cut: 0,
+                body_len: 0,
+                bytes: Vec::with_capacity(SLOT_START),
+            })
+            .collect();
+        Ring {
+            state: Mutex::new(RingState {
+                slots,
+                next: 0,
+                seq: 0,
+            }),
+            missed: AtomicU64::new(0),
+        }
+    }
+
+    /// Copy one exchange into the next slot, overwriting the oldest. Never waits: if
+    /// a reader holds the ring, the exchange is counted as missed instead.
+    pub(crate) fn record(&self, r: &Record<'_>) {
+        let Ok(mut state) = self.state.try_lock() else {
+            self.missed.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let state = &mut *state;
+        let seq = state.seq;
+        state.seq += 1;
+        let at = state.next;
+        state.next = (at + 1) % state.slots.len();
+        let slot = &mut state.slots[at];
+        let response = &r.response_head[..r.response_head.len().min(EXCHANGE_BYTES / 2)];
+        let body = &r.body_start[..r.body_start.len().min(BODY_BYTES)];
+        let room = EXCHANGE_BYTES - response.len() - body.len();
+        let request = &r.request_head[..r.request_head.len().min(room)];
+        slot.ip = r.peer.map(|p| p.ip());
+        slot.conn = r.conn as u64;
+        slot.request = r.request;
+        slot.time_ms = r.time_ms;
+        slot.body_bytes = r.body_bytes;
+        slot.seq = seq;
+        slot.request_len = request.len();
+        slot.request_cut = r.request_head.len() - request.len();
+        slot.body_len = body.len();
+        slot.bytes.clear();
+        slot.bytes.extend_from_slice(request);
+        slot.bytes.extend_from_slice(body);
+        slot.bytes.extend_from_slice(response);
+    }
+
+    /// Exchanges not recorded because a reader held the ring.
+    pub(crate) fn missed(&self) -> u64 {
+        self.missed.load(Ordering::Relaxed)
+    }
+
+    /// Copy out the exchanges of `ip` (those with no address, for `None`).
+    fn of(&self, ip: Option<IpAddr>, out: &mut Vec<Exchange>) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let filled = state.seq.min(state.slots.len() as u64) as usize;
+        for slot in state.slots[..filled].iter().filter(|s| s.ip == ip) {
+            let (request, rest) = slot.bytes.split_at(slot.request_len);
+            let (body, response) = rest.split_at(slot.body_len);
+            out.push(Exchange {
+                conn: slot.conn,
+                request: slot.request,
+                time_ms: slot.time_ms,
+                request_head: request.to_vec(),
+                request_cut: slot.request_cut,
+                body_bytes: slot.body_bytes,
+                body_start: body.to_vec(),
+                response_head: response.to_vec(),
+                seq: slot.seq,
+            });
+        }
+    }
+}
+
+/// The log of every worker (see the module's comment). With recording off, there are
+/// no rings and the pages say so.
+#[derive(Debug)]
+pub(crate) struct WireLog {
+    rings: Vec<Ring>,
+}
+
+impl WireLog {
+    /// A log for `workers` workers (recording off: `enabled` false).
+    pub(crate) fn new(workers: usize, enabled: bool) -> WireLog {
+        let workers = workers.max(1);
+        let per_ring = (EXCHANGES / workers).max(1);
+        WireLog {
+            rings: if enabled {
+                (0..workers).map(|_| Ring::new(per_ring)).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Off: no ring (until the server sets one up, and with `--wire-log=off`).
+    pub(crate) fn off() -> WireLog {
+        WireLog { rings: Vec::new() }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        !self.rings.is_empty()
+    }
+
+    /// Worker `i`'s ring (`None` when recording is off).
+    pub(crate) fn ring(&self, i: usize) -> Option<&Ring> {
+        self.rings.get(i)
+    }
+
+    /// Exchanges not recorded because a reader held a ring.
+    pub(crate) fn missed(&self) -> u64 {
+        self.rings.iter().map(Ring::missed).sum()
+    }
+
+    /// The exchanges of the client at `ip`, newest first.
+    pub(crate) fn of(&self, ip: Option<IpAddr>) -> Vec<Exchange> {
+        let mut out = Vec::new();
+        for ring in &self.rings {
+            ring.of(ip, &mut out);
+        }
+        out.sort_by(|a, b| (b.time_ms, b.seq).cmp(&(a.time_ms, a.seq)));
+        out
+    }
+
+    /// The newest exchange of `ip` that a page's "previous exchange" shows: not a
+    /// `/static/` file or the icon, which a browser fetches in between on its own.
+    pub(crate) fn previous_page(&self, ip: Option<IpAddr>) -> Option<Exchange> {
+        self.of(ip).into_iter().find(|e| {
+            let t = e.target();
+            !t.starts_with(b"/static/") && t != b"/favicon.ico"
+        })
+    }
+}
+
+/// How much of a secret value a page shows (SPEC: a `sessionid`, 6 characters).
+const SHOWN: usize = crate::app::view::SHOWN_ID_CHARS;
+
+/// A head's bytes as a page shows them: as they were, but the value of a `sessionid`
+/// cookie (in `Cookie` and `Set-Cookie`) cut to 6 characters and `…`, and an
+/// `Authorization` field's credentials likewise. Bytes that are not UTF-8 are shown
+/// as U+FFFD.
+pub(crate) fn shown_head(head: &[u8]) -> String {
+    let mut out = String::with_capacity(head.len());
+    for line in head.split_inclusive(|&b| b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        let Some((name, value)) = text.split_once(':') else {
+            out.push_str(&text);
+            continue;
+        };
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "cookie" => {
+                out.push_str(name);
+                out.push(':');
+                let (value, end) = split_line_end(value);
+                out.push_str(&crate::app::view::shown_cookie_field(value));
+                out.push_str(end);
+            }
+            "set-cookie" => {
+                out.push_str(name);
+                out.push(':');
+                out.push_str(&shown_set_cookie(value));
+            }
+            "authorization" | "proxy-authorization" => {
+                out.push_str(name);
+                out.push(':');
+                out.push_str(&cut_credentials(value));
+            }
+            _ => out.push_str(&text),
+        }
+    }
+    out
+}
+
+/// `Set-Cookie: sessionid=abcdef…; Path=/`: the value of a `sessionid` cut.
+fn shown_set_cookie(field: &str) -> String {
+    let (pair, attrs) = match field.find(';') {
+        Some(i) => field.split_at(i),
+        None => (field, ""),
+    };
+    match pair.split_once('=') {
+        Some((name, value)) if name.trim() == crate::app::session::COOKIE => {
+            let (value, end) = split_line_end(value);
+            if value.is_empty() {
+                return field.to_string();
+            }
+            let cut: String = value.chars().take(SHOWN).collect();
+            if attrs.is_empty() {
+                format!("{name}={cut}…{end}")
+            } else {
+                format!("{name}={cut}…{attrs}")
+            }
+        }
+        _ => field.to_string(),
+    }
+}
+
+/// ` Basic dXNlcjpw…`: the scheme, and 6 characters of the credentials.
+fn cut_credentials(value: &str) -> String {
+    let (value, end) = split_line_end(value);
+    let trimmed = value.trim_start();
+    let lead = &value[..value.len() - trimmed.len()];
+    match trimmed.split_once(' ') {
+        Some((scheme, cred)) if !cred.is_empty() => {
+            let cut: String = cred.chars().take(SHOWN).collect();
+            format!("{lead}{scheme} {cut}…{end}")
+        }
+        _ if !trimmed.is_empty() => {
+            let cut: String = trimmed.chars().take(SHOWN).collect();
+            format!("{lead}{cut}…{end}")
+        }
+        _ => format!("{value}{end}"),
+    }
+}
+
+/// `("value", "\r\n")` from `"value\r\n"`.
+fn split_line_end(s: &str) -> (&str, &str) {
+    let body = s.trim_end_matches(['\r', '\n']);
+    (body, &s[body.len()..])
+}
+
+/// The start of a body as a page shows it: the text, when it is UTF-8 (cut at the
+/// last whole character) without control bytes but tab, CR and LF; `None` for
+/// binary. A `password` field of a form has its value hidden.
+pub(crate) fn shown_body(start: &[u8], total: u64) -> Option<String> {
+    if start.is_empty() {
+        return None;
+    }
+    let text = match std::str::from_utf8(start) {
+        Ok(t) => t,
+        // Cut mid-character at the 1 KiB mark (more bytes followed).
+        Err(e) if e.error_len().is_none() && (start.len() as u64) < total => {
+            std::str::from_utf8(&start[..e.valid_up_to()]).ok()?
+        }
+        Err(_) => return None,
+    };
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
+    {
+        return None;
+    }
+    Some(hide_passwords(text))
+}
+
+/// `username=ada&password=•••`: the value of every `password`-named urlencoded field
+/// (and `password=` wherever a pair starts) replaced.
+fn hide_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, pair) in text.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((name, value)) if name.contains("password") && !value.is_empty() => {
+                out.push_str(name);
+                out.push_str("=•••");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(peer: &str, conn: usize, request: u32, head: &'a [u8]) -> Record<'a> {
+        Record {
+            peer: Some(peer.parse().unwrap()),
+            conn,
+            request,
+            time_ms: 1_700_000_000_000 + request as u64,
+            request_head: head,
+            body_bytes: 0,
+            body_start: b"",
+            response_head: b"HTTP/1.1 200 OK\r\n\r\n",
+        }
+    }
+
+    #[test]
+    fn a_client_sees_its_own_exchanges_newest_first() {
+        let log = WireLog::new(1, true);
+        let ring = log.ring(0).unwrap();
+        ring.record(&record("10.0.0.1:5000", 1, 1, b"GET /a HTTP/1.1\r\n\r\n"));
+        ring.record(&record(
+            "10.0.0.2:6000",
+            2,
+            1,
+            b"GET /other HTTP/1.1\r\n\r\n",
+        ));
+        ring.record(&record("10.0.0.1:5001", 3, 2, b"GET /b HTTP/1.1\r\n\r\n"));
+        let got = log.of(Some("10.0.0.1".parse().unwrap()));
+        let targets: Vec<&[u8]> = got.iter().map(Exchange::target).collect();
+        assert_eq!(targets, [&b"/b"[..], b"/a"]);
+        assert_eq!((got[0].conn, got[0].request), (3, 2));
+        assert_eq!(got[1].response_head, b"HTTP/1.1 200 OK\r\n\r\n");
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest_exchanges_of_its_bound() {
+        let log = WireLog::new(2, true);
+        for i in 0..1000u32 {
+            let head = format!("GET /{i} HTTP/1.1\r\n\r\n");
+            log.ring((i % 2) as usize).unwrap().record(&record(
+                "10.0.0.1:1",
+                1,
+                i,
+                head.as_bytes(),
+            ));
+        }
+        let got = log.of(Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(got.len(), EXCHANGES);
+        assert_eq!(got[0].target(), b"/999");
+        assert_eq!(got[EXCHANGES - 1].target(), b"/744");
+    }
+
+    #[test]
+    fn an_exchange_is_cut_to_its_bound_and_says_how_much_was_cut() {
+        let log = WireLog::new(1, true);
+        let head = vec![b'a'; 20_000];
+        let body = vec![b'b'; 5000];
+        let mut r = record("10.0.0.1:1", 1, 1, &head);
+        r.body_bytes = 5000;
+        r.body_start = &body;
+        log.ring(0).unwrap().record(&r);
+        let e = &log.of(Some("10.0.0.1".parse().unwrap()))[0];
+        let kept = e.request_head.len() + e.body_start.len() + e.response_head.len();
+        assert_eq!(kept, EXCHANGE_BYTES);
+        assert_eq!(e.body_start.len(), BODY_BYTES);
+        assert_eq!(e.request_cut, 20_000 - e.request_head.len());
+        assert_eq!(e.body_bytes, 5000);
+    }
+
+    #[test]
+    fn a_writer_never_waits_for_a_reader() {
+        let log = WireLog::new(1, true);
+        let ring = log.ring(0).unwrap();
+        let held = ring.state.lock().unwrap();
+        ring.record(&record("10.0.0.1:1", 1, 1, b"GET / HTTP/1.1\r\n\r\n"));
+        drop(held);
+        assert_eq!(log.missed(), 1);
+        assert!(log.of(Some("10.0.0.1".parse().unwrap())).is_empty());
+    }
+
+    #[test]
+    fn the_previous_page_skips_what_a_browser_fetches_on_its_own() {
+        let log = WireLog::new(1, true);
+        let ring = log.ring(0).unwrap();
+        ring.record(&record(
+            "10.0.0.1:1",
+            1,
+            1,
+            b"POST /cart/add/ HTTP/1.1\r\n\r\n",
+        ));
+        ring.record(&record(
+            "10.0.0.1:1",
+            1,
+            2,
+            b"GET /static/style.css HTTP/1.1\r\n\r\n",
+        ));
+        ring.record(&record(
+            "10.0.0.1:1",
+            1,
+            3,
+            b"GET /favicon.ico HTTP/1.1\r\n\r\n",
+        ));
+        let prev = log
+            .previous_page(Some("10.0.0.1".parse().unwrap()))
+            .unwrap();
+        assert_eq!(prev.target(), b"/cart/add/");
+    }
+
+    #[test]
+    fn recording_off_keeps_nothing() {
+        let log = WireLog::new(4, false);
+        assert!(!log.enabled());
+        assert!(log.ring(0).is_none());
+    }
+
+    #[test]
+    fn secrets_are_cut_in_shown_heads() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "Cookie: a=1; sessionid=0123456789abcdef\r\n",
+                "Cookie: a=1; sessionid=012345…\r\n",
+            ),
+            (
+                "Set-Cookie: sessionid=0123456789abcdef; HttpOnly; Path=/\r\n",
+                "Set-Cookie: sessionid=012345…; HttpOnly; Path=/\r\n",
+            ),
+            (
+                "Set-Cookie: sessionid=0123456789abcdef\r\n",
+                "Set-Cookie: sessionid=012345…\r\n",
+            ),
+            // Deleting the cookie shows the empty value as it is.
+            (
+                "Set-Cookie: sessionid=; Max-Age=0\r\n",
+                "Set-Cookie: sessionid=; Max-Age=0\r\n",
+            ),
+            (
+                "Set-Cookie: history=3.2.1; Path=/\r\n",
+                "Set-Cookie: history=3.2.1; Path=/\r\n",
+            ),
+            (
+                "Authorization: Basic dXNlcjpwYXNz\r\n",
+                "Authorization: Basic dXNlcj…\r\n",
+            ),
+            ("authorization: Bearer\n", "authorization: Bearer…\n"),
+            ("GET / HTTP/1.1\r\n", "GET / HTTP/1.1\r\n"),
+            ("Host: x\r\n\r\n", "Host: x\r\n\r\n"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(shown_head(raw.as_bytes()), *shown, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_shown_when_text_with_passwords_hidden() {
+        assert_eq!(
+            shown_body(b"username=ada&password=hunter22&remember=1", 41).as_deref(),
+            Some("username=ada&password=•••&remember=1")
+        );
+        assert_eq!(
+            shown_body(b"{\"a\": 1}\n", 9).as_deref(),
+            Some("{\"a\": 1}\n")
+        );
+        assert_eq!(shown_body(b"\x89PNG\r\n\x1a\n", 8), None);
+        assert_eq!(shown_body(b"", 0), None);
+        // Cut mid-character at the KiB mark: the whole characters before it.
+        let mut long = vec![b'a'; 1023];
+        long.push(0xc3);
+        assert_eq!(shown_body(&long, 2000).map(|s| s.len()), Some(1023));
+        // Invalid UTF-8 in a body that ends there: binary.
+        assert_eq!(shown_body(&long, 1024), None);
+    }
+}
