@@ -248,7 +248,7 @@ impl WireLog {
         for ring in &self.rings {
             ring.of(ip, &mut out);
         }
-        out.sort_by(|a, b| (b.time_ms, b.seq).cmp(&(a.time_ms, a.seq)));
+        out.sort_by_key(|e| std::cmp::Reverse((e.time_ms, e.seq)));
         out
     }
 
