@@ -675,6 +675,7 @@ mod tests {
         ("max-upload", "3M"),
         ("max-upload-files", "7"),
         ("trace", "1"),
+        ("wire-log", "off"),
         ("header-timeout", "1.5"),
         ("header-total", "9"),
         ("body-timeout", "4"),

@@ -186,7 +186,7 @@ fn a_browser_gets_an_html_page() {
         head.contains("Content-Type: text/html; charset=utf-8\r\n"),
         "{head}"
     );
-    assert!(head.contains("Vary: Accept\r\n"), "{head}");
+    assert!(head.contains("Vary: Accept, Cookie\r\n"), "{head}");
     let page = String::from_utf8_lossy(&body);
     assert!(page.contains("<!doctype html>"), "{page}");
     assert!(!page.contains(id), "{page}");
