@@ -6,7 +6,6 @@
 
 mod support;
 
-
 use support::{Response, Server, get, repo_root};
 
 fn docs_dir() -> std::path::PathBuf {
@@ -67,7 +66,10 @@ fn readme_lists_every_page_once() {
     let order = readme_order();
     let pages: Vec<&str> = order.iter().map(|(p, _)| p.as_str()).collect();
     for (i, p) in pages.iter().enumerate() {
-        assert!(!pages[..i].contains(p), "{p} is listed twice in docs/README.md");
+        assert!(
+            !pages[..i].contains(p),
+            "{p} is listed twice in docs/README.md"
+        );
     }
     for entry in std::fs::read_dir(docs_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
@@ -155,7 +157,10 @@ fn links_to_pages_become_docs_addresses() {
         index.contains("<a href=\"/docs/protocol\"><code>docs/protocol.md</code></a>"),
         "the index's Read: lines are not links"
     );
-    assert!(index.contains("href=\"/docs/\""), "the index does not link /docs/");
+    assert!(
+        index.contains("href=\"/docs/\""),
+        "the index does not link /docs/"
+    );
     // `[protocol.md](protocol.md)` in a page.
     let arch = server.request(&get_html("/docs/architecture")).body_str();
     assert!(arch.contains("<a href=\"/docs/protocol\">protocol.md</a>"));
@@ -283,7 +288,11 @@ fn symlinks_are_not_followed() {
     let dir = support::temp_dir("docs-symlink");
     let docs = dir.join("docs");
     std::fs::create_dir_all(&docs).unwrap();
-    std::fs::write(docs.join("README.md"), "# Docs\n\n1. [Real](real.md): a page\n").unwrap();
+    std::fs::write(
+        docs.join("README.md"),
+        "# Docs\n\n1. [Real](real.md): a page\n",
+    )
+    .unwrap();
     std::fs::write(docs.join("real.md"), "# Real\n\nhello\n").unwrap();
     let secret = dir.join("secret.md");
     std::fs::write(&secret, "# Secret\n\nnot to be served\n").unwrap();

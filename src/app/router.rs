@@ -14,8 +14,8 @@ use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response};
 pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
-    cart, cookie_lab, echo, history, index, plain, playground, products, session_lab, static_files,
-    upload, uploads, user,
+    cart, cookie_lab, docs, echo, history, index, plain, playground, products, session_lab,
+    static_files, upload, uploads, user,
 };
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
@@ -169,6 +169,7 @@ pub(crate) static ROUTES: &[Route] = &[
     get(Exact("/products/"), |app, req, _| products::list(app, req)),
     get(Exact("/history/"), |app, req, _| history::view(app, req)),
     get(Exact("/cart/"), |app, req, _| cart::view(app, req)),
+    get(Exact("/docs/"), |app, req, _| docs::index(app, req)),
     post(Exact("/history/clear/"), |_, _, _| history::clear().into()),
     post(Exact("/cart/add/"), |app, req, _| {
         cart::change(app, req, true)
@@ -188,6 +189,7 @@ pub(crate) static ROUTES: &[Route] = &[
     get(Exact("/history"), |_, req, _| append_slash(req)),
     get(Exact("/cart"), |_, req, _| append_slash(req)),
     get(Exact("/cookies"), |_, req, _| append_slash(req)),
+    get(Exact("/docs"), |_, req, _| append_slash(req)),
     // Debug builds only (the integration tests run those): a handler that panics,
     // to show that a panic costs one response (500) and nothing else.
     #[cfg(debug_assertions)]
@@ -211,6 +213,7 @@ pub(crate) static ROUTES: &[Route] = &[
         )),
     },
     get(Prefix("/redirect/"), playground::redirect),
+    get(Prefix("/docs/"), docs::page),
     get(Prefix("/basic-auth/"), playground::basic_auth),
     get(Prefix("/uploads/"), |app, req, name| {
         uploads::serve(&app.uploads, name, req, &|p| app.problem_for(req, p))

@@ -1,5 +1,5 @@
 //! `/`: the index. One section per chapter of the course, each linking its pages and
-//! naming its `docs/` page (the docs are read in the repository, not served), as HTML
+//! naming its `docs/` page (a link to it under `/docs/`), as HTML
 //! (`index.html`) or as the same data in JSON.
 
 use crate::app::App;
@@ -186,10 +186,16 @@ fn data() -> Value {
                 .map(|f| json!({"method": f.method, "action": f.action, "label": f.label}))
                 .collect();
             json!({"id": c.id, "title": c.title, "about": c.about, "pages": pages,
-                   "docs": c.docs, "forms": forms})
+                   "docs": c.docs, "docs_href": docs_href(c.docs), "forms": forms})
         })
         .collect();
     json!({"name": "wirepost", "about": INTRO, "chapters": chapters})
+}
+
+/// `docs/x.md` as the site serves it: `/docs/x`.
+fn docs_href(file: &str) -> String {
+    let page = file.strip_prefix("docs/").unwrap_or(file);
+    format!("/docs/{}", page.strip_suffix(".md").unwrap_or(page))
 }
 
 pub(crate) fn index(app: &App, req: &Request<'_>) -> Response {
