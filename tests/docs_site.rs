@@ -321,3 +321,54 @@ fn a_missing_docs_directory_is_a_404_not_a_failed_start() {
     r.assert_body_contains("--docs");
     server.request(&get("/docs/protocol")).assert_status(404);
 }
+
+/// Every `href="/docs/x#a"` and `href="#a"` in every page names a heading that exists.
+#[test]
+fn every_anchor_link_lands_on_a_heading() {
+    let server = start();
+    let mut pages: Vec<String> = vec![String::new()];
+    pages.extend(
+        readme_order()
+            .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| docs_dir().join(format!("{p}.md")).exists()),
+    );
+    let html_of = |page: &str| {
+        let r = server.request(&get_html(&format!("/docs/{page}")));
+        r.assert_status(200);
+        r.body_str()
+    };
+    let mut broken = Vec::new();
+    for page in &pages {
+        let html = html_of(page);
+        for piece in html.split("href=\"").skip(1) {
+            let href = &piece[..piece.find('"').unwrap()];
+            let (target, anchor) = if let Some(a) = href.strip_prefix('#') {
+                (page.clone(), a)
+            } else if let Some(rest) = href.strip_prefix("/docs/") {
+                match rest.split_once('#') {
+                    Some((t, a)) => (t.to_string(), a),
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            if !pages.contains(&target) {
+                continue; // a page not on this branch yet (parse.md)
+            }
+            let target_html = if &target == page {
+                html.clone()
+            } else {
+                html_of(&target)
+            };
+            if !target_html.contains(&format!(" id=\"{anchor}\"")) {
+                broken.push(format!("/docs/{page}: {href}"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links to no heading:\n{}",
+        broken.join("\n")
+    );
+}

@@ -16,8 +16,8 @@
 //!   its text. Inline code that is exactly a page's name (`` `docs/server.md` ``)
 //!   becomes a link too, so "Read: `docs/x.md`" lines are links.
 //! - **Headings** get GitHub's ids (`## A new session id` → `a-new-session-id`, a
-//!   repeat gets `-1`, `-2`), so the anchors the pages already link to work, plus a
-//!   `#` link to themselves.
+//!   repeat gets `-1`, `-2`), so the anchors the pages already link to work, plus (but
+//!   the title) a `#` link to themselves.
 //! - **Boxes**: a block quote whose first words are `**How wirepost does it**` is an
 //!   `<aside class="how">`, the implementer's note beside the learner's text.
 //! - **Code blocks** are `<pre><code class="language-…">`: a transcript shows byte for
@@ -178,10 +178,13 @@ pub(crate) fn render(markdown: &str) -> Rendered {
                 for e in &events[i + 1..end] {
                     push_inline(&mut out, &mut links, e.clone());
                 }
-                out.push(Event::Html(CowStr::from(format!(
-                    " <a class=\"anchor\" href=\"#{}\" aria-label=\"link to this section\">#</a>",
-                    attr(&id)
-                ))));
+                // The page's title needs no link to itself.
+                if *level != HeadingLevel::H1 {
+                    out.push(Event::Html(CowStr::from(format!(
+                        " <a class=\"anchor\" href=\"#{}\" aria-label=\"link to this section\">#</a>",
+                        attr(&id)
+                    ))));
+                }
                 if end < events.len() {
                     out.push(events[end].clone());
                 }
@@ -446,7 +449,8 @@ mod tests {
                 "{id}: {}",
                 r.html
             );
-            assert!(r.html.contains(&format!("href=\"#{id}\"")), "{id}");
+            let linked = r.html.contains(&format!("href=\"#{id}\""));
+            assert_eq!(linked, id != "http11-on-the-wire", "{id}: {}", r.html);
         }
         assert_eq!(slug("Cookies on the wire"), "cookies-on-the-wire");
         assert_eq!(
