@@ -671,6 +671,7 @@ mod tests {
         ("workers", "77"),
         ("www", "/srv/www"),
         ("data", "/srv/data"),
+        ("docs", "/srv/docs"),
         ("max-body", "2k"),
         ("max-upload", "3M"),
         ("max-upload-files", "7"),
