@@ -372,3 +372,20 @@ fn every_anchor_link_lands_on_a_heading() {
         broken.join("\n")
     );
 }
+
+#[test]
+fn docs_pages_carry_the_html_security_headers() {
+    let server = start();
+    for path in ["/docs/", "/docs/protocol"] {
+        let r = server.request(&get(path));
+        r.assert_status(200)
+            .assert_header_starts("Content-Type", "text/html");
+        assert_eq!(r.header("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(r.header("X-Frame-Options"), Some("DENY"));
+        assert_eq!(
+            r.header("Content-Security-Policy"),
+            Some("frame-ancestors 'none'")
+        );
+        assert_eq!(r.header("Referrer-Policy"), Some("same-origin"));
+    }
+}
