@@ -389,3 +389,32 @@ fn docs_pages_carry_the_html_security_headers() {
         assert_eq!(r.header("Referrer-Policy"), Some("same-origin"));
     }
 }
+
+/// The site's index (`/`) takes its chapters in the course order of `docs/README.md`.
+#[test]
+fn the_site_index_follows_the_course_order() {
+    let server = start();
+    let order: Vec<String> = readme_order().into_iter().map(|(p, _)| p).collect();
+    let json = server.request(&get_json("/")).json();
+    let positions: Vec<usize> = json["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let docs = c["docs"].as_str().unwrap();
+            let page = docs
+                .strip_prefix("docs/")
+                .and_then(|d| d.strip_suffix(".md"))
+                .unwrap();
+            order
+                .iter()
+                .position(|p| p == page)
+                .unwrap_or_else(|| panic!("{docs} is not in the course"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] <= w[1]),
+        "chapters out of the course order: {positions:?}"
+    );
+    assert_eq!(json["chapters"][0]["docs"], "docs/protocol.md");
+}

@@ -80,6 +80,13 @@ pub(crate) fn course(readme: &str) -> Vec<Entry> {
     entries
 }
 
+/// The pages of the course in order (`protocol`, …); none without the docs.
+pub(crate) fn course_pages(app: &App) -> Vec<String> {
+    read(app, "README.md")
+        .map(|r| course(&r).into_iter().map(|e| e.page).collect())
+        .unwrap_or_default()
+}
+
 /// Why a docs file could not be had.
 enum Missing {
     /// Absent, a symlink, not a regular file: a 404.

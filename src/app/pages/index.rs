@@ -1,9 +1,11 @@
-//! `/`: the index. One section per chapter of the course, each linking its pages and
+//! `/`: the index. One section per chapter of the course (in the order of
+//! `docs/README.md`, read at each request like the docs), each linking its pages and
 //! naming its `docs/` page (a link to it under `/docs/`), as HTML
 //! (`index.html`) or as the same data in JSON.
 
 use crate::app::App;
 use crate::app::exchange::{Request, Response};
+use crate::app::pages::docs;
 use crate::app::view::{Vary, respond};
 use serde_json::{Value, json};
 
@@ -171,9 +173,22 @@ const CHAPTERS: &[Chapter] = &[
     },
 ];
 
-fn data() -> Value {
-    let chapters: Vec<Value> = CHAPTERS
-        .iter()
+/// The chapters in the course order of `docs/README.md` (by their docs page; chapters
+/// on one page keep their order here), or in this table's order without the docs.
+fn in_course_order(course: &[String]) -> Vec<&'static Chapter> {
+    let mut chapters: Vec<&Chapter> = CHAPTERS.iter().collect();
+    let rank = |c: &Chapter| {
+        let page = c.docs.strip_prefix("docs/").unwrap_or(c.docs);
+        let page = page.strip_suffix(".md").unwrap_or(page);
+        course.iter().position(|p| p == page).unwrap_or(usize::MAX)
+    };
+    chapters.sort_by_key(|c| rank(c));
+    chapters
+}
+
+fn data(course: &[String]) -> Value {
+    let chapters: Vec<Value> = in_course_order(course)
+        .into_iter()
         .map(|c| {
             let pages: Vec<Value> = c
                 .pages
@@ -199,5 +214,12 @@ fn docs_href(file: &str) -> String {
 }
 
 pub(crate) fn index(app: &App, req: &Request<'_>) -> Response {
-    respond(app, req, 200, "index.html", &data(), Vary::Accept)
+    respond(
+        app,
+        req,
+        200,
+        "index.html",
+        &data(&docs::course_pages(app)),
+        Vary::Accept,
+    )
 }
