@@ -53,6 +53,8 @@ pub struct Config {
     pub workers: usize,
     pub www: PathBuf,
     pub data: PathBuf,
+    /// `--docs`: the Markdown pages `/docs/` serves.
+    pub docs: PathBuf,
     pub max_body: u64,
     pub max_upload: u64,
     pub max_upload_files: usize,
@@ -83,6 +85,7 @@ impl Default for Config {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             www: "www".into(),
             data: "data".into(),
+            docs: "docs".into(),
             max_body: MAX_BODY,
             max_upload: MAX_UPLOAD,
             max_upload_files: MAX_UPLOAD_FILES,
@@ -260,6 +263,17 @@ pub static FLAGS: &[Flag] = &[
         default: |c| Some(c.data.display().to_string()),
         apply: |c, v| {
             c.data = v.into();
+            Some(())
+        },
+    },
+    Flag {
+        name: "docs",
+        metavar: "DIR",
+        help: "the Markdown pages served at /docs/ (read at each request)",
+        kind: Kind::Value,
+        default: |c| Some(c.docs.display().to_string()),
+        apply: |c, v| {
+            c.docs = v.into();
             Some(())
         },
     },
@@ -671,6 +685,7 @@ mod tests {
         ("workers", "77"),
         ("www", "/srv/www"),
         ("data", "/srv/data"),
+        ("docs", "/srv/docs"),
         ("max-body", "2k"),
         ("max-upload", "3M"),
         ("max-upload-files", "7"),

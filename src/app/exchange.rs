@@ -17,6 +17,8 @@ pub(crate) struct AppConfig {
     pub www: PathBuf,
     /// Runtime state.
     pub data: PathBuf,
+    /// The docs pages (`--docs`), served at `/docs/`.
+    pub docs: PathBuf,
     /// Largest buffered request body (urlencoded/JSON), in bytes.
     pub max_body: u64,
     /// Largest upload, in bytes.

@@ -22,6 +22,7 @@ pub(crate) mod forms;
 pub(crate) mod hasher;
 pub(crate) mod hosts;
 pub(crate) mod html;
+pub(crate) mod markdown;
 pub(crate) mod pages;
 pub(crate) mod router;
 pub(crate) mod session;
@@ -42,6 +43,8 @@ use std::path::PathBuf;
 pub(crate) struct App {
     pub config: AppConfig,
     static_dir: PathBuf,
+    /// The docs pages (`--docs`), canonical.
+    docs_dir: PathBuf,
     /// Stored uploads (`data/uploads/`).
     pub uploads: std::sync::Arc<crate::store::uploads::UploadDir>,
     /// Users and sessions (`data/store/`).
@@ -84,6 +87,7 @@ pub(crate) const TEMPLATES: &[&str] = &[
     "upload.html",
     "uploaded.html",
     "echo.html",
+    "docs.html",
 ];
 
 impl App {
@@ -91,6 +95,8 @@ impl App {
         let static_dir = config.www.join("static");
         // Canonical once, so a request only checks its own path for symlinks.
         let static_dir = static_dir.canonicalize().unwrap_or(static_dir);
+        // The docs may be missing (a binary copied elsewhere): `/docs/` says so.
+        let docs_dir = config.docs.canonicalize().unwrap_or(config.docs.clone());
         // Templates and catalogue first: a syntax error stops the start with its file
         // and line, before anything is opened.
         let template_dir = config.www.join("templates");
@@ -135,6 +141,7 @@ impl App {
         Ok(App {
             config,
             static_dir,
+            docs_dir,
             uploads: std::sync::Arc::new(uploads),
             store,
             sessions,
@@ -150,5 +157,9 @@ impl App {
 
     pub(crate) fn static_dir(&self) -> &std::path::Path {
         &self.static_dir
+    }
+
+    pub(crate) fn docs_dir(&self) -> &std::path::Path {
+        &self.docs_dir
     }
 }

@@ -14,8 +14,8 @@ use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response};
 pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
-    cart, cookie_lab, echo, history, index, plain, playground, products, session_lab, static_files,
-    upload, uploads, user, wire,
+    cart, cookie_lab, docs, echo, history, index, plain, playground, products, session_lab,
+    static_files, upload, uploads, user, wire,
 };
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
@@ -171,6 +171,7 @@ pub(crate) static ROUTES: &[Route] = &[
     get(Exact("/cart/"), |app, req, _| cart::view(app, req)),
     get(Exact("/wire/"), |app, req, _| wire::view(app, req)),
     get(Exact("/wire"), |_, req, _| append_slash(req)),
+    get(Exact("/docs/"), |app, req, _| docs::index(app, req)),
     post(Exact("/history/clear/"), |_, _, _| history::clear().into()),
     post(Exact("/cart/add/"), |app, req, _| {
         cart::change(app, req, true)
@@ -190,6 +191,7 @@ pub(crate) static ROUTES: &[Route] = &[
     get(Exact("/history"), |_, req, _| append_slash(req)),
     get(Exact("/cart"), |_, req, _| append_slash(req)),
     get(Exact("/cookies"), |_, req, _| append_slash(req)),
+    get(Exact("/docs"), |_, req, _| append_slash(req)),
     // Debug builds only (the integration tests run those): a handler that panics,
     // to show that a panic costs one response (500) and nothing else.
     #[cfg(debug_assertions)]
@@ -213,6 +215,7 @@ pub(crate) static ROUTES: &[Route] = &[
         )),
     },
     get(Prefix("/redirect/"), playground::redirect),
+    get(Prefix("/docs/"), docs::page),
     get(Prefix("/basic-auth/"), playground::basic_auth),
     get(Prefix("/uploads/"), |app, req, name| {
         uploads::serve(&app.uploads, name, req, &|p| app.problem_for(req, p))

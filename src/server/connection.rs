@@ -1135,6 +1135,7 @@ mod tests {
             let app = App::new(AppConfig {
                 www,
                 data: data.clone(),
+                docs: config.docs.clone(),
                 max_body: config.max_body,
                 max_upload: config.max_upload,
                 max_upload_files: config.max_upload_files,

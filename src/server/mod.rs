@@ -43,6 +43,7 @@ impl Server {
         let mut app = App::new(AppConfig {
             www: config.www.clone(),
             data: config.data.clone(),
+            docs: config.docs.clone(),
             max_body: config.max_body,
             max_upload: config.max_upload,
             max_upload_files: config.max_upload_files,

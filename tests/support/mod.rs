@@ -1,8 +1,8 @@
 //! Test harness: a real `wirepost` process on a free port, and a raw-byte client.
 //!
 //! [`Server::start`] spawns the binary Cargo built for this test run with
-//! `--addr 127.0.0.1:0 --www <repo>/www --data <fresh dir under target/>` plus the
-//! test's own flags, waits (at most [`START_TIMEOUT`]) for the line on stdout that
+//! `--addr 127.0.0.1:0 --www <repo>/www --data <fresh dir under target/> --docs
+//! <repo>/docs` plus the test's own flags, waits (at most [`START_TIMEOUT`]) for the line on stdout that
 //! carries `http://127.0.0.1:PORT/`, and kills the process when dropped. The server's
 //! stderr (the access log) goes to a file that is printed if the test fails.
 //!
@@ -116,6 +116,8 @@ impl Server {
             .arg(www)
             .arg("--data")
             .arg(&data)
+            .arg("--docs")
+            .arg(repo_root().join("docs"))
             .args(args)
             .current_dir(&dir)
             .stdin(Stdio::null())

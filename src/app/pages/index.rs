@@ -1,9 +1,11 @@
-//! `/`: the index. One section per chapter of the course, each linking its pages and
-//! naming its `docs/` page (the docs are read in the repository, not served), as HTML
+//! `/`: the index. One section per chapter of the course (in the order of
+//! `docs/README.md`, read at each request like the docs), each linking its pages and
+//! naming its `docs/` page (a link to it under `/docs/`), as HTML
 //! (`index.html`) or as the same data in JSON.
 
 use crate::app::App;
 use crate::app::exchange::{Request, Response};
+use crate::app::pages::docs;
 use crate::app::view::{Vary, respond};
 use serde_json::{Value, json};
 
@@ -34,6 +36,20 @@ const INTRO: &str = "An HTTP/1.1 server written from raw sockets. Every byte can
 run nc -C 127.0.0.1 8000 and type GET /plaintext HTTP/1.1, Host: x and an empty line.";
 
 const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        id: "wire",
+        title: "Seeing the exchange",
+        about: "Every request you send and every response head you get, byte for byte, as \
+                the server read and wrote them: keep-alive and pipelining numbered, and an \
+                \"On the wire\" panel at the end of every page.",
+        pages: &[Link {
+            href: "/wire/",
+            title: "Wire log",
+            about: "your recent exchanges, newest first, with every CR LF shown",
+        }],
+        docs: "docs/seeing-the-exchange.md",
+        forms: &[],
+    },
     Chapter {
         id: "get-post",
         title: "GET vs POST",
@@ -171,9 +187,22 @@ const CHAPTERS: &[Chapter] = &[
     },
 ];
 
-fn data() -> Value {
-    let chapters: Vec<Value> = CHAPTERS
-        .iter()
+/// The chapters in the course order of `docs/README.md` (by their docs page; chapters
+/// on one page keep their order here), or in this table's order without the docs.
+fn in_course_order(course: &[String]) -> Vec<&'static Chapter> {
+    let mut chapters: Vec<&Chapter> = CHAPTERS.iter().collect();
+    let rank = |c: &Chapter| {
+        let page = c.docs.strip_prefix("docs/").unwrap_or(c.docs);
+        let page = page.strip_suffix(".md").unwrap_or(page);
+        course.iter().position(|p| p == page).unwrap_or(usize::MAX)
+    };
+    chapters.sort_by_key(|c| rank(c));
+    chapters
+}
+
+fn data(course: &[String]) -> Value {
+    let chapters: Vec<Value> = in_course_order(course)
+        .into_iter()
         .map(|c| {
             let pages: Vec<Value> = c
                 .pages
@@ -186,12 +215,25 @@ fn data() -> Value {
                 .map(|f| json!({"method": f.method, "action": f.action, "label": f.label}))
                 .collect();
             json!({"id": c.id, "title": c.title, "about": c.about, "pages": pages,
-                   "docs": c.docs, "forms": forms})
+                   "docs": c.docs, "docs_href": docs_href(c.docs), "forms": forms})
         })
         .collect();
     json!({"name": "wirepost", "about": INTRO, "chapters": chapters})
 }
 
+/// `docs/x.md` as the site serves it: `/docs/x`.
+fn docs_href(file: &str) -> String {
+    let page = file.strip_prefix("docs/").unwrap_or(file);
+    format!("/docs/{}", page.strip_suffix(".md").unwrap_or(page))
+}
+
 pub(crate) fn index(app: &App, req: &Request<'_>) -> Response {
-    respond(app, req, 200, "index.html", &data(), Vary::Accept)
+    respond(
+        app,
+        req,
+        200,
+        "index.html",
+        &data(&docs::course_pages(app)),
+        Vary::Accept,
+    )
 }

@@ -1,6 +1,7 @@
 //! One module per page.
 pub(crate) mod cart;
 pub(crate) mod cookie_lab;
+pub(crate) mod docs;
 pub(crate) mod echo;
 pub(crate) mod history;
 pub(crate) mod index;
