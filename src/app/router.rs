@@ -15,7 +15,7 @@ pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
     cart, cookie_lab, echo, history, index, plain, playground, products, session_lab, static_files,
-    upload, uploads, user,
+    timed, upload, uploads, user,
 };
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
@@ -212,6 +212,25 @@ pub(crate) static ROUTES: &[Route] = &[
     },
     get(Prefix("/redirect/"), playground::redirect),
     get(Prefix("/basic-auth/"), playground::basic_auth),
+    // The timed ones answer on the worker's timers (`Reply::After`, `Reply::Stream`).
+    // `/delay/<s>` takes every method, as httpbin's does (a body is skipped).
+    Route {
+        pattern: Prefix("/delay/"),
+        get: None,
+        post: Post::None,
+        any: Some((|_, _| BodyPolicy::Ignore, timed::delay)),
+    },
+    Route {
+        pattern: Prefix("/stream/"),
+        get: None,
+        post: Post::None,
+        any: Some((
+            |_, _| BodyPolicy::Ignore,
+            |app, req, n| {
+                timed::get_only(app, req).map_or_else(|| timed::stream(app, req, n), Reply::from)
+            },
+        )),
+    },
     get(Prefix("/uploads/"), |app, req, name| {
         uploads::serve(&app.uploads, name, req, &|p| app.problem_for(req, p))
     }),
