@@ -399,7 +399,13 @@ fn stopping_does_not_wait_out_delays_or_intervals() {
 fn trace_shows_the_chunks() {
     let server = Server::start(&["--trace"]);
     server.request(&get("/stream/2")).assert_status(200);
-    let log = server.log();
+    // (The trace line is written just after the bytes: wait for it.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut log = server.log();
+    while !log.contains("{\"id\": 1, \"of\": 2}") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        log = server.log();
+    }
     assert!(log.contains("{\"id\": 1, \"of\": 2}"), "{log}");
 }
 
@@ -420,4 +426,37 @@ fn curl_reads_a_stream_as_it_comes() {
     };
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, [line(0, 3), line(1, 3), line(2, 3)].concat());
+}
+
+#[test]
+fn a_request_body_is_read_before_the_wait_and_too_large_a_one_refused() {
+    let server = Server::start(&["--max-body", "1000"]);
+    let mut c = server.connect();
+    let post = |path: &str, body: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let resp = c.request(&post("/delay/0.2", "a=1"));
+    resp.assert_status(200);
+    let mut req = b"GET /stream/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".to_vec();
+    req.extend(get("/plaintext"));
+    c.send(&req);
+    assert_eq!(c.read_response().body_str().lines().count(), 2);
+    c.read_response().assert_status(200);
+    // A body larger than a route may skip, sent while the answer waits: refused, and
+    // the server carries on.
+    for path in ["/delay/1", "/stream/3?interval=300"] {
+        let mut big = server.connect();
+        big.send(
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n").as_bytes(),
+        );
+        let _ = big.try_send(&[b'x'; 100_000]);
+        let resp = big.read_response();
+        assert!(matches!(resp.status, 405 | 413), "{}", resp.status);
+    }
+    server.request(&get("/plaintext")).assert_status(200);
+    assert!(!server.log().contains("panic"), "{}", server.log());
 }

@@ -5,9 +5,10 @@
 //! worker's timers meanwhile, so a waiting client holds no thread.
 
 use crate::app::App;
-use crate::app::exchange::{Reply, Request, Response, Stream};
+use crate::app::exchange::{BodyPolicy, Reply, Request, Response, Stream};
 use crate::app::view::json_response;
 use crate::http::Problem;
+use crate::http::head::RequestHead;
 use crate::http::query::parse_urlencoded;
 use crate::http::response::ResponseHead;
 use std::borrow::Cow;
@@ -151,6 +152,15 @@ pub(crate) fn stream(app: &App, req: &Request<'_>, rest: &str) -> Reply {
         pieces: Box::new((0..n).map(move |i| stream_line(i, n))),
         interval,
     })
+}
+
+/// How `/delay` and `/stream` take a body: read whole (up to `--max-body`, 413 past
+/// it) before the handler runs and the wait begins, then dropped. A body skipped
+/// while the answer waited could end the connection under it (one too long to skip).
+pub(crate) fn body_policy(app: &App, _head: &RequestHead<'_>) -> BodyPolicy {
+    BodyPolicy::Buffer {
+        limit: app.config.max_body,
+    }
 }
 
 /// What a non-GET to `/stream/<n>` gets.
