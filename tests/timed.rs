@@ -460,3 +460,21 @@ fn a_request_body_is_read_before_the_wait_and_too_large_a_one_refused() {
     server.request(&get("/plaintext")).assert_status(200);
     assert!(!server.log().contains("panic"), "{}", server.log());
 }
+
+#[test]
+fn the_idle_timeout_does_not_cut_a_wait_and_applies_after_it() {
+    let server = Server::start(&["--idle-timeout", "1"]);
+    // Longer than the idle timeout, on both: the client is waiting for us, not idle.
+    let mut c = server.connect();
+    let resp = c.request(&get("/delay/1.5"));
+    resp.assert_status(200);
+    assert!(!resp.says_close());
+    let mut s = connect(&server);
+    s.write_all(&get("/stream/2?interval=1500")).unwrap();
+    let mut raw = Raw::new(s);
+    assert_eq!(raw.head()[0], "HTTP/1.1 200 OK");
+    assert_eq!(raw.chunks().len(), 2);
+    // Then idle: closed without a word after the idle timeout.
+    assert!(raw.until_eof().is_empty());
+    c.assert_closed();
+}

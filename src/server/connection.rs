@@ -1449,6 +1449,61 @@ mod tests {
         assert!(conn.held_bytes() <= IDLE_BYTES);
     }
 
+    /// A streamed body to a client that reads nothing is produced only as far as the
+    /// output high-water mark: the server never holds the whole stream; once the
+    /// client reads, the rest follows, one chunk a piece, and the last chunk.
+    #[test]
+    fn a_stream_to_a_client_that_does_not_read_is_held_at_the_high_water_mark() {
+        use crate::app::exchange::Stream;
+        use crate::http::response::ResponseHead;
+        const PIECE: usize = 8192;
+        const PIECES: usize = 2000; // 16 MB: more than the sockets' buffers hold
+        let rig = Rig::new("stream");
+        let (mut client, mut conn) = rig.connect();
+        // An owed response to stream into (as `dispatch` would, for /stream/<n>).
+        send(
+            &mut client,
+            &conn,
+            b"GET /delay/10 HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert_eq!(conn.drive(&rig.cx(), true), Next::Wait);
+        conn.waiting = None;
+        conn.timed = None;
+        let stream = Stream {
+            head: ResponseHead::new(200),
+            pieces: Box::new((0..PIECES).map(|_| vec![b'z'; PIECE])),
+            interval: Duration::ZERO,
+        };
+        conn.start_stream(&rig.cx(), "GET /big HTTP/1.1".into(), stream);
+        let mut stalled = 0;
+        for _ in 0..50 {
+            if conn.drive(&rig.cx(), false) == Next::Wait && conn.backpressured() {
+                stalled += 1;
+            }
+            let pending = conn.out.len() - conn.out_pos;
+            assert!(
+                pending <= OUTPUT_HIGH_WATER + PIECE + 16,
+                "{pending} bytes held for a client that reads nothing"
+            );
+        }
+        assert!(stalled > 0, "the socket never filled");
+        assert!(conn.timed.is_some(), "the whole stream was produced");
+        // The client reads: the rest comes.
+        let mut reader = client.try_clone().unwrap();
+        let got = std::thread::spawn(move || read_all(&mut reader, Duration::from_millis(500)));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while conn.timed.is_some() || conn.has_output() {
+            assert_ne!(conn.drive(&rig.cx(), false), Next::Close);
+            assert!(Instant::now() < deadline, "never finished");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let out = got.join().unwrap();
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert!(out.ends_with(b"\r\n0\r\n\r\n"));
+        assert_eq!(out.iter().filter(|&&b| b == b'z').count(), PIECES * PIECE);
+        assert_eq!(out.windows(6).filter(|w| w == b"2000\r\n").count(), PIECES);
+    }
+
     #[test]
     fn pipelined_requests_are_answered_a_bounded_number_per_turn() {
         let rig = Rig::new("requests");
