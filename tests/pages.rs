@@ -96,6 +96,12 @@ fn index_has_a_section_per_chapter_with_its_pages_and_docs() {
         "/cart/",
         "/plaintext",
         "/json",
+        "/wire/",
+        "/status/418",
+        "/redirect/3",
+        "/delay/1",
+        "/stream/5",
+        "/basic-auth/",
     ] {
         resp.assert_body_contains(&format!("href=\"{href}"));
     }
@@ -123,18 +129,20 @@ fn index_has_a_section_per_chapter_with_its_pages_and_docs() {
         // The course order of docs/README.md (tests/docs_site.rs).
         [
             "The protocol",
+            "Seeing the exchange",
             "Cookies",
             "Sessions",
             "GET vs POST",
             "Uploading files",
             "Registration and redirect",
+            "Playground",
         ]
     );
     for c in chapters {
         assert!(c["docs"].as_str().unwrap().starts_with("docs/"), "{c}");
         assert!(!c["pages"].as_array().unwrap().is_empty(), "{c}");
     }
-    let cookies = &chapters[1];
+    let cookies = &chapters[2];
     let hrefs: Vec<&str> = cookies["pages"]
         .as_array()
         .unwrap()

@@ -418,3 +418,38 @@ fn a_client_that_reads_the_log_while_others_write_never_stalls_them() {
     let kept = w["exchanges"].as_array().unwrap().len();
     assert!((128..=256).contains(&kept), "{kept} kept");
 }
+
+#[test]
+fn timed_answers_are_recorded_too() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    let s = c.request(&get("/stream/2"));
+    assert!(s.chunked);
+    c.request(&get("/delay/0.1")).assert_status(200);
+    let got = exchanges(&server);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0]["request_head"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /delay/0.1 ")
+    );
+    assert!(
+        got[0]["response_head"]
+            .as_str()
+            .unwrap()
+            .starts_with("HTTP/1.1 200 OK\r\n")
+    );
+    assert!(
+        got[1]["request_head"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /stream/2 ")
+    );
+    let streamed = got[1]["response_head"].as_str().unwrap();
+    assert!(
+        streamed.contains("Transfer-Encoding: chunked\r\n"),
+        "{streamed}"
+    );
+    assert_eq!(streamed, head_of(&s.raw));
+}

@@ -9,6 +9,7 @@ use crate::http::response::ResponseHead;
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// What the application needs from the configuration.
 #[derive(Debug, Clone)]
@@ -141,12 +142,28 @@ pub(crate) type Done = Box<dyn FnOnce(Response) + Send + 'static>;
 pub(crate) type Pending = Box<dyn FnOnce(Done) + Send + 'static>;
 
 /// What a handler gives back: a response now, a job to run on the blocking pool whose
-/// result is the response, or a response that waits for something else (a write to
-/// become durable) without holding a thread.
+/// result is the response, a response that waits for something else (a write to
+/// become durable) without holding a thread, a response held back for a while
+/// (`/delay/<s>`), or a response whose body is sent piece by piece over time
+/// (`/stream/<n>`). The last two wait on the worker's timers, not on a thread.
 pub(crate) enum Reply {
     Now(Response),
     Later(Job),
     Pending(Pending),
+    /// Send this response once the duration has passed (later requests wait).
+    After(Duration, Response),
+    Stream(Stream),
+}
+
+/// A response whose body is produced piece by piece and framed by the I/O layer as
+/// it goes (chunked for HTTP/1.1, one chunk a piece; see `Conn::respond_streamed`).
+pub(crate) struct Stream {
+    pub head: ResponseHead,
+    /// The pieces, in order; each is produced only when the client has taken most of
+    /// what went before (the output buffer is below its high-water mark).
+    pub pieces: Box<dyn Iterator<Item = Vec<u8>> + Send>,
+    /// The wait between one piece and the next (none before the first).
+    pub interval: Duration,
 }
 
 impl From<Response> for Reply {
@@ -161,6 +178,8 @@ impl std::fmt::Debug for Reply {
             Reply::Now(r) => f.debug_tuple("Now").field(r).finish(),
             Reply::Later(_) => f.write_str("Later(..)"),
             Reply::Pending(_) => f.write_str("Pending(..)"),
+            Reply::After(d, r) => f.debug_tuple("After").field(d).field(r).finish(),
+            Reply::Stream(s) => write!(f, "Stream({}, every {:?})", s.head.status, s.interval),
         }
     }
 }

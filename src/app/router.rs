@@ -15,7 +15,7 @@ pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
     cart, cookie_lab, docs, echo, history, index, plain, playground, products, session_lab,
-    static_files, upload, uploads, user, wire,
+    static_files, timed, upload, uploads, user, wire,
 };
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
@@ -217,6 +217,24 @@ pub(crate) static ROUTES: &[Route] = &[
     get(Prefix("/redirect/"), playground::redirect),
     get(Prefix("/docs/"), docs::page),
     get(Prefix("/basic-auth/"), playground::basic_auth),
+    // The timed ones answer on the worker's timers (`Reply::After`, `Reply::Stream`).
+    // `/delay/<s>` takes every method, as httpbin's does. A body is read (up to
+    // `--max-body`) before the wait begins, not skipped during it: skipping a body
+    // too long to skip ends the connection, which would cut the answer still owed.
+    Route {
+        pattern: Prefix("/delay/"),
+        get: None,
+        post: Post::None,
+        any: Some((timed::body_policy, timed::delay)),
+    },
+    Route {
+        pattern: Prefix("/stream/"),
+        get: None,
+        post: Post::None,
+        any: Some((timed::body_policy, |app, req, n| {
+            timed::get_only(app, req).map_or_else(|| timed::stream(app, req, n), Reply::from)
+        })),
+    },
     get(Prefix("/uploads/"), |app, req, name| {
         uploads::serve(&app.uploads, name, req, &|p| app.problem_for(req, p))
     }),

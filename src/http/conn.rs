@@ -21,7 +21,8 @@
 //!            any error, or a closing response: Closed
 //!
 //!  writing:  Idle ──head──▶ Owed ──respond (keep-alive)──▶ Idle
-//!                             └──respond (close), refusal, silent close──▶ Closing
+//!                             │└──respond (close), refusal, silent close──▶ Closing
+//!                             └─respond_streamed──▶ Streaming ──end_stream──▶ Idle / Closing
 //! ```
 //!
 //! - One response per request, in request order: while a response is owed, the next
@@ -41,7 +42,9 @@ use crate::http::framing::BodyKind;
 use crate::http::head::{HeadLimits, Method, RequestHead, Version};
 use crate::http::parser::{Event, RequestParser};
 use crate::http::problem::Problem;
-use crate::http::response::{self, EncodeCtx, ResponseHead, encode_head};
+use crate::http::response::{
+    self, EncodeCtx, ResponseHead, encode_chunk, encode_head, encode_last_chunk,
+};
 use std::fmt;
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -106,6 +109,15 @@ pub enum Writing {
     Idle,
     /// The current request's response is owed.
     Owed,
+    /// A streamed response's head is out; its body goes out piece by piece
+    /// ([`Conn::stream_piece`]) until [`Conn::end_stream`]. Later requests wait.
+    Streaming {
+        /// The pieces go out as chunks (`Transfer-Encoding: chunked`); otherwise as
+        /// they are, the body ending where the connection does (HTTP/1.0).
+        chunked: bool,
+        /// The connection closes after the body.
+        close: bool,
+    },
     /// The last response closes the connection: nothing more is written.
     Closing,
 }
@@ -649,6 +661,90 @@ impl Conn {
         }
     }
 
+    /// Frame the owed response's head for a body of unknown length that the caller
+    /// produces piece by piece (`/stream/<n>`). An HTTP/1.1 client gets
+    /// `Transfer-Encoding: chunked` and each piece as one chunk. An HTTP/1.0 client
+    /// cannot decode chunks (RFC 9112 §6.1): it gets no framing field and
+    /// `Connection: close`, and the body ends where the connection does (§6.3, as
+    /// nginx does). Give the pieces to [`Conn::stream_piece`] (when `body`: not for
+    /// `HEAD`), then call [`Conn::end_stream`]; later requests wait until then.
+    pub fn respond_streamed(
+        &mut self,
+        head: &ResponseHead,
+        date: &[u8],
+        draining: bool,
+        out: &mut Vec<u8>,
+    ) -> Framed {
+        debug_assert_eq!(self.writing, Writing::Owed, "a response for no request");
+        let chunked = self.current.version != Version::Http10;
+        let keep = chunked
+            && self.current.keep_alive
+            && !head.close
+            && !draining
+            && !matches!(self.reading, Reading::Closed);
+        let framing = if chunked {
+            response::Framing::Chunked
+        } else {
+            response::Framing::NoBody
+        };
+        let ctx = EncodeCtx {
+            date,
+            version: self.current.version,
+            keep_alive: keep,
+        };
+        encode_head(head, framing, &ctx, out);
+        if keep {
+            if self.reading == Reading::Answer {
+                self.parser.reset();
+                self.reading = Reading::Head;
+            }
+        } else {
+            self.reading = Reading::Closed;
+        }
+        self.writing = Writing::Streaming {
+            chunked,
+            close: !keep,
+        };
+        Framed {
+            body: !self.current.is_head,
+            close: !keep,
+        }
+    }
+
+    /// One piece of a streamed body: a chunk, or the bytes as they are (HTTP/1.0).
+    /// Nothing for `HEAD`, or when no streamed response is under way.
+    pub fn stream_piece(&self, data: &[u8], out: &mut Vec<u8>) {
+        match self.writing {
+            _ if self.current.is_head => {}
+            Writing::Streaming { chunked: true, .. } => encode_chunk(data, out),
+            Writing::Streaming { chunked: false, .. } => out.extend_from_slice(data),
+            _ => debug_assert!(false, "a piece of no streamed response"),
+        }
+    }
+
+    /// The streamed body is complete: the last chunk goes to `out` (when chunked), and
+    /// the connection goes on with the next request, or closes (HTTP/1.0, `close`, or
+    /// `draining`: the server began stopping while the body went out). Says whether
+    /// it closes.
+    pub fn end_stream(&mut self, draining: bool, now: Instant, out: &mut Vec<u8>) -> bool {
+        let Writing::Streaming { chunked, close } = self.writing else {
+            debug_assert!(false, "the end of no streamed response");
+            return self.is_closing();
+        };
+        if chunked && !self.current.is_head {
+            encode_last_chunk(out);
+        }
+        if close || draining {
+            self.writing = Writing::Closing;
+            self.reading = Reading::Closed;
+            true
+        } else {
+            self.writing = Writing::Idle;
+            self.idle_since = now;
+            false
+        }
+    }
+
     /// When to call [`Conn::handle_timeout`] if nothing happens before; `None` while
     /// the route is answering or the connection is closing.
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -956,5 +1052,89 @@ mod tests {
             lines: 0,
         };
         assert!(t.to_string().contains("1.5 s after its first byte"), "{t}");
+    }
+
+    /// Serve `req` (a GET with no body) as a streamed response of `pieces`; the bytes
+    /// written, and the connection after.
+    fn stream(req: &[u8], pieces: &[&[u8]], draining: bool) -> (String, Conn) {
+        let now = Instant::now();
+        let mut c = conn(now);
+        let s = c.receive(req, now);
+        assert_eq!(s.event, ConnEvent::Head { len: req.len() });
+        c.ignore_body(0, now);
+        let mut out = Vec::new();
+        let mut head = ResponseHead::new(200);
+        head.content_type = Some("application/x-ndjson".into());
+        let framed = c.respond_streamed(&head, b"DATE", draining, &mut out);
+        // While the body goes out, the next request waits.
+        assert!(matches!(c.writing(), Writing::Streaming { close, .. } if close == framed.close));
+        let next = b"GET / HTTP/1.1\r\n\r\n";
+        let mut step = c.receive(next, now);
+        while step.event == ConnEvent::Progress && step.consumed == 0 {
+            // (The body-less request's empty body ends first.)
+            step = c.receive(next, now);
+        }
+        assert_eq!(step.event, ConnEvent::Blocked);
+        for p in pieces {
+            if framed.body {
+                c.stream_piece(p, &mut out);
+            }
+        }
+        c.end_stream(draining, now, &mut out);
+        (String::from_utf8(out).unwrap(), c)
+    }
+
+    #[test]
+    fn a_streamed_response_is_chunked_for_http_1_1_one_chunk_a_piece() {
+        let (out, c) = stream(
+            b"GET /s HTTP/1.1\r\nHost: x\r\n\r\n",
+            &[b"{\"id\": 0}\n", b"ab"],
+            false,
+        );
+        assert_eq!(
+            out,
+            "HTTP/1.1 200 OK\r\nDate: DATE\r\nServer: wirepost\r\n\
+             Content-Type: application/x-ndjson\r\nX-Content-Type-Options: nosniff\r\n\
+             Transfer-Encoding: chunked\r\n\r\n\
+             a\r\n{\"id\": 0}\n\r\n2\r\nab\r\n0\r\n\r\n"
+        );
+        assert_eq!(c.writing(), Writing::Idle, "kept alive");
+        assert_eq!(c.reading(), Reading::Head);
+    }
+
+    #[test]
+    fn a_streamed_response_to_http_1_0_is_unframed_and_closes() {
+        let (out, c) = stream(b"GET /s HTTP/1.0\r\n\r\n", &[b"a\n", b"b\n"], false);
+        assert!(out.ends_with("Connection: close\r\n\r\na\nb\n"), "{out}");
+        assert!(
+            !out.contains("Transfer-Encoding") && !out.contains("Content-Length"),
+            "{out}"
+        );
+        assert!(c.is_closing());
+        // Even when it asked to keep the connection.
+        let (out, c) = stream(
+            b"GET /s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            &[b"a\n"],
+            false,
+        );
+        assert!(out.ends_with("Connection: close\r\n\r\na\n"), "{out}");
+        assert!(c.is_closing());
+    }
+
+    #[test]
+    fn a_streamed_response_to_head_is_the_head_alone() {
+        let (out, c) = stream(b"HEAD /s HTTP/1.1\r\nHost: x\r\n\r\n", &[b"a\n"], false);
+        assert!(out.ends_with("Transfer-Encoding: chunked\r\n\r\n"), "{out}");
+        assert_eq!(c.writing(), Writing::Idle);
+    }
+
+    #[test]
+    fn a_stream_that_ends_while_draining_closes_after_its_last_chunk() {
+        let (out, c) = stream(b"GET /s HTTP/1.1\r\nHost: x\r\n\r\n", &[b"a\n"], true);
+        assert!(
+            out.contains("Connection: close\r\n") && out.ends_with("0\r\n\r\n"),
+            "{out}"
+        );
+        assert!(c.is_closing());
     }
 }

@@ -230,6 +230,34 @@ pub fn encode_head(head: &ResponseHead, framing: Framing, ctx: &EncodeCtx<'_>, o
 /// The interim response sent before reading a body the client is waiting to send.
 pub const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+/// Append one chunk of a chunked body (`size CRLF data CRLF`, the size in hex). Empty
+/// data is skipped: an empty chunk would end the body.
+pub fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
+    if data.is_empty() {
+        return;
+    }
+    let mut hex = [0u8; 16];
+    let mut n = data.len();
+    let mut i = hex.len();
+    loop {
+        i -= 1;
+        hex[i] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&hex[i..]);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Append the last chunk and an empty trailer section: the end of a chunked body.
+pub fn encode_last_chunk(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"0\r\n\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,12 +391,21 @@ Content-Type: text/plain\r\nContent-Length: 13\r\n\r\n"
     }
 
     #[test]
-    fn decimal() {
+    fn decimal_and_chunks() {
         for n in [0u64, 9, 10, 12345, u64::MAX] {
             let mut out = Vec::new();
             push_decimal(&mut out, n);
             assert_eq!(out, n.to_string().as_bytes());
         }
+        let mut out = Vec::new();
+        encode_chunk(&[b'x'; 26], &mut out);
+        encode_chunk(b"", &mut out);
+        encode_chunk(b"a\n", &mut out);
+        encode_last_chunk(&mut out);
+        let mut expected = b"1a\r\n".to_vec();
+        expected.extend_from_slice(&[b'x'; 26]);
+        expected.extend_from_slice(b"\r\n2\r\na\n\r\n0\r\n\r\n");
+        assert_eq!(out, expected);
     }
 
     #[test]

@@ -32,7 +32,7 @@
 //! ("lingering close", as nginx does), so the client reads the response instead of a
 //! reset.
 
-use crate::app::exchange::Lookup;
+use crate::app::exchange::{Lookup, Stream};
 use crate::app::wire::{BODY_BYTES, Record, Ring};
 use crate::app::{App, Body, BodyPolicy, BodySink, Reply, Request, Response};
 use crate::config::Config;
@@ -144,7 +144,8 @@ pub(crate) struct Cx<'a> {
 }
 
 /// The request whose answer is being worked out off the event loop (blocking pool,
-/// storage thread): later requests wait, as responses go out in request order.
+/// storage thread) or held back on the timers (`/delay`): later requests wait, as
+/// responses go out in request order.
 struct Waiting {
     /// Its request line, for the access log.
     line: String,
@@ -170,6 +171,32 @@ enum HeadAt<'a> {
     Input(usize, usize),
     /// Copied aside while its answer was worked out.
     Kept(&'a Asked),
+}
+
+/// An answer that goes out on the worker's timers rather than at once (`/delay`,
+/// `/stream`): [`Connection::due`] includes its next moment, so the worker's timer
+/// heap wakes the connection then ([`Connection::on_timeout`]). No thread waits, and
+/// nothing polls.
+enum Timed {
+    /// This response goes out at `at`; its request waits in `waiting`, as one answered
+    /// by the blocking pool does.
+    Delay { at: Instant, resp: Response },
+    /// A streamed body under way (its head is out).
+    Stream(Streaming),
+}
+
+/// A streamed body: pieces go out `interval` apart, each once the output buffer is
+/// below [`OUTPUT_HIGH_WATER`] (a client that reads slowly holds at most that much).
+struct Streaming {
+    pieces: std::iter::Peekable<Box<dyn Iterator<Item = Vec<u8>> + Send>>,
+    interval: Duration,
+    /// When the next piece may go.
+    next: Instant,
+    /// For the access log, written when the body ends.
+    line: String,
+    started: Instant,
+    status: u16,
+    bytes: u64,
 }
 
 pub(crate) struct Connection {
@@ -202,6 +229,8 @@ pub(crate) struct Connection {
     body: Vec<u8>,
     sink: Option<Box<dyn BodySink>>,
     waiting: Option<Box<Waiting>>,
+    /// An answer waiting on the timers (`/delay`, `/stream`).
+    timed: Option<Box<Timed>>,
     /// The closing response is written and our side shut down: drop input until the
     /// peer closes or this time.
     lingering: Option<Instant>,
@@ -268,6 +297,7 @@ impl Connection {
             body: Vec::new(),
             sink: None,
             waiting: None,
+            timed: None,
             lingering: None,
             out: Vec::new(),
             out_pos: 0,
@@ -332,12 +362,26 @@ impl Connection {
         let write = self
             .has_output()
             .then(|| self.last_write + config.idle_timeout);
-        match (self.http.poll_timeout(), write) {
+        let due = match (self.http.poll_timeout(), write) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
             // The route is answering (its answer wakes us): look again in a while.
             (None, None) => now + config.idle_timeout,
-        }
+        };
+        self.timed_due(now).map_or(due, |t| t.min(due))
+    }
+
+    /// When a timed answer must go on: the end of a delay, or the next piece of a
+    /// stream (none while the client has not taken the output: its writable edge
+    /// drives us); at once when the server is stopping, so that draining does not wait
+    /// out delays and intervals.
+    fn timed_due(&self, now: Instant) -> Option<Instant> {
+        let at = match self.timed.as_deref()? {
+            Timed::Delay { at, .. } => *at,
+            Timed::Stream(_) if self.backpressured() => return None,
+            Timed::Stream(s) => s.next,
+        };
+        Some(if self.draining { now } else { at })
     }
 
     /// Serve the connection as far as it can go now.
@@ -374,6 +418,7 @@ impl Connection {
         let mut write_left = MAX_OUTPUT_PER_WAKE;
         loop {
             self.process(cx, &mut turn);
+            let stream_ended = self.pump_stream(cx);
             let held_back = self.backpressured();
             if let Err(e) = self.flush(cx.now, &mut write_left) {
                 log::debug!("#{} write error: {e}", self.id);
@@ -414,6 +459,17 @@ impl Connection {
             if held_back && !self.backpressured() && !self.input.is_empty() && !turn.spent() {
                 continue;
             }
+            // A streamed body ended: go on with the requests pipelined behind it. Or it
+            // has pieces due that the socket has room for (no edge would come).
+            if stream_ended && !self.input.is_empty() && !turn.spent() {
+                continue;
+            }
+            if self.stream_ready(cx.now) {
+                if write_left > 0 {
+                    continue;
+                }
+                self.write_pending = true;
+            }
             // Room again after backpressure (or a full buffer): read what we left in
             // the socket, within this call's read budget.
             if self.read_pending && !self.backpressured() && !self.read_eof && read_left > 0 {
@@ -430,7 +486,7 @@ impl Connection {
             }
             break;
         }
-        if self.read_eof && !self.has_output() && self.waiting.is_none() {
+        if self.read_eof && !self.has_output() && self.waiting.is_none() && self.timed.is_none() {
             // The peer is done sending and everything we owe it is written; a half
             // message can never complete.
             return Next::Close;
@@ -448,6 +504,7 @@ impl Connection {
             && (!self.input.is_empty() || self.read_pending)
             && !self.backpressured()
             && self.waiting.is_none()
+            && self.timed.is_none()
         {
             return Next::MoreWork;
         }
@@ -741,7 +798,11 @@ impl Connection {
         };
         match reply {
             Reply::Now(resp) => self.queue_for(cx, head_start, head_len, resp),
-            Reply::Later(_) | Reply::Pending(_) => {
+            Reply::Stream(stream) => {
+                let line = RequestLine(&head).to_string();
+                self.start_stream(cx, line, stream, HeadAt::Input(head_start, head_len));
+            }
+            Reply::Later(_) | Reply::Pending(_) | Reply::After(..) => {
                 let asked = self.asked(cx, HeadAt::Input(head_start, head_len));
                 self.waiting = Some(Box::new(Waiting {
                     line: RequestLine(&head).to_string(),
@@ -755,7 +816,12 @@ impl Connection {
                         let token = self.token;
                         pending(Box::new(move |resp| mailbox.deliver(token, resp)));
                     }
-                    Reply::Now(_) => unreachable!(),
+                    Reply::After(wait, resp) => {
+                        // On the timers: `due` says when, `on_timeout` sends it.
+                        let at = cx.now + wait;
+                        self.timed = Some(Box::new(Timed::Delay { at, resp }));
+                    }
+                    Reply::Now(_) | Reply::Stream(_) => unreachable!(),
                 }
             }
         }
@@ -939,6 +1005,83 @@ impl Connection {
         }
     }
 
+    /// Send a streamed response's head (framed by [`Conn::respond_streamed`]); its
+    /// pieces follow from [`Connection::pump_stream`].
+    fn start_stream(&mut self, cx: &Cx<'_>, line: String, stream: Stream, asked: HeadAt<'_>) {
+        if !self.has_output() {
+            self.last_write = cx.now;
+        }
+        let Stream {
+            head,
+            pieces,
+            interval,
+        } = stream;
+        let mark = self.out.len();
+        let framed = self
+            .http
+            .respond_streamed(&head, cx.date, self.draining, &mut self.out);
+        if let Some(ring) = cx.wire {
+            self.record(ring, asked, mark);
+        }
+        let pieces: Box<dyn Iterator<Item = Vec<u8>> + Send> = if framed.body {
+            pieces
+        } else {
+            Box::new(std::iter::empty())
+        };
+        self.timed = Some(Box::new(Timed::Stream(Streaming {
+            pieces: pieces.peekable(),
+            interval,
+            next: cx.now,
+            line,
+            started: self.started,
+            status: head.status,
+            bytes: 0,
+        })));
+    }
+
+    /// A streamed body has a piece due and room for it in the output.
+    fn stream_ready(&self, now: Instant) -> bool {
+        match self.timed.as_deref() {
+            Some(Timed::Stream(s)) => !self.backpressured() && (self.draining || now >= s.next),
+            _ => false,
+        }
+    }
+
+    /// Queue the pieces of a streamed body that are due, while the output is below
+    /// [`OUTPUT_HIGH_WATER`] (the socket has taken what went before); after the last
+    /// one, end the body and write the access log line. Says whether it ended.
+    fn pump_stream(&mut self, cx: &Cx<'_>) -> bool {
+        let Some(Timed::Stream(s)) = self.timed.as_deref_mut() else {
+            return false;
+        };
+        loop {
+            if s.pieces.peek().is_none() {
+                break;
+            }
+            if self.out.len() - self.out_pos > OUTPUT_HIGH_WATER
+                || (!self.draining && cx.now < s.next)
+            {
+                return false;
+            }
+            let Some(piece) = s.pieces.next() else { break };
+            if self.out_pos == self.out.len() {
+                self.last_write = cx.now;
+            }
+            self.http.stream_piece(&piece, &mut self.out);
+            s.bytes += piece.len() as u64;
+            s.next = cx.now + s.interval;
+        }
+        let Some(timed) = self.timed.take() else {
+            return false;
+        };
+        let Timed::Stream(s) = *timed else {
+            return false;
+        };
+        self.http.end_stream(self.draining, cx.now, &mut self.out);
+        access_log_line(self.peer, &s.line, s.status, s.bytes, s.started);
+        true
+    }
+
     /// Write pending output until the socket would block, or until `write_left` bytes
     /// have gone and the next piece of a file body would be read (`write_pending`).
     fn flush(&mut self, now: Instant, write_left: &mut usize) -> io::Result<()> {
@@ -1004,6 +1147,9 @@ impl Connection {
         if self.has_output() && cx.now >= self.last_write + cx.config.idle_timeout {
             return Next::Close;
         }
+        if let Some(next) = self.on_timed_due(cx) {
+            return next;
+        }
         let input = if self.head_len > 0 {
             self.input.slice(0, self.head_len)
         } else {
@@ -1018,6 +1164,23 @@ impl Connection {
                 self.refuse(cx, &refusal);
                 self.drive(cx, false)
             }
+        }
+    }
+}
+
+impl Connection {
+    /// A timed answer's moment has come: send the delayed response (and go on with
+    /// what was pipelined), or the stream's next pieces.
+    fn on_timed_due(&mut self, cx: &Cx<'_>) -> Option<Next> {
+        if cx.now < self.timed_due(cx.now)? {
+            return None;
+        }
+        if matches!(self.timed.as_deref(), Some(Timed::Stream(_))) {
+            return Some(self.drive(cx, false));
+        }
+        match self.timed.take().map(|t| *t) {
+            Some(Timed::Delay { resp, .. }) => Some(self.complete(cx, resp)),
+            _ => None,
         }
     }
 }
@@ -1047,13 +1210,25 @@ fn access_log(
     is_head: bool,
     started: Instant,
 ) {
+    let bytes = if is_head { 0 } else { resp.body.len() };
+    access_log_line(peer, line, resp.head.status, bytes, started);
+}
+
+/// [`access_log`] from its parts (a streamed body is counted as it goes).
+fn access_log_line(
+    peer: Option<SocketAddr>,
+    line: &dyn std::fmt::Display,
+    status: u16,
+    bytes: u64,
+    started: Instant,
+) {
     log::info!(
         target: "access",
         "{} \"{}\" {} {} {:.3}ms",
         peer_str(peer),
         line,
-        resp.head.status,
-        if is_head { 0 } else { resp.body.len() },
+        status,
+        bytes,
         Instant::now().saturating_duration_since(started).as_secs_f64() * 1000.0
     );
 }
@@ -1396,6 +1571,66 @@ mod tests {
         assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
         assert!(out.ends_with(b"Hello, World!"));
         assert!(conn.held_bytes() <= IDLE_BYTES);
+    }
+
+    /// A streamed body to a client that reads nothing is produced only as far as the
+    /// output high-water mark: the server never holds the whole stream; once the
+    /// client reads, the rest follows, one chunk a piece, and the last chunk.
+    #[test]
+    fn a_stream_to_a_client_that_does_not_read_is_held_at_the_high_water_mark() {
+        use crate::app::exchange::Stream;
+        use crate::http::response::ResponseHead;
+        const PIECE: usize = 8192;
+        const PIECES: usize = 2000; // 16 MB: more than the sockets' buffers hold
+        let rig = Rig::new("stream");
+        let (mut client, mut conn) = rig.connect();
+        // An owed response to stream into (as `dispatch` would, for /stream/<n>).
+        send(
+            &mut client,
+            &conn,
+            b"GET /delay/10 HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert_eq!(conn.drive(&rig.cx(), true), Next::Wait);
+        conn.waiting = None;
+        conn.timed = None;
+        let stream = Stream {
+            head: ResponseHead::new(200),
+            pieces: Box::new((0..PIECES).map(|_| vec![b'z'; PIECE])),
+            interval: Duration::ZERO,
+        };
+        conn.start_stream(
+            &rig.cx(),
+            "GET /big HTTP/1.1".into(),
+            stream,
+            HeadAt::Input(0, 0),
+        );
+        let mut stalled = 0;
+        for _ in 0..50 {
+            if conn.drive(&rig.cx(), false) == Next::Wait && conn.backpressured() {
+                stalled += 1;
+            }
+            let pending = conn.out.len() - conn.out_pos;
+            assert!(
+                pending <= OUTPUT_HIGH_WATER + PIECE + 16,
+                "{pending} bytes held for a client that reads nothing"
+            );
+        }
+        assert!(stalled > 0, "the socket never filled");
+        assert!(conn.timed.is_some(), "the whole stream was produced");
+        // The client reads: the rest comes.
+        let mut reader = client.try_clone().unwrap();
+        let got = std::thread::spawn(move || read_all(&mut reader, Duration::from_millis(500)));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while conn.timed.is_some() || conn.has_output() {
+            assert_ne!(conn.drive(&rig.cx(), false), Next::Close);
+            assert!(Instant::now() < deadline, "never finished");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let out = got.join().unwrap();
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert!(out.ends_with(b"\r\n0\r\n\r\n"));
+        assert_eq!(out.iter().filter(|&&b| b == b'z').count(), PIECES * PIECE);
+        assert_eq!(out.windows(6).filter(|w| w == b"2000\r\n").count(), PIECES);
     }
 
     #[test]

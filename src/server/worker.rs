@@ -315,6 +315,9 @@ impl Worker {
         for key in self.conns.keys() {
             if let Some(conn) = self.conns.get_mut(key) {
                 conn.draining = true;
+                // A timed answer (`/delay`, `/stream`) now goes out at once.
+                let due = conn.due(&self.shared.config, now);
+                self.timers.set(&mut conn.deadline, key.token(), due);
             }
         }
     }

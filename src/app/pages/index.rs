@@ -185,6 +185,41 @@ const CHAPTERS: &[Chapter] = &[
         docs: "docs/protocol.md",
         forms: &[],
     },
+    Chapter {
+        id: "playground",
+        title: "Playground",
+        about: "The endpoints httpbin made famous, to try a client against: any status, a \
+                chain of redirects, a slow answer, a chunked stream, a Basic-auth lock.",
+        pages: &[
+            Link {
+                href: "/status/418",
+                title: "Status",
+                about: "any status code, with the fields it needs (Location, WWW-Authenticate)",
+            },
+            Link {
+                href: "/redirect/3",
+                title: "Redirects",
+                about: "302 to /redirect/2, /1, /0: follow them with curl -L",
+            },
+            Link {
+                href: "/delay/1",
+                title: "Delay",
+                about: "an answer after a second, without a thread held",
+            },
+            Link {
+                href: "/stream/5",
+                title: "Stream",
+                about: "five JSON lines as a chunked response, one chunk each",
+            },
+            Link {
+                href: "/basic-auth/ada/lovelace",
+                title: "Basic auth",
+                about: "401 until you give user ada, password lovelace",
+            },
+        ],
+        docs: "docs/playground.md",
+        forms: &[],
+    },
 ];
 
 /// The chapters in the course order of `docs/README.md` (by their docs page; chapters

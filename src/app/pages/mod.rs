@@ -10,6 +10,7 @@ pub(crate) mod playground;
 pub(crate) mod products;
 pub(crate) mod session_lab;
 pub(crate) mod static_files;
+pub(crate) mod timed;
 pub(crate) mod upload;
 pub(crate) mod uploads;
 pub(crate) mod user;
