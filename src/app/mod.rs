@@ -75,6 +75,7 @@ pub(crate) const TEMPLATES: &[&str] = &[
     "user.html",
     "session.html",
     "upload.html",
+    "parse.html",
     "uploaded.html",
     "echo.html",
 ];
