@@ -60,10 +60,21 @@ pub(crate) fn run(app: &App, req: &Request<'_>) -> Reply {
 
 /// The form or JSON body, decoded; a refusal in the client's format.
 fn read(app: &App, req: &Request<'_>) -> Result<Asked, Response> {
-    let json_body = req.header("content-type").is_some_and(|ct| {
-        let essence = ct.split(|&b| b == b';').next().unwrap_or(b"").trim_ascii();
-        essence.eq_ignore_ascii_case(b"application/json")
-    });
+    let essence = req
+        .header("content-type")
+        .map(|ct| ct.split(|&b| b == b';').next().unwrap_or(b"").trim_ascii());
+    let json_body = essence.is_some_and(|e| e.eq_ignore_ascii_case(b"application/json"));
+    if let Some(e) = essence
+        && !json_body
+        && !e.eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+        && !req.body.is_empty()
+    {
+        let msg = format!(
+            "/parse/ takes a form (application/x-www-form-urlencoded) or application/json, not {:?}",
+            String::from_utf8_lossy(e)
+        );
+        return Err(app.problem_for(req, Problem::new(415, msg)));
+    }
     let (text, split) = if json_body {
         let v: Value = serde_json::from_slice(req.body)
             .map_err(|e| refuse(app, req, "", "", format!("the body is not valid JSON: {e}")))?;
