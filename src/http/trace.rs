@@ -555,16 +555,24 @@ impl<'i> Tracer<'i> {
                 &joined
             }
         };
-        // A body offset to the offset of that byte on the wire.
+        // A body offset to the offset of that byte on the wire: the segment holding
+        // it by binary search over where each segment starts in the body (a body of
+        // one-byte chunks has as many segments as bytes).
+        let starts: Vec<u64> = segments
+            .iter()
+            .scan(0u64, |at, &(_, l)| {
+                let s = *at;
+                *at += l;
+                Some(s)
+            })
+            .collect();
         let wire = |b: usize| -> u64 {
-            let mut start = 0u64;
-            for &(o, l) in &segments {
-                if (b as u64) < start + l {
-                    return o + (b as u64 - start);
-                }
-                start += l;
+            let b = b as u64;
+            let i = starts.partition_point(|&s| s <= b);
+            match i.checked_sub(1).map(|i| (segments[i], starts[i])) {
+                Some(((o, l), s)) if b < s + l => o + (b - s),
+                _ => segments.last().map_or(self.body_start, |&(o, l)| o + l),
             }
-            segments.last().map_or(self.body_start, |&(o, l)| o + l)
         };
         let mut found: Vec<(u64, TraceEvent)> = Vec::new();
         if is_form(&ct) {
@@ -1117,6 +1125,43 @@ mod tests {
         let mut other = input.clone();
         other[4795] = b'X';
         assert_ne!(t.digest, trace(&other, &[]).digest);
+    }
+
+    #[test]
+    fn hostile_shapes_stay_linear() {
+        // A chunked urlencoded body of one-byte chunks ("a", "&", "a", …): as many
+        // wire pieces as fields, each field's offset found by binary search.
+        let n = 40_000;
+        let mut input =
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let head = input.len() as u64;
+        for i in 0..n {
+            input.extend_from_slice(if i % 2 == 0 {
+                b"1\r\na\r\n"
+            } else {
+                b"1\r\n&\r\n"
+            });
+        }
+        input.extend_from_slice(b"0\r\n\r\n");
+        let each: Vec<usize> = (1..input.len()).collect();
+        let t = trace(&input, &each);
+        assert_eq!(t.messages, 1);
+        // 7 head events, 2 per chunk, the last chunk, message complete, the fields.
+        assert_eq!(t.total, 7 + 2 * n as u64 + 2 + n as u64 / 2);
+        assert!(t.same_as(&trace(&input, &[])));
+        let whole = trace(&input, &[]);
+        assert_eq!(whole.digest, t.digest);
+        // The second field's "a" is the third chunk's data: 2 chunks of 6 bytes on.
+        let mut big = input.clone();
+        big.truncate(head as usize + 24);
+        big.extend_from_slice(b"0\r\n\r\n");
+        let fields: Vec<u64> = trace(&big, &[])
+            .events
+            .iter()
+            .filter(|e| matches!(e.event, TraceEvent::FormField { .. }))
+            .map(|e| e.off)
+            .collect();
+        assert_eq!(fields, [head + 3, head + 15]);
     }
 
     #[test]
