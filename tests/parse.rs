@@ -79,6 +79,27 @@ fn get_shows_the_form_prefilled_with_the_spec_example() {
 }
 
 #[test]
+fn the_index_links_the_playground_in_the_protocol_chapter() {
+    let s = Server::start(&[]);
+    let r = s.request(b"GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n");
+    let v = r.json();
+    let protocol = v["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "protocol")
+        .unwrap();
+    assert!(
+        protocol["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["href"] == "/parse/"),
+        "{protocol}"
+    );
+}
+
+#[test]
 fn post_json_lists_the_spec_example_events_with_their_offsets() {
     let s = Server::start(&[]);
     let v = parse_json(
