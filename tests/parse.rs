@@ -72,6 +72,24 @@ fn get_shows_the_form_prefilled_with_the_spec_example() {
         body.contains("<td>4</td><td>1</td><td><code>target &quot;/a?b=1&quot;</code></td>"),
         "{body}"
     );
+    // As JSON: the example's result, as a POST of it would answer.
+    let r = s.request(b"GET /parse/ HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n");
+    r.assert_status(200);
+    let v = r.json();
+    assert_eq!(
+        (v["bytes"].clone(), v["messages"].clone()),
+        (json!(32), json!(1))
+    );
+    assert_eq!(
+        v["events"][3],
+        json!({"off": 21, "msg": 1, "event": "header", "name": "Host", "value": "x"})
+    );
+    // HEAD as GET, without the body.
+    let mut c = s.connect();
+    c.send(b"HEAD /parse/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = c.read_head_response();
+    r.assert_status(200);
+    assert!(r.body.is_empty());
     // Without the slash: redirected to the page.
     let r = s.request(&get("/parse"));
     r.assert_status(301);

@@ -507,7 +507,9 @@ impl<'i> Tracer<'i> {
     /// (checked by the decoder: `name ":" OWS value OWS CRLF`).
     fn trailers(&mut self) {
         let (from, to) = (self.chunk_line as usize, self.pos as usize);
-        let section = &self.input[from..to];
+        let Some(section) = self.input.get(from..to) else {
+            return;
+        };
         // The last chunk's line ends at its LF (an extension holds no LF).
         let Some(lf) = memchr::memchr(b'\n', section) else {
             return;
@@ -618,7 +620,7 @@ impl<'i> Tracer<'i> {
                 (
                     format!(
                         "{remaining} more bytes of the body (Content-Length: {n}, {} arrived)",
-                        n - remaining
+                        n.saturating_sub(*remaining)
                     ),
                     self.parser.head_line() + 1,
                 )
