@@ -234,6 +234,8 @@ fn post_form_answers_html_with_the_offending_byte_marked() {
     );
     assert!(body.contains("header name contains a character not allowed in a token"));
     assert!(body.contains("The events are the same as for the whole input."));
+    // The parse error is a result, not a refusal of the form: said once, below.
+    assert_eq!(body.matches("role=\"alert\"").count(), 1, "{body}");
     // The form keeps what was sent.
     assert!(body.contains("value=\"3\""));
 }

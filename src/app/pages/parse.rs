@@ -202,8 +202,8 @@ fn refuse(app: &App, req: &Request<'_>, text: &str, split: &str, message: String
     if format(req.header("accept")) == Format::Json {
         return app.problem_for(req, Problem::new(400, message));
     }
-    let data = json!({"error": message});
-    let extra = json!({"text": text, "split_text": split, "refused": true});
+    let data = json!({"refusal": message});
+    let extra = json!({"text": text, "split_text": split});
     respond_extra(app, req, 400, "parse.html", &data, extra, Vary::Accept)
 }
 
