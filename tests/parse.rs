@@ -364,3 +364,93 @@ fn an_input_past_the_body_limit_is_413() {
     ));
     r.assert_status(200);
 }
+
+/// The vectors' escapes (`\0` besides the playground's).
+fn vector_bytes(text: &str) -> Vec<u8> {
+    let text = text.replace("\\0", "\\x00");
+    wirepost::http::trace::unescape(&text, false).expect("a vector's input")
+}
+
+/// The tracer against the parser's own test vectors (`tests/vectors/request_*.http`,
+/// the logs `tests/parser_split.rs` checks): the same messages, data, error (kind,
+/// line, byte, status) or wait, whole and byte by byte.
+#[test]
+fn the_tracer_agrees_with_every_parser_vector() {
+    use wirepost::http::trace::{TraceEvent, trace};
+    let dir = support::repo_root().join("tests/vectors");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("request_") && name.ends_with(".http")) {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (input, events) = text
+            .split_once("--- input\n")
+            .and_then(|(_, rest)| rest.split_once("--- events\n"))
+            .unwrap_or_else(|| panic!("{name}: no input or events"));
+        let input: Vec<u8> = input.lines().flat_map(vector_bytes).collect();
+        let log: Vec<&str> = events.lines().collect();
+        let whole = trace(&input, &[]);
+        let each: Vec<usize> = (1..input.len()).collect();
+        assert!(whole.same_as(&trace(&input, &each)), "{name}: byte by byte");
+        for cut in 1..input.len() {
+            assert!(
+                whole.same_as(&trace(&input, &[cut])),
+                "{name}: split at {cut}"
+            );
+        }
+        let ends = log.iter().filter(|l| **l == "end").count();
+        assert_eq!(whole.messages as usize, ends, "{name}: messages");
+        let heads = log.iter().filter(|l| l.starts_with("head ")).count();
+        let methods = whole
+            .events
+            .iter()
+            .filter(|e| matches!(e.event, TraceEvent::Method(_)))
+            .count();
+        assert_eq!(methods, heads, "{name}: heads");
+        let data: u64 = whole
+            .events
+            .iter()
+            .map(|e| match e.event {
+                TraceEvent::BodyData(n) | TraceEvent::ChunkData(n) => n,
+                _ => 0,
+            })
+            .sum();
+        let want_data: usize = log
+            .iter()
+            .filter_map(|l| l.strip_prefix("data "))
+            .map(|d| vector_bytes(d).len())
+            .sum();
+        assert_eq!(data as usize, want_data, "{name}: data bytes");
+        match log.iter().find(|l| l.starts_with("error ")) {
+            Some(line) => {
+                let e = whole.error.unwrap_or_else(|| panic!("{name}: no error"));
+                let got = format!(
+                    "error {:?} line {} byte {} status {}",
+                    e.error.kind,
+                    e.error.line,
+                    e.error.byte,
+                    e.error.status()
+                );
+                assert_eq!(&got, line, "{name}");
+            }
+            None => assert_eq!(whole.error, None, "{name}"),
+        }
+        match log.iter().find(|l| l.starts_with("eof ")) {
+            Some(line) => {
+                let w = whole
+                    .waiting
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{name}: no wait"));
+                let want_line: u32 = line.split(' ').nth(3).unwrap().parse().unwrap();
+                assert_eq!(w.line, want_line, "{name}: {line} vs {w:?}");
+                assert_eq!(w.off, input.len() as u64, "{name}");
+            }
+            None => assert_eq!(whole.waiting, None, "{name}"),
+        }
+    }
+    assert!(seen > 30, "only {seen} vectors");
+}

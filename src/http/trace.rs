@@ -268,6 +268,7 @@ pub fn trace(input: &[u8], cuts: &[usize]) -> Traced {
         }
     }
     t.flush();
+    t.last_chunk_read(false);
     if t.parser.finish().is_err() {
         t.out.waiting = Some(t.waiting());
     }
@@ -468,8 +469,16 @@ impl<'i> Tracer<'i> {
             }
             _ => {}
         }
-        let in_trailers = match self.parser.state() {
-            ParserState::ChunkedBody(d) => matches!(
+    }
+
+    /// List the last chunk (size 0) once it is known to have been read: at the end of
+    /// the message, or at the end of the input if the decoder is in the trailers by
+    /// then. Not as soon as a step leaves the decoder in the trailers: the whole input
+    /// would then show it or not depending on whether a bad trailer came in the same
+    /// step (an error stops a step, and the state it had reached is not seen).
+    fn last_chunk_read(&mut self, ended: bool) {
+        let in_trailers = ended
+            || matches!(self.parser.state(), ParserState::ChunkedBody(d) if matches!(
                 d.state(),
                 ChunkedState::TrailerStart
                     | ChunkedState::TrailerName
@@ -477,10 +486,8 @@ impl<'i> Tracer<'i> {
                     | ChunkedState::TrailerLf
                     | ChunkedState::EndLf
                     | ChunkedState::Done
-            ),
-            _ => matches!(event, Event::End),
-        };
-        if in_trailers && !self.last_chunk {
+            ));
+        if self.framing == BodyFraming::Chunked && in_trailers && !self.last_chunk {
             self.flush();
             self.push(self.chunk_line, TraceEvent::ChunkSize(0));
             self.last_chunk = true;
@@ -491,6 +498,7 @@ impl<'i> Tracer<'i> {
     fn end(&mut self) {
         self.flush();
         if self.framing == BodyFraming::Chunked {
+            self.last_chunk_read(true);
             self.trailers();
         }
         self.push(self.pos, TraceEvent::MessageComplete);
@@ -1064,6 +1072,38 @@ mod tests {
         let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(9000));
         let t = trace(long.as_bytes(), &[]);
         assert_eq!(t.error.unwrap().error.status(), 414);
+    }
+
+    #[test]
+    fn a_bad_trailer_shows_the_same_events_however_split() {
+        // The last chunk's line and the bad trailer may come in one decoder step
+        // (whole input) or in two (split after "0\r\n"): the same events either way.
+        check(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n",
+            &[
+                "off=0 method \"POST\"",
+                "off=5 target \"/\"",
+                "off=7 version \"HTTP/1.1\"",
+                "off=17 header \"Host\" \"a\"",
+                "off=26 header \"Transfer-Encoding\" \"chunked\"",
+                "off=56 head complete (body: chunked)",
+                "error 400 line 6 byte 62 off=62: line 6: trailer field is malformed",
+            ],
+        );
+        // Input that ends in the trailers: the last chunk was read.
+        check(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: x\r\n",
+            &[
+                "off=0 method \"POST\"",
+                "off=5 target \"/\"",
+                "off=7 version \"HTTP/1.1\"",
+                "off=17 header \"Host\" \"a\"",
+                "off=26 header \"Transfer-Encoding\" \"chunked\"",
+                "off=56 head complete (body: chunked)",
+                "off=56 chunk size 0",
+                "waiting line 7 off=65: a trailer field, or the empty line (CRLF) that ends the chunked body",
+            ],
+        );
     }
 
     #[test]
