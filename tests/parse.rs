@@ -150,6 +150,29 @@ fn post_json_lists_the_spec_example_events_with_their_offsets() {
 }
 
 #[test]
+fn a_json_body_without_accept_gets_json() {
+    // `curl -H 'Content-Type: application/json' -d '{…}'`: no Accept, no browser.
+    let s = Server::start(&[]);
+    let body = r#"{"bytes": "GET / HTTP/1.0\\n\\n"}"#;
+    let req = format!(
+        "POST /parse/ HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = s.request(req.as_bytes());
+    r.assert_status(200);
+    r.assert_header_starts("content-type", "application/json");
+    assert_eq!(r.json()["messages"], 1);
+    let bad = r#"{"bytes": "\\xZZ"}"#;
+    let req = format!(
+        "POST /parse/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{bad}",
+        bad.len()
+    );
+    let r = s.request(req.as_bytes());
+    r.assert_status(400);
+    assert_eq!(r.json()["status"], 400);
+}
+
+#[test]
 fn post_json_chunked_body_and_split() {
     let s = Server::start(&[]);
     let bytes = "POST / HTTP/1.1\\r\\nHost: a\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n5\\r\\nhello\\r\\n0\\r\\n\\r\\n";

@@ -17,9 +17,9 @@
 use crate::app::App;
 use crate::app::exchange::{Reply, Request, Response};
 use crate::app::forms::form_fields;
-use crate::app::view::{Vary, respond_extra};
+use crate::app::view::{html, json_response, problem_response};
 use crate::http::Problem;
-use crate::http::accept::{Format, format};
+use crate::http::accept::{ErrorFormat, Format, error_format, format};
 use crate::http::trace::{self, BodyFraming, Located, TraceEvent, Traced, escape, push_escaped};
 use serde_json::{Value, json};
 
@@ -30,6 +30,22 @@ pub(crate) const EXAMPLE: &str = "GET /a?b=1 HTTP/1.1\\r\\n\nHost: x\\r\\n\n\\r\
 /// Most input bytes the HTML page shows (escaped, so up to 4× as many characters):
 /// a window around the offending byte, or the start. The JSON has the events only.
 pub(crate) const SHOWN_BYTES: usize = 16 * 1024;
+
+/// Whether to answer JSON: when `Accept` prefers it, and for a JSON body unless
+/// `Accept` asks for HTML by name (`curl -H 'Content-Type: application/json' -d …`
+/// sends `Accept: */*`: it is an API call, not a browser).
+fn answers_json(req: &Request<'_>) -> bool {
+    let accept = req.header("accept");
+    format(accept) == Format::Json
+        || (is_json_body(req) && error_format(accept) != ErrorFormat::Html)
+}
+
+fn is_json_body(req: &Request<'_>) -> bool {
+    req.header("content-type").is_some_and(|ct| {
+        let essence = ct.split(|&b| b == b';').next().unwrap_or(b"").trim_ascii();
+        essence.eq_ignore_ascii_case(b"application/json")
+    })
+}
 
 /// What a request asked for: the bytes, the text they were written as, the cuts.
 struct Asked {
@@ -63,7 +79,7 @@ fn read(app: &App, req: &Request<'_>) -> Result<Asked, Response> {
     let essence = req
         .header("content-type")
         .map(|ct| ct.split(|&b| b == b';').next().unwrap_or(b"").trim_ascii());
-    let json_body = essence.is_some_and(|e| e.eq_ignore_ascii_case(b"application/json"));
+    let json_body = is_json_body(req);
     if let Some(e) = essence
         && !json_body
         && !e.eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
@@ -73,7 +89,7 @@ fn read(app: &App, req: &Request<'_>) -> Result<Asked, Response> {
             "/parse/ takes a form (application/x-www-form-urlencoded) or application/json, not {:?}",
             String::from_utf8_lossy(e)
         );
-        return Err(app.problem_for(req, Problem::new(415, msg)));
+        return Err(problem(app, req, Problem::new(415, msg)));
     }
     let (text, split) = if json_body {
         let v: Value = serde_json::from_slice(req.body)
@@ -199,12 +215,25 @@ fn parse_split(text: &str, len: usize) -> Result<Option<Vec<usize>>, String> {
 
 /// A refusal: JSON `{"status": 400, "error": …}`, or the form again with the reason.
 fn refuse(app: &App, req: &Request<'_>, text: &str, split: &str, message: String) -> Response {
-    if format(req.header("accept")) == Format::Json {
-        return app.problem_for(req, Problem::new(400, message));
+    if answers_json(req) {
+        return problem(app, req, Problem::new(400, message));
     }
-    let data = json!({"refusal": message});
-    let extra = json!({"text": text, "split_text": split});
-    respond_extra(app, req, 400, "parse.html", &data, extra, Vary::Accept)
+    let context = json!({"refusal": message, "text": text, "split_text": split});
+    page(app, 400, &context)
+}
+
+/// An error answer: JSON to an API call ([`answers_json`]), else by `Accept` as
+/// every error.
+fn problem(app: &App, req: &Request<'_>, p: Problem) -> Response {
+    if answers_json(req) {
+        return problem_response(&app.templates, &p, ErrorFormat::Json, None);
+    }
+    app.problem_for(req, p)
+}
+
+/// The HTML page, `Vary: Accept` as every page that also answers JSON.
+fn page(app: &App, status: u16, context: &Value) -> Response {
+    html(&app.templates, status, "parse.html", context).header("Vary", "Accept")
 }
 
 fn answer(app: &App, req: &Request<'_>, status: u16, asked: &Asked) -> Response {
@@ -236,18 +265,11 @@ fn answer(app: &App, req: &Request<'_>, status: u16, asked: &Asked) -> Response 
             })
         }
     };
-    if format(req.header("accept")) == Format::Json {
-        return respond_extra(
-            app,
-            req,
-            status,
-            "parse.html",
-            &data,
-            Value::Null,
-            Vary::Accept,
-        );
+    if answers_json(req) {
+        return json_response(status, &data).header("Vary", "Accept");
     }
     let mark = whole.error.map(|e| e.off);
+    let mut context = data;
     let extra = json!({
         "text": asked.text,
         "split_text": asked.split_text,
@@ -255,7 +277,10 @@ fn answer(app: &App, req: &Request<'_>, status: u16, asked: &Asked) -> Response 
         "lines": lines(&whole),
         "split_lines": split.as_ref().filter(|(_, t)| !whole.same_as(t)).map(|(_, t)| lines(t)),
     });
-    respond_extra(app, req, status, "parse.html", &data, extra, Vary::Accept)
+    if let (Value::Object(c), Value::Object(e)) = (&mut context, extra) {
+        c.extend(e);
+    }
+    page(app, status, &context)
 }
 
 /// The JSON of one run (documented in docs/parse.md).
