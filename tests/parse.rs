@@ -294,6 +294,14 @@ fn bad_escapes_and_bad_splits_are_400_with_the_reason() {
         ),
         (json!({"bytes": 5}), "\"bytes\" must be a string"),
         (json!({}), "the JSON has no \"bytes\""),
+        (
+            json!({"bytes": "a", "split": {"k": 1}}),
+            "\"split\" must be a list of byte offsets like [5, 17], not {\"k\":1}",
+        ),
+        (
+            json!({"bytes": vec!["x"; 100]}),
+            "\"bytes\" must be a string (with \\r, \\n, \\t, \\xHH escapes), not [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"…",
+        ),
     ] {
         let r = s.request(&json_post(&body.to_string(), "application/json"));
         if want.is_empty() {

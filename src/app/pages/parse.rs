@@ -103,7 +103,8 @@ fn read(app: &App, req: &Request<'_>) -> Result<Asked, Response> {
                     "",
                     "",
                     format!(
-                        "\"bytes\" must be a string (with \\r, \\n, \\t, \\xHH escapes), not {other}"
+                        "\"bytes\" must be a string (with \\r, \\n, \\t, \\xHH escapes), not {}",
+                        short(other)
                     ),
                 ));
             }
@@ -132,7 +133,10 @@ fn read(app: &App, req: &Request<'_>) -> Result<Asked, Response> {
                                 req,
                                 &text,
                                 "",
-                                format!("split: {item} is not a byte offset (a whole number)"),
+                                format!(
+                                    "split: {} is not a byte offset (a whole number)",
+                                    short(item)
+                                ),
                             ));
                         }
                     }
@@ -145,7 +149,10 @@ fn read(app: &App, req: &Request<'_>) -> Result<Asked, Response> {
                     req,
                     &text,
                     "",
-                    format!("\"split\" must be a list of byte offsets like [5, 17], not {other}"),
+                    format!(
+                        "\"split\" must be a list of byte offsets like [5, 17], not {}",
+                        short(other)
+                    ),
                 ));
             }
         };
@@ -178,6 +185,15 @@ fn read(app: &App, req: &Request<'_>) -> Result<Asked, Response> {
         bytes,
         cuts,
     })
+}
+
+/// A JSON value as a refusal names it: its text, cut after 40 characters.
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
 }
 
 /// `5,17` (commas, spaces allowed) into cut offsets, each strictly inside the input
