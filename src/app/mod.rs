@@ -85,6 +85,7 @@ pub(crate) const TEMPLATES: &[&str] = &[
     "user.html",
     "session.html",
     "upload.html",
+    "parse.html",
     "uploaded.html",
     "echo.html",
     "docs.html",

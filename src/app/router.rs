@@ -14,7 +14,7 @@ use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response};
 pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
-    cart, cookie_lab, docs, echo, history, index, plain, playground, products, session_lab,
+    cart, cookie_lab, docs, echo, history, index, parse, plain, playground, products, session_lab,
     static_files, timed, upload, uploads, user, wire,
 };
 use crate::http::head::RequestHead;
@@ -160,6 +160,11 @@ pub(crate) static ROUTES: &[Route] = &[
         |app, req, _| session_lab::act(app, req),
     ),
     get(Exact("/__stats"), |app, _, _| stats(app)),
+    get_post(
+        Exact("/parse/"),
+        |app, req, _| parse::form(app, req),
+        |app, req, _| parse::run(app, req),
+    ),
     Route {
         pattern: Exact("/upload/"),
         get: Some(|app, req, _| upload::form(app, req)),
@@ -192,6 +197,7 @@ pub(crate) static ROUTES: &[Route] = &[
     get(Exact("/cart"), |_, req, _| append_slash(req)),
     get(Exact("/cookies"), |_, req, _| append_slash(req)),
     get(Exact("/docs"), |_, req, _| append_slash(req)),
+    get(Exact("/parse"), |_, req, _| append_slash(req)),
     // Debug builds only (the integration tests run those): a handler that panics,
     // to show that a panic costs one response (500) and nothing else.
     #[cfg(debug_assertions)]

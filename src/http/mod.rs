@@ -25,6 +25,8 @@
 //! - [`response`]: the response head encoder.
 //! - [`accept`]: which representation the client's `Accept` prefers.
 //! - [`problem`]: [`Problem`], the one error answer, as text or JSON.
+//! - [`trace`]: the request parser run over some bytes, every event with its offset
+//!   (the `/parse/` playground).
 
 pub mod accept;
 pub mod chars;
@@ -44,6 +46,7 @@ pub mod problem;
 pub mod query;
 pub mod range;
 pub mod response;
+pub mod trace;
 
 pub use error::{ErrorKind, ParseError};
 pub use head::{HeadLimits, HeadParser, Method, RequestHead, Version};

@@ -480,6 +480,29 @@ async function flow() {
     );
     await shot('cookie-lab-b');
   });
+
+  await step('parser playground: an error, its byte marked', async () => {
+    await visit('/');
+    await follow('/parse/');
+    await shot('parse-example');
+    check((await bodyText()).includes('target "/a?b=1"'), '/parse/ does not list the example\'s target');
+    const form = await formFor('/parse/');
+    // Line breaks in the box are layout; the bytes are the escapes.
+    await fill(form, {
+      bytes: 'GET / HTTP/1.1\\r\\n\nHost: a\\r\\n\nBad Name: x\\r\\n\n\\r\\n',
+      split: '3,20',
+    });
+    await submit(form);
+    const mark = page.locator('pre.parse-input mark');
+    check((await mark.count()) === 1, 'the /parse/ result marks no byte');
+    // Byte 28 is the space in "Bad Name".
+    const marked = await mark.textContent();
+    check(marked === ' ', `/parse/ marks ${JSON.stringify(marked)}, expected the space at byte 28`);
+    const text = await bodyText();
+    check(text.includes('line 3: header name contains a space'), '/parse/ does not give the error');
+    check(text.includes('The events are the same'), '/parse/ does not compare the split run');
+    await shot('parse-error-marked');
+  });
 }
 
 const LAB_COOKIE = 'lab_e2e';

@@ -177,6 +177,11 @@ const CHAPTERS: &[Chapter] = &[
                 about: "the request inspector, as JSON",
             },
             Link {
+                href: "/parse/",
+                title: "Parser playground",
+                about: "raw bytes in, the parser's events at their byte offsets out (or its error, marked)",
+            },
+            Link {
                 href: "/static/hello.html",
                 title: "A static page",
                 about: "a file with ETag and Last-Modified; ask again with If-None-Match for a 304",

@@ -5,6 +5,7 @@ pub(crate) mod docs;
 pub(crate) mod echo;
 pub(crate) mod history;
 pub(crate) mod index;
+pub(crate) mod parse;
 pub(crate) mod plain;
 pub(crate) mod playground;
 pub(crate) mod products;
