@@ -503,6 +503,65 @@ async function flow() {
     check(text.includes('The events are the same'), '/parse/ does not compare the split run');
     await shot('parse-error-marked');
   });
+
+  await step('on the wire: the panel shows the Set-Cookie just sent', async () => {
+    await visit('/cookies/');
+    const form = await formFor(null, 'path');
+    await fill(form, { name: 'wire_e2e', value: 'seen-on-the-wire', path: '/' });
+    await submit(form);
+    // The lab's own box, and the panel's previous exchange: the POST and its 302.
+    const just = page.locator('section.just-sent');
+    check((await just.count()) === 1, 'the cookie lab shows no "Just sent" box after setting a cookie');
+    check(
+      (await just.innerText()).includes('Set-Cookie: wire_e2e=seen-on-the-wire;'),
+      `the "Just sent" box shows ${JSON.stringify(await just.innerText())}`,
+    );
+    const panel = page.locator('details.wire-panel');
+    check((await panel.count()) === 1, 'the page has no "On the wire" panel');
+    check(!(await panel.evaluate((d) => d.open)), 'the "On the wire" panel is open by default');
+    await panel.locator('summary').click();
+    const text = await panel.innerText();
+    check(text.includes('GET /cookies/ HTTP/1.1\\r\\n'), `the panel lacks this request's head:\n${text}`);
+    check(text.includes('POST /cookies/ HTTP/1.1\\r\\n'), `the panel lacks the POST before:\n${text}`);
+    check(text.includes('HTTP/1.1 302 Found\\r\\n'), `the panel lacks the 302:\n${text}`);
+    check(text.includes('Location: /cookies/\\r\\n'), `the panel lacks the Location:\n${text}`);
+    check(
+      /Set-Cookie: wire_e2e=seen-on-the-wire;[^\n]*Path=\/[;\\]/.test(text),
+      `the panel lacks the Set-Cookie sent:\n${text}`,
+    );
+    const sid = await cookie('sessionid');
+    if (sid) check(!text.includes(sid.value), 'the panel shows the whole session id');
+    await shot('wire-panel-open');
+  });
+
+  await step('the wire log: this browser\'s exchanges, keep-alive numbered', async () => {
+    await visit('/');
+    await follow('/wire/');
+    const sections = page.locator('section.exchange');
+    check((await sections.count()) >= 5, `/wire/ lists ${await sections.count()} exchanges`);
+    const first = await sections.first().innerText();
+    check(first.includes('GET / HTTP/1.1\\r\\n'), `the newest exchange is not the index:\n${first}`);
+    const log = await json('/wire/');
+    const requests = log.exchanges.map((e) => e.request);
+    check(requests.some((n) => n > 1), `no connection carried two requests: ${requests}`);
+    const sid = await cookie('sessionid');
+    if (sid) check(!JSON.stringify(log).includes(sid.value), '/wire/ shows the whole session id');
+    await shot('wire-log');
+  });
+
+  await step('the docs on the site: /docs/protocol with its transcripts', async () => {
+    await visit('/');
+    await follow('/docs/');
+    await shot('docs-index');
+    await follow('/docs/protocol');
+    const pre = page.locator('article.doc pre');
+    check((await pre.count()) > 3, '/docs/protocol shows no transcripts');
+    check(
+      (await bodyText()).includes('GET / HTTP/1.1'),
+      '/docs/protocol does not show a request transcript',
+    );
+    await shot('docs-protocol');
+  });
 }
 
 const LAB_COOKIE = 'lab_e2e';
