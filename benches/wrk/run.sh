@@ -33,6 +33,8 @@
 #   bash benches/wrk/run.sh                                  # 10 s, 64 connections, 2 rounds
 #   BENCH_DURATION=5 BENCH_CONNS=128 ROUNDS=3 bash benches/wrk/run.sh
 #   BENCH_SERVERS="nginx nginx" bash benches/wrk/run.sh      # A/A: the noise floor
+#   BENCH_SERVERS="wirepost wirepost-nowire nginx" BENCH_SCENARIOS=pipelined \
+#     bash benches/wrk/run.sh                                # the wire log's cost
 #   BENCH_SCENARIOS="pipelined" bash benches/wrk/run.sh      # a subset
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,14 +56,20 @@ QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
 RETRIES=${BENCH_RETRIES:-2}
 read -r -a servers <<<"${BENCH_SERVERS:-wirepost nginx}"
 read -r -a scenarios <<<"${BENCH_SCENARIOS:-plaintext static pipelined}"
-[ "${#servers[@]}" -eq 2 ] || { echo "BENCH_SERVERS must name two servers" >&2; exit 2; }
+[ "${#servers[@]}" -ge 2 ] || { echo "BENCH_SERVERS must name two servers or more" >&2; exit 2; }
 for s in "${servers[@]}"; do
-    case $s in wirepost | nginx) ;; *) echo "unknown server: $s" >&2; exit 2 ;; esac
+    case $s in wirepost | wirepost-nowire | nginx) ;; *) echo "unknown server: $s" >&2; exit 2 ;; esac
 done
 # Labels: the same server twice (an A/A run) gets "nginx" and "nginx-2".
-label_a=${servers[0]}
-label_b=${servers[1]}
-[ "$label_a" = "$label_b" ] && label_b="$label_b-2"
+labels=()
+for s in "${servers[@]}"; do
+    label=$s n=1
+    while [[ " ${labels[*]} " == *" $label "* ]]; do
+        n=$((n + 1))
+        label="$s-$n"
+    done
+    labels+=("$label")
+done
 
 need() { command -v "$1" >/dev/null 2>&1; }
 missing=()
@@ -74,7 +82,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 nginx_bin=$(command -v nginx)
-case " ${servers[*]} " in *" wirepost "*) cargo build --release -q ;; esac
+case " ${servers[*]} " in *" wirepost"*) cargo build --release -q ;; esac
 
 CLK_TCK=$(getconf CLK_TCK)
 tmp=$(mktemp -d)
@@ -99,10 +107,14 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_server() {
     local kind=$1 port=$2 i
     case $kind in
-    wirepost)
+    wirepost | wirepost-nowire)
+        # wirepost-nowire: the same binary with the wire log off (what recording costs).
+        local wire=on
+        [ "$kind" = wirepost-nowire ] && wire=off
         rm -rf "$tmp/data" && mkdir -p "$tmp/data"
         RUST_LOG=warn taskset -c 0 "$repo/target/release/wirepost" --addr "127.0.0.1:$port" \
-            --workers 1 --www "$repo/www" --data "$tmp/data" >"$tmp/server.out" 2>"$tmp/server.err" &
+            --workers 1 --www "$repo/www" --data "$tmp/data" --wire-log=$wire \
+            >"$tmp/server.out" 2>"$tmp/server.err" &
         server_pid=$!
         ;;
     nginx)
@@ -122,7 +134,7 @@ start_server() {
             server_pid=""
             return 1
         fi
-        if [ "$kind" = wirepost ] && ! grep -q "http://127.0.0.1:$port/" "$tmp/server.out"; then
+        if [ "$kind" != nginx ] && ! grep -q "http://127.0.0.1:$port/" "$tmp/server.out"; then
             sleep 0.1
             continue
         fi
@@ -190,15 +202,15 @@ wrk_cmd() { # scenario port duration
     PIPELINE_DEPTH=$DEPTH WRK_CONNECTIONS=$CONNS taskset -c 1 wrk "${args[@]}"
 }
 
-echo "wrk load: ${servers[0]} vs ${servers[1]}; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)"
+echo "wrk load: ${servers[*]}; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)"
 echo "servers on core 0, wrk -t1 -c$CONNS -d${DURATION}s on core 1; warm-up ${WARMUP}s; $ROUNDS rounds; pipelining depth $DEPTH"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); runs with CPU pressure above ${MAX_PRESSURE}% are run again (up to $RETRIES times)"
 results="$tmp/results.tsv"
 : >"$results"
 for sc in "${scenarios[@]}"; do
     for round in $(seq "$ROUNDS"); do
-        for which in a b; do
-            if [ $which = a ]; then kind=${servers[0]} label=$label_a; else kind=${servers[1]} label=$label_b; fi
+        for which in "${!servers[@]}"; do
+            kind=${servers[$which]} label=${labels[$which]}
             for attempt in $(seq $((RETRIES + 1))); do
                 wait_for_quiet
                 port=$(free_port)
@@ -228,4 +240,8 @@ for sc in "${scenarios[@]}"; do
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-python3 "$repo/benches/wrk/report.py" table "$results" "$label_a" "$label_b" "$MAX_PRESSURE"
+# The first server against each of the others.
+for other in "${labels[@]:1}"; do
+    python3 "$repo/benches/wrk/report.py" table "$results" "${labels[0]}" "$other" "$MAX_PRESSURE"
+    echo
+done

@@ -74,15 +74,11 @@ pub(crate) struct Exchange {
     seq: u64,
 }
 
+#[cfg(test)]
 impl Exchange {
-    /// The request line's target (`/cart/`), for filtering.
+    /// The request line's target (`/cart/`).
     pub(crate) fn target(&self) -> &[u8] {
-        let line = self
-            .request_head
-            .split(|&b| b == b'\n')
-            .next()
-            .unwrap_or_default();
-        line.split(|&b| b == b' ').nth(1).unwrap_or_default()
+        target(&self.request_head)
     }
 }
 
@@ -180,14 +176,24 @@ impl Ring {
         self.missed.load(Ordering::Relaxed)
     }
 
-    /// Copy out the exchanges of `ip` (those with no address, for `None`).
-    fn of(&self, ip: Option<IpAddr>, out: &mut Vec<Exchange>) {
+    /// Copy out the exchanges of `ip` (those with no address, for `None`) that `keep`
+    /// takes; with `newest`, only the newest of them.
+    fn of(
+        &self,
+        ip: Option<IpAddr>,
+        keep: &dyn Fn(&[u8]) -> bool,
+        newest: bool,
+        out: &mut Vec<Exchange>,
+    ) {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let filled = state.seq.min(state.slots.len() as u64) as usize;
-        for slot in state.slots[..filled].iter().filter(|s| s.ip == ip) {
+        let taken = state.slots[..filled]
+            .iter()
+            .filter(|s| s.ip == ip && keep(&s.bytes[..s.request_len]));
+        let copy = |slot: &Slot| {
             let (request, rest) = slot.bytes.split_at(slot.request_len);
             let (body, response) = rest.split_at(slot.body_len);
-            out.push(Exchange {
+            Exchange {
                 conn: slot.conn,
                 request: slot.request,
                 time_ms: slot.time_ms,
@@ -197,7 +203,13 @@ impl Ring {
                 body_start: body.to_vec(),
                 response_head: response.to_vec(),
                 seq: slot.seq,
-            });
+            }
+        };
+        if newest {
+            // Only the one that is shown is copied (a page asks on every request).
+            out.extend(taken.max_by_key(|s| s.seq).map(copy));
+        } else {
+            out.extend(taken.map(copy));
         }
     }
 }
@@ -246,7 +258,7 @@ impl WireLog {
     pub(crate) fn of(&self, ip: Option<IpAddr>) -> Vec<Exchange> {
         let mut out = Vec::new();
         for ring in &self.rings {
-            ring.of(ip, &mut out);
+            ring.of(ip, &|_| true, false, &mut out);
         }
         out.sort_by_key(|e| std::cmp::Reverse((e.time_ms, e.seq)));
         out
@@ -255,11 +267,22 @@ impl WireLog {
     /// The newest exchange of `ip` that a page's "previous exchange" shows: not a
     /// `/static/` file or the icon, which a browser fetches in between on its own.
     pub(crate) fn previous_page(&self, ip: Option<IpAddr>) -> Option<Exchange> {
-        self.of(ip).into_iter().find(|e| {
-            let t = e.target();
+        let page = |head: &[u8]| {
+            let t = target(head);
             !t.starts_with(b"/static/") && t != b"/favicon.ico"
-        })
+        };
+        let mut newest = Vec::with_capacity(self.rings.len());
+        for ring in &self.rings {
+            ring.of(ip, &page, true, &mut newest);
+        }
+        newest.into_iter().max_by_key(|e| (e.time_ms, e.seq))
     }
+}
+
+/// The request line's target in a request head (`/cart/`).
+fn target(head: &[u8]) -> &[u8] {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    line.split(|&b| b == b' ').nth(1).unwrap_or_default()
 }
 
 /// How much of a secret value a page shows (SPEC: a `sessionid`, 6 characters).
