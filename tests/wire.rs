@@ -23,6 +23,16 @@ fn exchanges(server: &Server) -> Vec<Value> {
     wire(server)["exchanges"].as_array().unwrap().clone()
 }
 
+/// `sessionid=…` from a response's `Set-Cookie`.
+fn session_cookie(r: &support::Response) -> String {
+    let set = r.header_all("set-cookie");
+    let c = set
+        .iter()
+        .find(|v| v.starts_with("sessionid="))
+        .expect("a session cookie");
+    c.split(';').next().unwrap().to_string()
+}
+
 /// The raw head of a response as received.
 fn head_of(raw: &[u8]) -> String {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
@@ -253,15 +263,7 @@ fn every_html_page_has_the_panel_with_the_302_that_led_to_it() {
     let mut c = server.connect();
     let added = c.request(&form_post("/cart/add/", "product=2&qty=3", &[]));
     added.assert_status(302);
-    let cookie = added
-        .header_all("set-cookie")
-        .into_iter()
-        .find(|v| v.starts_with("sessionid="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = session_cookie(&added);
     let page = c.request(
         format!("GET /cart/ HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nAccept: text/html\r\n\r\n")
             .as_bytes(),
@@ -369,15 +371,7 @@ fn the_header_says_who_is_logged_in() {
         &[],
     ));
     reg.assert_status(302);
-    let cookie = reg
-        .header_all("set-cookie")
-        .into_iter()
-        .find(|v| v.starts_with("sessionid="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = session_cookie(&reg);
     let page = c.request(
         format!("GET /products/ HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n").as_bytes(),
     );
