@@ -167,13 +167,13 @@ pub fn run(config: Config, signals: Option<crate::sys::StopSignals>) -> io::Resu
     let workers = config.workers;
     let server = Server::bind(config)?;
     let addr = server.local_addr()?;
+    let plural = if workers == 1 { "" } else { "s" };
     let mut out = io::stdout().lock();
     writeln!(
         out,
-        "wirepost listening on http://{addr}/ ({workers} workers)"
+        "wirepost listening on http://{addr}/ ({workers} worker{plural})\nCtrl-C to stop"
     )?;
     out.flush()?;
     drop(out);
-    log::info!("serving on http://{addr}/");
     server.run(signals)
 }
