@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-use support::temp_dir;
+use support::{Server, get, temp_dir};
 
 /// Lines of a child's pipe, read on a thread (a pipe read cannot time out).
 fn lines(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
@@ -55,4 +55,144 @@ fn startup_prints_the_url_once_and_how_to_stop() {
             "the URL is repeated: {rest:?}"
         );
     }
+}
+
+/// The trace lines of connection `#id` (the part after its `[peer #id ...]`).
+fn trace_of(log: &str, id: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains(&format!(" #{id}]")) || l.contains(&format!(" #{id} ")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `2026-12-03T13:25:00.123Z ` at the start of a line.
+fn has_stamp(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() > 25
+        && b[..24].iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'.',
+            23 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+        && b[24] == b' '
+}
+
+/// The id in each `open` line, in order.
+fn opened(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.ends_with("] open"))
+        .map(|l| {
+            let open = l.rfind(" #").expect("an id");
+            l[open + 2..l.len() - "] open".len()].to_string()
+        })
+        .collect()
+}
+
+fn wait_for(server: &Server, what: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = server.log();
+        if log.contains(what) || std::time::Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn trace_shows_opens_closes_heads_and_cut_bodies() {
+    let server = Server::start(&["--trace", "--idle-timeout", "1"]);
+
+    // 1: a client that sends a request and closes its side.
+    let mut c = server.connect();
+    c.send(&get("/plaintext"));
+    c.read_response().assert_status(200);
+    c.shutdown_write();
+    c.assert_closed();
+    let log = wait_for(&server, "closed by the client (EOF)");
+
+    // 2: a 5000-byte body, answered with `Connection: close`.
+    let body = "x".repeat(5000);
+    let mut c = server.connect();
+    c.send(
+        format!(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n\
+             Content-Length: 5000\r\nConnection: close\r\n\r\n{body}"
+        )
+        .as_bytes(),
+    );
+    c.read_response().assert_status(200);
+    c.assert_closed();
+    let log2 = wait_for(&server, "after `Connection: close`");
+
+    // 3: a client that says nothing until the idle timeout.
+    let _quiet = server.connect();
+    let log3 = wait_for(&server, "timeout");
+
+    let ids = opened(&log3);
+    assert!(ids.len() >= 3, "{log3}");
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "ids repeat: {ids:?}");
+
+    let first = trace_of(&log, &ids[0]);
+    assert!(first.iter().all(|l| has_stamp(l)), "{first:#?}");
+    assert!(first[0].contains("[127.0.0.1:"), "{first:#?}");
+    assert!(
+        first
+            .iter()
+            .any(|l| l.ends_with(" <] GET /plaintext HTTP/1.1\\r\\n"))
+    );
+    assert!(
+        first
+            .iter()
+            .any(|l| l.ends_with(" >] HTTP/1.1 200 OK\\r\\n"))
+    );
+    assert!(
+        first
+            .last()
+            .unwrap()
+            .ends_with("] closed by the client (EOF)"),
+        "{first:#?}"
+    );
+
+    let second = trace_of(&log2, &ids[1]);
+    let incoming: Vec<&String> = second.iter().filter(|l| l.contains(" <] ")).collect();
+    // The head is whole, the body cut after 1 KiB, the rest counted.
+    assert!(
+        incoming
+            .iter()
+            .any(|l| l.ends_with("<] Connection: close\\r\\n"))
+    );
+    assert!(
+        incoming
+            .iter()
+            .any(|l| l.ends_with(&format!("<] {}", "x".repeat(1024)))),
+        "{incoming:#?}"
+    );
+    assert!(
+        incoming.iter().any(|l| l.ends_with("<] … 3976 more bytes")),
+        "{incoming:#?}"
+    );
+    assert!(!second.iter().any(|l| l.contains(&"x".repeat(1025))));
+    assert!(
+        second
+            .last()
+            .unwrap()
+            .ends_with("] closed by the server after `Connection: close`"),
+        "{second:#?}"
+    );
+
+    let third = trace_of(&log3, &ids[2]);
+    assert!(
+        third
+            .last()
+            .unwrap()
+            .ends_with("] closed by the server: timeout"),
+        "{third:#?}"
+    );
 }
