@@ -196,3 +196,59 @@ fn trace_shows_opens_closes_heads_and_cut_bodies() {
         "{third:#?}"
     );
 }
+
+fn get_with_host(path: &str, host: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n\r\n").into_bytes()
+}
+
+/// Addresses on the pages come from the request's `Host`, escaped; an odd or missing
+/// one gives the listen address.
+#[test]
+fn pages_build_addresses_from_the_host() {
+    let server = Server::start(&[]);
+    for path in ["/", "/products/", "/cookies/"] {
+        let page = server
+            .request(&get_with_host(path, "example.test:9"))
+            .body_str();
+        assert!(!page.contains("127.0.0.1:8000"), "{path}: {page}");
+        assert!(page.contains("http://example.test:9/"), "{path}: {page}");
+    }
+    let index = server
+        .request(&get_with_host("/", "example.test:9"))
+        .body_str();
+    assert!(index.contains("nc -C example.test 9"), "{index}");
+    let json = server
+        .request(b"GET / HTTP/1.1\r\nHost: example.test:9\r\nAccept: application/json\r\n\r\n");
+    assert!(
+        json.json()["about"]
+            .as_str()
+            .unwrap()
+            .contains("nc -C example.test 9")
+    );
+    // No port: HTTP's 80.
+    let index = server
+        .request(&get_with_host("/", "example.test"))
+        .body_str();
+    assert!(index.contains("nc -C example.test 80"), "{index}");
+
+    // Odd values are not echoed into the page: the listen address instead.
+    let listen = format!("http://{}/", server.addr);
+    // (The parser refuses most: `"<>` and spaces are a 400 before any page.)
+    for odd in ["ex'ample:9", "a&b", "x_y", "exa(m)ple", "h:99999", "h:", ""] {
+        let resp = server.request(&get_with_host("/", odd));
+        resp.assert_status(200);
+        let page = resp.body_str();
+        assert!(page.contains(&listen), "Host {odd:?}: {page}");
+        assert!(
+            !page.contains(&format!("http://{odd}/")),
+            "Host {odd:?}: {page}"
+        );
+    }
+    let refused = server.request(&get_with_host("/", "a\"<b>"));
+    assert!(!refused.body_str().contains("<b>"));
+    // HTTP/1.0 may send no Host at all.
+    let page = server
+        .request(b"GET / HTTP/1.0\r\nAccept: text/html\r\n\r\n")
+        .body_str();
+    assert!(page.contains(&listen), "{page}");
+}

@@ -64,6 +64,7 @@ impl Server {
             [given_host, bound_host.as_str()],
             config.allowed_hosts.iter().map(String::as_str),
         );
+        app.listen = bound.to_string();
         Ok(Server {
             listener,
             shared: Arc::new(worker::Shared::new(

@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::app::exchange::{Request, Response};
-use crate::app::view::{Vary, respond};
+use crate::app::view::{self, Vary, respond};
 use serde_json::{Value, json};
 
 /// One link of a chapter: path, title, what it shows.
@@ -30,8 +30,9 @@ struct Chapter {
     forms: &'static [TryForm],
 }
 
+/// The introduction; `{nc}` is this site's `host port` ([`view::site`]).
 const INTRO: &str = "An HTTP/1.1 server written from raw sockets. Every byte can be seen: \
-run nc -C 127.0.0.1 8000 and type GET /plaintext HTTP/1.1, Host: x and an empty line.";
+run nc -C {nc} and type GET /plaintext HTTP/1.1, Host: x and an empty line.";
 
 const CHAPTERS: &[Chapter] = &[
     Chapter {
@@ -171,7 +172,7 @@ const CHAPTERS: &[Chapter] = &[
     },
 ];
 
-fn data() -> Value {
+fn data(nc: &str) -> Value {
     let chapters: Vec<Value> = CHAPTERS
         .iter()
         .map(|c| {
@@ -189,9 +190,11 @@ fn data() -> Value {
                    "docs": c.docs, "forms": forms})
         })
         .collect();
-    json!({"name": "wirepost", "about": INTRO, "chapters": chapters})
+    json!({"name": "wirepost", "about": INTRO.replace("{nc}", nc), "chapters": chapters})
 }
 
 pub(crate) fn index(app: &App, req: &Request<'_>) -> Response {
-    respond(app, req, 200, "index.html", &data(), Vary::Accept)
+    let site = view::site(app, req);
+    let nc = site["nc"].as_str().unwrap_or_default();
+    respond(app, req, 200, "index.html", &data(nc), Vary::Accept)
 }
