@@ -252,3 +252,85 @@ fn pages_build_addresses_from_the_host() {
         .body_str();
     assert!(page.contains(&listen), "{page}");
 }
+
+/// The `sessionid=…` pair of a `Set-Cookie`.
+fn session_cookie(r: &support::Response) -> String {
+    let set = r.header("set-cookie").expect("a Set-Cookie");
+    set.split(';').next().unwrap().to_string()
+}
+
+/// The session inspector shows the expiry as a date and how far it is; JSON keeps
+/// unix seconds.
+#[test]
+fn session_expiry_is_shown_as_a_date() {
+    let server = Server::start(&[]);
+    let r = server.request(&support::form_post(
+        "/session/",
+        "action=set&key=a&value=1",
+        &[],
+    ));
+    r.assert_status(302);
+    let cookie = format!("Cookie: {}", session_cookie(&r));
+    let json = server.request(
+        format!(
+            "GET /session/ HTTP/1.1\r\nHost: x\r\n{cookie}\r\nAccept: application/json\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let expires = json.json()["expires"]
+        .as_u64()
+        .expect("unix seconds in JSON");
+    let page = server
+        .request(
+            format!("GET /session/ HTTP/1.1\r\nHost: x\r\n{cookie}\r\nAccept: text/html\r\n\r\n")
+                .as_bytes(),
+        )
+        .body_str();
+    let date = wirepost_date(expires);
+    assert!(
+        page.contains(&format!("{date} UTC (in 14 days)")),
+        "{date}: {page}"
+    );
+
+    // A browser session: "when the browser closes".
+    let r = server.request(&support::form_post(
+        "/session/",
+        "action=expiry&seconds=0",
+        &[&cookie],
+    ));
+    r.assert_status(302);
+    let cookie = match r.header("set-cookie") {
+        Some(_) => format!("Cookie: {}", session_cookie(&r)),
+        None => cookie,
+    };
+    let page = server
+        .request(
+            format!("GET /session/ HTTP/1.1\r\nHost: x\r\n{cookie}\r\nAccept: text/html\r\n\r\n")
+                .as_bytes(),
+        )
+        .body_str();
+    assert!(page.contains("when the browser closes"), "{page}");
+    assert!(!page.contains("unix time"), "{page}");
+}
+
+/// `2026-12-17 13:25:00` for unix seconds (the test's own civil-date arithmetic).
+fn wirepost_date(unix: u64) -> String {
+    let days = unix / 86_400;
+    let rem = unix % 86_400;
+    // Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
