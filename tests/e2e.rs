@@ -6,7 +6,10 @@
 //! `node tests/e2e/flow.mjs` with the base URL, and in the middle of the flow restarts
 //! the server on the same port and the same data directory (the script prints
 //! `@@RESTART` and waits for `@@RESTARTED` on its stdin), so that the cart is shown to
-//! survive a restart. Screenshots go to `target/e2e/`, one per page visited.
+//! survive a restart. Then a 390 px pass (a phone) over every HTML page, with a long
+//! cookie, a long session value and a long upload name shown, checks
+//! `document.documentElement.scrollWidth <= window.innerWidth` on each. Screenshots
+//! go to `target/e2e/`, one per page visited (`NN-390px-*.png` for the phone pass).
 //!
 //! Needs Chromium (`apt-get install chromium`, or `WIREPOST_E2E_CHROMIUM=/path`),
 //! Node.js and `npm ci --prefix tests/e2e`; `scripts/test` installs them. If one is
