@@ -374,13 +374,14 @@ fn trace_ids_are_unique_across_workers() {
     }
     std::thread::sleep(Duration::from_millis(200));
     let log = server.log();
-    // `[127.0.0.1:PORT #ID <] ...`: one id per client port, and no id for two ports.
+    // `<time> [127.0.0.1:PORT #ID <] ...`: one id per client port, and no id for two
+    // ports.
     let mut ids = std::collections::HashMap::new();
     for line in log
         .lines()
-        .filter(|l| l.starts_with('[') && l.contains(" <] "))
+        .filter(|l| l.contains(" [127.0.0.1:") && l.contains(" <] "))
     {
-        let inner = &line[1..line.find(" <] ").unwrap()];
+        let inner = &line[line.find(" [").unwrap() + 2..line.find(" <] ").unwrap()];
         let (peer, id) = inner.split_once(" #").unwrap();
         ids.insert(peer.to_string(), id.to_string());
     }

@@ -60,6 +60,9 @@ pub(crate) struct App {
     /// The `Host` names a browser request may use: the loopback names until the
     /// server adds the listen address and `--allowed-host` ([`hosts::AllowedHosts`]).
     pub hosts: hosts::AllowedHosts,
+    /// The address the server listens on (`127.0.0.1:8000`), for the pages' own
+    /// addresses when a request's `Host` is missing or odd ([`view::site`]).
+    pub listen: String,
     /// The key of the login record's MAC (`data/secret.key`).
     pub secret: std::sync::Arc<users::SecretKey>,
     /// Failed logins per username and address ([`throttle`]); only login takes it.
@@ -150,6 +153,7 @@ impl App {
             catalogue,
             hasher: std::sync::Arc::new(hasher),
             hosts: hosts::AllowedHosts::new([], []),
+            listen: "localhost".to_string(),
             secret: std::sync::Arc::new(secret),
             throttle: Default::default(),
             wire: std::sync::Arc::new(wire::WireLog::off()),

@@ -38,6 +38,56 @@ pub(crate) fn json_response(status: u16, data: &Value) -> Response {
     Response::new(status, "application/json", Body::Bytes(body))
 }
 
+/// Whether a `Host` value is plain enough to print as this site's address: a DNS
+/// name or IPv4 address (letters, digits, `.`, `-`) or a bracketed IPv6 address, then
+/// an optional `:port`; at most 255 bytes. Anything else (quotes, spaces, `@`, `/`)
+/// is not shown back.
+fn plain_host(host: &[u8]) -> bool {
+    if host.is_empty() || host.len() > 255 {
+        return false;
+    }
+    let name = crate::app::hosts::host_name(host);
+    let port = &host[name.len()..];
+    let name_ok = match name.strip_prefix(b"[").and_then(|n| n.strip_suffix(b"]")) {
+        Some(v6) => {
+            !v6.is_empty()
+                && v6
+                    .iter()
+                    .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+        None => {
+            !name.is_empty()
+                && name
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }
+    };
+    let port_ok = match port.strip_prefix(b":") {
+        None => port.is_empty(),
+        Some(p) => {
+            p.iter().all(u8::is_ascii_digit)
+                && std::str::from_utf8(p).is_ok_and(|p| p.parse::<u16>().is_ok_and(|n| n > 0))
+        }
+    };
+    name_ok && port_ok
+}
+
+/// This site's address as the client named it, for the pages' examples:
+/// `{"origin": "http://example.test:9", "nc": "example.test 9"}`. From the request's
+/// `Host` when it is [plain](plain_host), else from the listen address. The
+/// templates escape it like any value.
+pub(crate) fn site(app: &App, req: &Request<'_>) -> Value {
+    let host = match req.header("host") {
+        Some(h) if plain_host(h) => String::from_utf8_lossy(h).into_owned(),
+        _ => app.listen.clone(),
+    };
+    let name = crate::app::hosts::host_name(host.as_bytes()).len();
+    let (name, port) = host.split_at(name);
+    let port = port.strip_prefix(':').unwrap_or("80");
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    json!({"origin": format!("http://{host}"), "nc": format!("{bare} {port}")})
+}
+
 /// Answer `data`: rendered through `template` for HTML, as it is for JSON.
 pub(crate) fn respond(
     app: &App,
@@ -47,14 +97,7 @@ pub(crate) fn respond(
     data: &Value,
     vary: Vary,
 ) -> Response {
-    respond_as(
-        &app.templates,
-        format(req.header("accept")),
-        status,
-        template,
-        data,
-        vary,
-    )
+    respond_extra(app, req, status, template, data, json!({}), vary)
 }
 
 /// [`respond`], with `extra` keys (links, form state: presentation, not data) added
@@ -74,6 +117,7 @@ pub(crate) fn respond_extra(
     }
     let mut context = data.clone();
     if let (Value::Object(c), Value::Object(e)) = (&mut context, extra) {
+        c.insert("site".to_string(), site(app, req));
         c.extend(e);
     }
     respond_as(&app.templates, fmt, status, template, &context, vary)

@@ -70,8 +70,15 @@ pub(crate) struct Exchange {
     /// The first bytes of the body (at most [`BODY_BYTES`]).
     pub body_start: Vec<u8>,
     pub response_head: Vec<u8>,
-    /// The ring's sequence number: orders the exchanges of one worker.
-    seq: u64,
+}
+
+impl Exchange {
+    /// Newest last: by time (ms), then connection and request number. Exchanges of one
+    /// millisecond on two connections (a browser's parallel fetches) are concurrent;
+    /// they go by connection number, the order in which the connections opened.
+    fn order(&self) -> (u64, u64, u32) {
+        (self.time_ms, self.conn, self.request)
+    }
 }
 
 #[cfg(test)]
@@ -89,7 +96,6 @@ struct Slot {
     request: u32,
     time_ms: u64,
     body_bytes: u64,
-    seq: u64,
     request_len: usize,
     request_cut: usize,
     body_len: usize,
@@ -122,7 +128,6 @@ impl Ring {
                 request: 0,
                 time_ms: 0,
                 body_bytes: 0,
-                seq: 0,
                 request_len: 0,
                 request_cut: 0,
                 body_len: 0,
@@ -147,7 +152,6 @@ impl Ring {
             return;
         };
         let state = &mut *state;
-        let seq = state.seq;
         state.seq += 1;
         let at = state.next;
         state.next = (at + 1) % state.slots.len();
@@ -161,7 +165,6 @@ impl Ring {
         slot.request = r.request;
         slot.time_ms = r.time_ms;
         slot.body_bytes = r.body_bytes;
-        slot.seq = seq;
         slot.request_len = request.len();
         slot.request_cut = r.request_head.len() - request.len();
         slot.body_len = body.len();
@@ -202,12 +205,15 @@ impl Ring {
                 body_bytes: slot.body_bytes,
                 body_start: body.to_vec(),
                 response_head: response.to_vec(),
-                seq: slot.seq,
             }
         };
         if newest {
             // Only the one that is shown is copied (a page asks on every request).
-            out.extend(taken.max_by_key(|s| s.seq).map(copy));
+            out.extend(
+                taken
+                    .max_by_key(|s| (s.time_ms, s.conn, s.request))
+                    .map(copy),
+            );
         } else {
             out.extend(taken.map(copy));
         }
@@ -260,7 +266,7 @@ impl WireLog {
         for ring in &self.rings {
             ring.of(ip, &|_| true, false, &mut out);
         }
-        out.sort_by_key(|e| std::cmp::Reverse((e.time_ms, e.seq)));
+        out.sort_by_key(|e| std::cmp::Reverse(e.order()));
         out
     }
 
@@ -275,7 +281,7 @@ impl WireLog {
         for ring in &self.rings {
             ring.of(ip, &page, true, &mut newest);
         }
-        newest.into_iter().max_by_key(|e| (e.time_ms, e.seq))
+        newest.into_iter().max_by_key(Exchange::order)
     }
 }
 

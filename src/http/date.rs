@@ -160,6 +160,16 @@ pub fn imf_fixdate(unix_secs: u64) -> [u8; IMF_FIXDATE_LEN] {
     out
 }
 
+/// Format seconds since the Unix epoch as `2026-12-17 13:25:00` (UTC, no zone name:
+/// the caller adds ` UTC` or a `T`/`Z` form as it needs). Clamped like [`imf_fixdate`].
+pub fn utc_datetime(unix_secs: u64) -> String {
+    let c = civil_from_unix(unix_secs);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
 fn two_digits(out: &mut [u8], n: u64) {
     out[0] = b'0' + (n / 10 % 10) as u8;
     out[1] = b'0' + (n % 10) as u8;
@@ -397,5 +407,12 @@ mod tests {
         // A clock stepping backwards is a change too.
         assert!(cache.update(784_111_777));
         assert_eq!(cache.as_bytes(), b"Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn utc_datetime_reads_like_a_calendar() {
+        assert_eq!(utc_datetime(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_datetime(1_797_513_900), "2026-12-17 13:25:00");
+        assert_eq!(utc_datetime(951_782_400), "2000-02-29 00:00:00");
     }
 }

@@ -41,7 +41,7 @@ use crate::http::problem::Problem;
 use crate::server::blocking::{Mailbox, Pool};
 use crate::server::buffer::{BufPool, InBuf};
 use crate::server::timer::Deadline;
-use crate::server::trace;
+use crate::server::trace::{Closed, Tracer};
 use mio::net::TcpStream;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -246,7 +246,11 @@ pub(crate) struct Connection {
     /// When output last made progress (or was queued): a client that reads nothing
     /// for the idle timeout is dropped.
     last_write: Instant,
-    trace: bool,
+    /// `--trace`: this connection's trace (none without the flag).
+    tracer: Option<Box<Tracer>>,
+    /// Why the connection ends, when that is known where it happens (an error, a
+    /// timer); otherwise [`Connection::close_reason`] works it out.
+    closed_why: Option<Closed>,
     /// Requests begun on this connection (the wire log's request number).
     requests: u32,
     /// When the current request's head was complete, in Unix ms (the wire log's time).
@@ -306,7 +310,8 @@ impl Connection {
             read_pending: false,
             write_pending: false,
             last_write: now,
-            trace: config.trace,
+            tracer: config.trace.then(|| Box::new(Tracer::open(peer, id))),
+            closed_why: None,
             requests: 0,
             request_ms: 0,
             body_seen: 0,
@@ -341,6 +346,25 @@ impl Connection {
                 .sink
                 .as_ref()
                 .map_or(0, |s| std::mem::size_of_val(&**s))
+    }
+
+    /// Who ended the connection, for `--trace`: what was recorded where it happened
+    /// (an error, a timer), else the HTTP state (a `Connection: close` was sent), else
+    /// the client's EOF.
+    pub(crate) fn close_reason(&self) -> Closed {
+        match self.closed_why {
+            Some(why) => why,
+            None if self.http.is_closing() || self.lingering.is_some() => Closed::ServerClose,
+            None if self.read_eof => Closed::ClientEof,
+            None => Closed::Error,
+        }
+    }
+
+    /// `--trace`: the connection is closed, for this reason.
+    pub(crate) fn trace_closed(&mut self, why: Closed) {
+        if let Some(t) = &mut self.tracer {
+            t.closed(why);
+        }
     }
 
     /// Output waits to be written.
@@ -393,6 +417,7 @@ impl Connection {
                     "connection #{} dropped after a panic in the server",
                     self.id
                 );
+                self.closed_why = Some(Closed::Error);
                 Next::Close
             }
         }
@@ -410,6 +435,7 @@ impl Connection {
                 Ok(n) => read_left = read_left.saturating_sub(n),
                 Err(e) => {
                     log::debug!("#{} read error: {e}", self.id);
+                    self.closed_why = Some(Closed::Error);
                     return Next::Close;
                 }
             }
@@ -422,6 +448,7 @@ impl Connection {
             let held_back = self.backpressured();
             if let Err(e) = self.flush(cx.now, &mut write_left) {
                 log::debug!("#{} write error: {e}", self.id);
+                self.closed_why = Some(Closed::Error);
                 return Next::Close;
             }
             if self.http.is_closing() && self.lingering.is_none() && !self.has_output() {
@@ -438,6 +465,9 @@ impl Connection {
                     return Next::Close;
                 }
                 let n = self.input.unconsumed().len();
+                if let Some(t) = &mut self.tracer {
+                    t.body(true, self.input.unconsumed());
+                }
                 self.input.consume(n);
                 self.input.compact(0, 0);
                 if self.read_pending {
@@ -447,7 +477,10 @@ impl Connection {
                     }
                     match self.fill() {
                         Ok(n) => read_left = read_left.saturating_sub(n),
-                        Err(_) => return Next::Close,
+                        Err(_) => {
+                            self.closed_why = Some(Closed::Error);
+                            return Next::Close;
+                        }
                     }
                     continue;
                 }
@@ -481,7 +514,10 @@ impl Connection {
                             continue;
                         }
                     }
-                    Err(_) => return Next::Close,
+                    Err(_) => {
+                        self.closed_why = Some(Closed::Error);
+                        return Next::Close;
+                    }
                 }
             }
             break;
@@ -537,7 +573,7 @@ impl Connection {
     /// Read until the socket would block, the peer closes, or the buffer is full.
     /// Returns the number of bytes read.
     fn fill(&mut self) -> io::Result<usize> {
-        if self.lingering.is_some() && !self.trace {
+        if self.lingering.is_some() && self.tracer.is_none() {
             return self.discard();
         }
         self.read_pending = false;
@@ -565,9 +601,6 @@ impl Connection {
                     return Ok(total);
                 }
                 Ok(n) => {
-                    if self.trace {
-                        trace::trace(self.peer, self.id, true, &self.input.spare()[..n]);
-                    }
                     self.input.filled(n);
                     total += n;
                     if n < asked && !self.peer_closing {
@@ -645,6 +678,18 @@ impl Connection {
             };
             let cut_short = window.len() < input.len();
             let step = self.http.receive(window, cx.now);
+            if let Some(t) = &mut self.tracer {
+                let used = &window[..step.consumed.min(window.len())];
+                match &step.event {
+                    ConnEvent::Head { .. } => t.head(true, used),
+                    ConnEvent::Refused(_) => t.head(true, window),
+                    ConnEvent::End => {
+                        t.body(true, used);
+                        t.end(true);
+                    }
+                    _ => t.body(true, used),
+                }
+            }
             match step.event {
                 ConnEvent::Blocked => return,
                 ConnEvent::NeedData => {
@@ -749,10 +794,14 @@ impl Connection {
         sink: Option<Box<dyn BodySink>>,
     ) {
         let body_started = !self.input.is_empty();
-        if let Err(refusal) = self
+        let before = self.out.len();
+        let accepted = self
             .http
-            .accept_body(limit, body_started, cx.now, &mut self.out)
-        {
+            .accept_body(limit, body_started, cx.now, &mut self.out);
+        if let Some(t) = &mut self.tracer {
+            t.head(false, &self.out[before..]); // a `100 Continue`, if one was owed
+        }
+        if let Err(refusal) = accepted {
             self.head_len = 0;
             self.refuse_head(cx, start, len, &refusal);
             return;
@@ -909,7 +958,7 @@ impl Connection {
         if !self.has_output() {
             self.last_write = cx.now;
         }
-        let mark = self.out.len();
+        let before = self.out.len();
         let framed = self.http.respond(
             &head,
             body.len(),
@@ -918,8 +967,12 @@ impl Connection {
             cx.now,
             &mut self.out,
         );
+        let body_at = self.out.len();
+        if let Some(t) = &mut self.tracer {
+            t.head(false, &self.out[before..]);
+        }
         if let Some(ring) = cx.wire {
-            self.record(ring, asked, mark);
+            self.record(ring, asked, before);
         }
         if !framed.body {
             return;
@@ -936,9 +989,16 @@ impl Connection {
                         self.http.abandon();
                     }
                 } else {
+                    if let Some(t) = &mut self.tracer {
+                        t.body_unseen(false, len);
+                    }
                     self.file = Some((file, len));
                 }
             }
+        }
+        if let Some(t) = &mut self.tracer {
+            t.body(false, &self.out[body_at..]);
+            t.end(false);
         }
     }
 
@@ -1020,6 +1080,9 @@ impl Connection {
         let framed = self
             .http
             .respond_streamed(&head, cx.date, self.draining, &mut self.out);
+        if let Some(t) = &mut self.tracer {
+            t.head(false, &self.out[mark..]);
+        }
         if let Some(ring) = cx.wire {
             self.record(ring, asked, mark);
         }
@@ -1067,7 +1130,11 @@ impl Connection {
             if self.out_pos == self.out.len() {
                 self.last_write = cx.now;
             }
+            let at = self.out.len();
             self.http.stream_piece(&piece, &mut self.out);
+            if let Some(t) = &mut self.tracer {
+                t.body(false, &self.out[at..]);
+            }
             s.bytes += piece.len() as u64;
             s.next = cx.now + s.interval;
         }
@@ -1077,7 +1144,12 @@ impl Connection {
         let Timed::Stream(s) = *timed else {
             return false;
         };
+        let at = self.out.len();
         self.http.end_stream(self.draining, cx.now, &mut self.out);
+        if let Some(t) = &mut self.tracer {
+            t.body(false, &self.out[at..]);
+            t.end(false);
+        }
         access_log_line(self.peer, &s.line, s.status, s.bytes, s.started);
         true
     }
@@ -1119,14 +1191,6 @@ impl Connection {
             match self.socket.write(&self.out[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
-                    if self.trace {
-                        trace::trace(
-                            self.peer,
-                            self.id,
-                            false,
-                            &self.out[self.out_pos..self.out_pos + n],
-                        );
-                    }
                     self.out_pos += n;
                     *write_left = write_left.saturating_sub(n);
                     self.last_write = now;
@@ -1145,6 +1209,7 @@ impl Connection {
             return Next::Close;
         }
         if self.has_output() && cx.now >= self.last_write + cx.config.idle_timeout {
+            self.closed_why = Some(Closed::Timeout);
             return Next::Close;
         }
         if let Some(next) = self.on_timed_due(cx) {
@@ -1157,7 +1222,10 @@ impl Connection {
         };
         match self.http.handle_timeout(cx.now, input) {
             None => Next::Wait,
-            Some(Expired::Close) => Next::Close,
+            Some(Expired::Close) => {
+                self.closed_why = Some(Closed::Timeout);
+                Next::Close
+            }
             Some(Expired::Answer(refusal)) => {
                 // A body that will not complete: let the sink clean up.
                 self.sink = None;

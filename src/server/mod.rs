@@ -69,6 +69,7 @@ impl Server {
             [given_host, bound_host.as_str()],
             config.allowed_hosts.iter().map(String::as_str),
         );
+        app.listen = bound.to_string();
         Ok(Server {
             listener,
             shared: Arc::new(worker::Shared::new(
@@ -172,13 +173,13 @@ pub fn run(config: Config, signals: Option<crate::sys::StopSignals>) -> io::Resu
     let workers = config.workers;
     let server = Server::bind(config)?;
     let addr = server.local_addr()?;
+    let plural = if workers == 1 { "" } else { "s" };
     let mut out = io::stdout().lock();
     writeln!(
         out,
-        "wirepost listening on http://{addr}/ ({workers} workers)"
+        "wirepost listening on http://{addr}/ ({workers} worker{plural})\nCtrl-C to stop"
     )?;
     out.flush()?;
     drop(out);
-    log::info!("serving on http://{addr}/");
     server.run(signals)
 }

@@ -21,6 +21,7 @@ use crate::server::buffer::BufPool;
 use crate::server::connection::{Connection, Cx, Next};
 use crate::server::slab::{Key, Slab};
 use crate::server::timer::Timers;
+use crate::server::trace::Closed;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use std::cell::RefCell;
@@ -295,7 +296,7 @@ impl Worker {
                         self.conns.len()
                     );
                     for key in self.conns.keys() {
-                        self.close(key);
+                        self.close(key, Closed::Shutdown);
                     }
                     return Ok(());
                 }
@@ -326,7 +327,7 @@ impl Worker {
     fn close_idle(&mut self) {
         for key in self.conns.keys() {
             if self.conns.get_mut(key).is_some_and(|c| c.is_idle()) {
-                self.close(key);
+                self.close(key, Closed::Shutdown);
             }
         }
     }
@@ -366,7 +367,7 @@ impl Worker {
                         Interest::READABLE,
                     ) {
                         log::warn!("register: {e}");
-                        self.close(key);
+                        self.close(key, Closed::Error);
                         continue;
                     }
                     let due = conn.due(&self.shared.config, now);
@@ -438,7 +439,11 @@ impl Worker {
     /// interest and deadline.
     fn after(&mut self, key: Key, next: Next, now: Instant) {
         if next == Next::Close {
-            self.close(key);
+            let why = self
+                .conns
+                .get_mut(key)
+                .map_or(Closed::Error, |c| c.close_reason());
+            self.close(key, why);
             return;
         }
         let config = &self.shared.config;
@@ -462,7 +467,7 @@ impl Worker {
                     .reregister(&mut conn.socket, Token(key.token()), interest)
             {
                 log::warn!("reregister: {e}");
-                self.close(key);
+                self.close(key, Closed::Error);
                 return;
             }
             conn.write_interest = want_write;
@@ -471,8 +476,9 @@ impl Worker {
         self.timers.set(&mut conn.deadline, key.token(), due);
     }
 
-    fn close(&mut self, key: Key) {
+    fn close(&mut self, key: Key, why: Closed) {
         if let Some(mut conn) = self.conns.remove(key) {
+            conn.trace_closed(why);
             let _ = self.poll.registry().deregister(&mut conn.socket);
             self.shared.open.fetch_sub(1, Ordering::Relaxed);
         }

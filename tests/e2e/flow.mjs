@@ -562,6 +562,90 @@ async function flow() {
     );
     await shot('docs-protocol');
   });
+
+  await phonePass();
+}
+
+// ---------------------------------------------------------------------------------
+// A 390 px phone: every HTML page fits without horizontal scroll, long values included
+
+const PHONE = { width: 390, height: 844 };
+const LONG = 'x'.repeat(40) + 'LongValueWithoutSpaces'.repeat(12);
+
+/** The page scrolls sideways if the document is wider than the window. */
+async function fitsPhone(name) {
+  const [scroll, inner] = await page.evaluate(() => [
+    document.documentElement.scrollWidth,
+    window.innerWidth,
+  ]);
+  await shot(`390px-${name}`);
+  check(scroll <= inner, `${here()} at ${PHONE.width} px: scrollWidth ${scroll} > innerWidth ${inner} (scrolls sideways)`);
+}
+
+async function phonePass() {
+  // Each page settles (its favicon loaded) before the next navigation, which would
+  // otherwise abort that request.
+  await step('390 px: a long cookie', async () => {
+    await page.setViewportSize(PHONE);
+    await visit('/cookies/');
+    await settle();
+    const form = await formFor(null, 'path');
+    await fill(form, { name: 'long_e2e', value: LONG, path: '/' });
+    await submit(form);
+  });
+  await step('390 px: a long session value', async () => {
+    await visit('/session/');
+    await settle();
+    const set = await formFor(null, 'key');
+    await fill(set, { key: 'long_note', value: LONG });
+    await submit(set);
+  });
+
+  const pages = [
+    ['index', '/'],
+    ['products', '/products/'],
+    ['product', '/products/1/'],
+    ['history', '/history/'],
+    ['cart', '/cart/'],
+    ['cookie-lab', '/cookies/'],
+    ['cookie-lab-sub', '/cookies/a/x'],
+    ['session', '/session/'],
+    ['upload', '/upload/'],
+    ['user', '/user/'],
+    ['login', '/user/login/'],
+    ['register', '/user/register/'],
+    ['echo', `/echo?note=${LONG}&lang=en`],
+    ['wire', '/wire/'],
+    ['parse', '/parse/'],
+    ['docs', '/docs/'],
+    ['docs-protocol', '/docs/protocol'],
+  ];
+  for (const [name, urlPath] of pages) {
+    await step(`390 px: ${urlPath.slice(0, 40)}`, async () => {
+      await visit(urlPath);
+      await fitsPhone(name);
+    });
+  }
+  await step('390 px: an error page', async () => {
+    allow(404, '/no-such-page/');
+    await visit('/no-such-page/', 404);
+    await fitsPhone('error-404');
+  });
+  await step('390 px: an upload with a long name', async () => {
+    const long = path.join(TMP, `${'a-long-file-name-without-spaces'.repeat(4)}.png`);
+    fs.writeFileSync(long, png);
+    await visit('/upload/');
+    await settle();
+    const form = await formFor('/upload/');
+    await fill(form, { username: USER });
+    await form.locator('input[type="file"][name="headimg"]').setInputFiles(long);
+    await submit(form, 201);
+    await fitsPhone('upload-result');
+  });
+  await step('390 px: the cart holds items', async () => {
+    const cart = await json('/cart/');
+    check((cart.items ?? []).length > 0, 'the cart is empty for the 390 px pass');
+  });
 }
 
 const LAB_COOKIE = 'lab_e2e';

@@ -6,7 +6,7 @@
 use crate::app::App;
 use crate::app::exchange::{Request, Response};
 use crate::app::pages::docs;
-use crate::app::view::{Vary, respond};
+use crate::app::view::{self, Vary, respond};
 use serde_json::{Value, json};
 
 /// One link of a chapter: path, title, what it shows.
@@ -32,8 +32,9 @@ struct Chapter {
     forms: &'static [TryForm],
 }
 
+/// The introduction; `{nc}` is this site's `host port` ([`view::site`]).
 const INTRO: &str = "An HTTP/1.1 server written from raw sockets. Every byte can be seen: \
-run nc -C 127.0.0.1 8000 and type GET /plaintext HTTP/1.1, Host: x and an empty line.";
+run nc -C {nc} and type GET /plaintext HTTP/1.1, Host: x and an empty line.";
 
 const CHAPTERS: &[Chapter] = &[
     Chapter {
@@ -240,7 +241,7 @@ fn in_course_order(course: &[String]) -> Vec<&'static Chapter> {
     chapters
 }
 
-fn data(course: &[String]) -> Value {
+fn data(course: &[String], nc: &str) -> Value {
     let chapters: Vec<Value> = in_course_order(course)
         .into_iter()
         .map(|c| {
@@ -258,7 +259,7 @@ fn data(course: &[String]) -> Value {
                    "docs": c.docs, "docs_href": docs_href(c.docs), "forms": forms})
         })
         .collect();
-    json!({"name": "wirepost", "about": INTRO, "chapters": chapters})
+    json!({"name": "wirepost", "about": INTRO.replace("{nc}", nc), "chapters": chapters})
 }
 
 /// `docs/x.md` as the site serves it: `/docs/x`.
@@ -268,12 +269,8 @@ fn docs_href(file: &str) -> String {
 }
 
 pub(crate) fn index(app: &App, req: &Request<'_>) -> Response {
-    respond(
-        app,
-        req,
-        200,
-        "index.html",
-        &data(&docs::course_pages(app)),
-        Vary::Accept,
-    )
+    let site = view::site(app, req);
+    let nc = site["nc"].as_str().unwrap_or_default();
+    let data = data(&docs::course_pages(app), nc);
+    respond(app, req, 200, "index.html", &data, Vary::Accept)
 }

@@ -48,10 +48,31 @@ pub(crate) fn view(app: &App, req: &Request<'_>) -> Response {
                 .collect();
             let mut context = shown;
             context["rows"] = Value::Array(rows);
+            if let Some(at) = context["expires"].as_u64() {
+                context["expires_shown"] = json!(expiry_text(at, unix_now()));
+            }
+            context["site"] = crate::app::view::site(app, req);
             html(&app.templates, 200, "session.html", &context)
         }
     }
     .header("Vary", "Accept, Cookie")
+}
+
+/// An expiry for people: `2026-12-17 13:25:00 UTC (in 14 days)`, the distance rounded
+/// to the largest unit that is at least two of it.
+fn expiry_text(at: u64, now: u64) -> String {
+    let date = crate::http::date::utc_datetime(at);
+    let Some(left) = at.checked_sub(now) else {
+        return format!("{date} UTC (passed)");
+    };
+    let round = |unit: u64| (left + unit / 2) / unit;
+    let distance = match left {
+        0..120 => format!("{left} seconds"),
+        120..7_200 => format!("{} minutes", round(60)),
+        7_200..172_800 => format!("{} hours", round(3_600)),
+        _ => format!("{} days", round(86_400)),
+    };
+    format!("{date} UTC (in {distance})")
 }
 
 pub(crate) fn act(app: &App, req: &Request<'_>) -> Reply {
@@ -98,4 +119,30 @@ pub(crate) fn act(app: &App, req: &Request<'_>) -> Reply {
         }
     }
     save_then(app, req, &mut session, redirect("/session/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expiry_text;
+
+    #[test]
+    fn expiry_reads_as_a_date_and_a_distance() {
+        let now = 1_796_304_300; // 2026-12-03 13:25:00
+        assert_eq!(
+            expiry_text(now + 14 * 86_400 - 3, now),
+            "2026-12-17 13:24:57 UTC (in 14 days)"
+        );
+        assert_eq!(
+            expiry_text(now + 90, now),
+            "2026-12-03 13:26:30 UTC (in 90 seconds)"
+        );
+        assert_eq!(
+            expiry_text(now + 3 * 3600, now),
+            "2026-12-03 16:25:00 UTC (in 3 hours)"
+        );
+        assert_eq!(
+            expiry_text(now - 1, now),
+            "2026-12-03 13:24:59 UTC (passed)"
+        );
+    }
 }
