@@ -381,8 +381,7 @@ fn the_header_says_who_is_logged_in() {
 #[test]
 fn a_client_that_reads_the_log_while_others_write_never_stalls_them() {
     // Readers and writers at once on two workers: every request is answered and the
-    // log stays consistent (each exchange whole). Missed records are allowed and
-    // counted, never a wait.
+    // log stays consistent (each exchange whole).
     let server = Server::start(&["--workers", "2"]);
     let addr = server.addr;
     let writers: Vec<_> = (0..2)

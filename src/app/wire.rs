@@ -4,18 +4,19 @@
 //!
 //! Theory of operation. Each worker owns one [`Ring`] of fixed slots and is the only
 //! one that writes it: after a response head is framed, the connection copies the
-//! request head, the first KiB of the body and the response head into the next slot
-//! (into that slot's own buffer, reused: no allocation once it has grown). Readers
-//! (`/wire/` on any worker) lock a ring just long enough to copy out their client's
-//! slots. The writer only ever *tries* the lock: if a reader holds it at that moment,
-//! the exchange is not recorded (counted in [`Ring::missed`]) rather than the event
-//! loop waiting — so recording never blocks a worker, and costs an uncontended
-//! compare-and-swap and a few small copies per exchange.
+//! request head, the first KiB of the body and the response head into the next slot,
+//! overwriting the oldest. Readers (`/wire/` and the pages' panel, on any worker) copy
+//! out their client's slots. A slot is a sequence lock over atomic words ([`Slot`]):
+//! the writer never waits for a reader and takes no lock (on x86 its stores are plain
+//! moves), and a reader that raced with a write sees it and reads again. An earlier
+//! version used a mutex per ring that the writer only tried: its two locked
+//! instructions cost pipelined `/plaintext` 13% of its CPU per request
+//! (docs/performance.md).
 //!
 //! Bounds: at most [`EXCHANGES`] exchanges kept over all workers (each ring
 //! `EXCHANGES / workers`), each at most [`EXCHANGE_BYTES`] (a longer request head is
-//! cut, and says how much was cut), so the log holds at most 2 MiB whatever clients
-//! send.
+//! cut, and says how much was cut), so the log holds 2 MiB (allocated at start)
+//! whatever clients send.
 //!
 //! Secrets: the slots hold the bytes as they were; what leaves them is shown by
 //! [`shown_head`] and [`shown_body`]: a `sessionid` value cut to 6 characters
@@ -24,8 +25,7 @@
 //! hidden too.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 
 /// Exchanges kept over all workers (SPEC).
 pub(crate) const EXCHANGES: usize = 256;
@@ -33,9 +33,6 @@ pub(crate) const EXCHANGES: usize = 256;
 pub(crate) const EXCHANGE_BYTES: usize = 8 * 1024;
 /// Bytes kept of a body (shown when it is text).
 pub(crate) const BODY_BYTES: usize = 1024;
-/// A slot's buffer at start: a typical exchange (a browser's head and a page's
-/// response head) fits, so slots rarely grow.
-const SLOT_START: usize = 1024;
 
 /// What the connection layer hands over for one exchange (borrowed: copied into the
 /// slot).
@@ -89,94 +86,221 @@ impl Exchange {
     }
 }
 
-#[derive(Debug)]
+/// Words of one slot's bytes.
+const WORDS: usize = EXCHANGE_BYTES / 8;
+
+/// The meta words of a slot: the address (kind 0 none, 4 or 6; its bits in two
+/// words), connection, request, time, body length, the three lengths packed, and the
+/// bytes of the request head that were cut.
+const IP_KIND: usize = 0;
+const IP_HI: usize = 1;
+const IP_LO: usize = 2;
+const CONN: usize = 3;
+const REQUEST: usize = 4;
+const TIME: usize = 5;
+const BODY: usize = 6;
+const LENS: usize = 7;
+const CUT: usize = 8;
+const META: usize = 9;
+
+/// An address as three words (kind, high, low), to compare without decoding.
+fn ip_words(ip: Option<IpAddr>) -> [u64; 3] {
+    match ip {
+        None => [0, 0, 0],
+        Some(IpAddr::V4(a)) => [4, 0, u64::from(u32::from(a))],
+        Some(IpAddr::V6(a)) => {
+            let bits = u128::from(a);
+            [6, (bits >> 64) as u64, bits as u64]
+        }
+    }
+}
+
+/// One exchange's place in a ring: a sequence lock over atomic words, so that its one
+/// writer never waits and never takes a lock, and a reader that raced with a write
+/// sees it and reads again. Every access is an atomic load or store (plain moves on
+/// x86): no `unsafe`, no torn value ever used.
 struct Slot {
-    ip: Option<IpAddr>,
-    conn: u64,
-    request: u32,
-    time_ms: u64,
-    body_bytes: u64,
-    request_len: usize,
-    request_cut: usize,
-    body_len: usize,
-    /// Request head, body start and response head, one after the other.
-    bytes: Vec<u8>,
+    /// Even: the slot holds a whole exchange (0: none yet); odd: being written.
+    seq: AtomicU64,
+    meta: [AtomicU64; META],
+    /// Request head, body start and response head, each from a word boundary.
+    words: Box<[AtomicU64]>,
 }
 
-#[derive(Debug)]
-struct RingState {
-    slots: Vec<Slot>,
-    /// The slot the next exchange goes into.
-    next: usize,
-    /// Exchanges recorded so far (the next one's sequence number).
-    seq: u64,
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("seq", &self.seq.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
-/// One worker's part of the log.
+/// `bytes` into `words[at..]`, 8 to a word (the last one padded); the words used.
+fn put(words: &[AtomicU64], at: usize, bytes: &[u8]) -> usize {
+    let mut i = at;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        words[i].store(u64::from_le_bytes(w), Ordering::Relaxed);
+        i += 1;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        words[i].store(u64::from_le_bytes(w), Ordering::Relaxed);
+        i += 1;
+    }
+    i - at
+}
+
+/// `len` bytes from `words[at..]`.
+fn get(words: &[AtomicU64], at: usize, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len.next_multiple_of(8));
+    for w in &words[at..at + len.div_ceil(8)] {
+        out.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            seq: AtomicU64::new(0),
+            meta: std::array::from_fn(|_| AtomicU64::new(0)),
+            words: (0..WORDS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Write an exchange (by the ring's one writer): the sequence goes odd, the words
+    /// are stored, the sequence goes even again.
+    fn write(&self, r: &Record<'_>) {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq + 1, Ordering::Relaxed);
+        // Orders the odd sequence before the stores below, for a reader that sees any
+        // of them (its acquire fence pairs with this one).
+        fence(Ordering::Release);
+        let response = &r.response_head[..r.response_head.len().min(EXCHANGE_BYTES / 2)];
+        let body = &r.body_start[..r.body_start.len().min(BODY_BYTES)];
+        let room =
+            EXCHANGE_BYTES - response.len().next_multiple_of(8) - body.len().next_multiple_of(8);
+        let request = &r.request_head[..r.request_head.len().min(room)];
+        let [kind, hi, lo] = ip_words(r.peer.map(|p| p.ip()));
+        let m = &self.meta;
+        m[IP_KIND].store(kind, Ordering::Relaxed);
+        m[IP_HI].store(hi, Ordering::Relaxed);
+        m[IP_LO].store(lo, Ordering::Relaxed);
+        m[CONN].store(r.conn as u64, Ordering::Relaxed);
+        m[REQUEST].store(u64::from(r.request), Ordering::Relaxed);
+        m[TIME].store(r.time_ms, Ordering::Relaxed);
+        m[BODY].store(r.body_bytes, Ordering::Relaxed);
+        let lens = request.len() as u64 | (body.len() as u64) << 16 | (response.len() as u64) << 32;
+        m[LENS].store(lens, Ordering::Relaxed);
+        m[CUT].store(
+            (r.request_head.len() - request.len()) as u64,
+            Ordering::Relaxed,
+        );
+        let mut at = put(&self.words, 0, request);
+        at += put(&self.words, at, body);
+        put(&self.words, at, response);
+        self.seq.store(seq + 2, Ordering::Release);
+    }
+
+    /// Whether the slot holds an exchange of the address `ip` (read without the lock
+    /// of a copy: [`Slot::read`] checks again), and its order.
+    fn peek(&self, ip: &[u64; 3]) -> Option<(u64, u64, u32)> {
+        let seq = self.seq.load(Ordering::Acquire);
+        if seq == 0 {
+            return None;
+        }
+        let m = &self.meta;
+        let own = m[IP_KIND].load(Ordering::Relaxed) == ip[0]
+            && m[IP_HI].load(Ordering::Relaxed) == ip[1]
+            && m[IP_LO].load(Ordering::Relaxed) == ip[2];
+        own.then(|| {
+            (
+                m[TIME].load(Ordering::Relaxed),
+                m[CONN].load(Ordering::Relaxed),
+                m[REQUEST].load(Ordering::Relaxed) as u32,
+            )
+        })
+    }
+
+    /// A copy of the exchange, if it is of `ip`; `None` also if the writer kept
+    /// overwriting it while it was read (then it is no longer the one asked for).
+    fn read(&self, ip: &[u64; 3]) -> Option<Exchange> {
+        for _ in 0..3 {
+            let before = self.seq.load(Ordering::Acquire);
+            if before == 0 {
+                return None;
+            }
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let m = &self.meta;
+            let own = m[IP_KIND].load(Ordering::Relaxed) == ip[0]
+                && m[IP_HI].load(Ordering::Relaxed) == ip[1]
+                && m[IP_LO].load(Ordering::Relaxed) == ip[2];
+            let lens = m[LENS].load(Ordering::Relaxed);
+            let (request_len, body_len, response_len) = (
+                (lens & 0xffff) as usize,
+                (lens >> 16 & 0xffff) as usize,
+                (lens >> 32 & 0xffff) as usize,
+            );
+            // Lengths read from a write under way may be nonsense: keep to the slot.
+            let fits = request_len.next_multiple_of(8)
+                + body_len.next_multiple_of(8)
+                + response_len.next_multiple_of(8)
+                <= EXCHANGE_BYTES;
+            let exchange = (own && fits).then(|| {
+                let body_at = request_len.div_ceil(8);
+                let response_at = body_at + body_len.div_ceil(8);
+                Exchange {
+                    conn: m[CONN].load(Ordering::Relaxed),
+                    request: m[REQUEST].load(Ordering::Relaxed) as u32,
+                    time_ms: m[TIME].load(Ordering::Relaxed),
+                    request_head: get(&self.words, 0, request_len),
+                    request_cut: m[CUT].load(Ordering::Relaxed) as usize,
+                    body_bytes: m[BODY].load(Ordering::Relaxed),
+                    body_start: get(&self.words, body_at, body_len),
+                    response_head: get(&self.words, response_at, response_len),
+                }
+            });
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == before {
+                return exchange;
+            }
+        }
+        None
+    }
+}
+
+/// One worker's part of the log: its slots, written by that worker alone.
 #[derive(Debug)]
 pub(crate) struct Ring {
-    state: Mutex<RingState>,
-    missed: AtomicU64,
+    slots: Box<[Slot]>,
+    /// The slot the next exchange goes into (only the writer moves it).
+    next: AtomicUsize,
 }
 
 impl Ring {
     fn new(slots: usize) -> Ring {
-        let slots = (0..slots.max(1))
-            .map(|_| Slot {
-                ip: None,
-                conn: 0,
-                request: 0,
-                time_ms: 0,
-                body_bytes: 0,
-                request_len: 0,
-                request_cut: 0,
-                body_len: 0,
-                bytes: Vec::with_capacity(SLOT_START),
-            })
-            .collect();
         Ring {
-            state: Mutex::new(RingState {
-                slots,
-                next: 0,
-                seq: 0,
-            }),
-            missed: AtomicU64::new(0),
+            slots: (0..slots.max(1)).map(|_| Slot::new()).collect(),
+            next: AtomicUsize::new(0),
         }
     }
 
-    /// Copy one exchange into the next slot, overwriting the oldest. Never waits: if
-    /// a reader holds the ring, the exchange is counted as missed instead.
+    /// Copy one exchange into the next slot, overwriting the oldest. Called by the
+    /// ring's worker only; never waits (see [`Slot`]).
     pub(crate) fn record(&self, r: &Record<'_>) {
-        let Ok(mut state) = self.state.try_lock() else {
-            self.missed.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let state = &mut *state;
-        state.seq += 1;
-        let at = state.next;
-        state.next = (at + 1) % state.slots.len();
-        let slot = &mut state.slots[at];
-        let response = &r.response_head[..r.response_head.len().min(EXCHANGE_BYTES / 2)];
-        let body = &r.body_start[..r.body_start.len().min(BODY_BYTES)];
-        let room = EXCHANGE_BYTES - response.len() - body.len();
-        let request = &r.request_head[..r.request_head.len().min(room)];
-        slot.ip = r.peer.map(|p| p.ip());
-        slot.conn = r.conn as u64;
-        slot.request = r.request;
-        slot.time_ms = r.time_ms;
-        slot.body_bytes = r.body_bytes;
-        slot.request_len = request.len();
-        slot.request_cut = r.request_head.len() - request.len();
-        slot.body_len = body.len();
-        slot.bytes.clear();
-        slot.bytes.extend_from_slice(request);
-        slot.bytes.extend_from_slice(body);
-        slot.bytes.extend_from_slice(response);
-    }
-
-    /// Exchanges not recorded because a reader held the ring.
-    pub(crate) fn missed(&self) -> u64 {
-        self.missed.load(Ordering::Relaxed)
+        let at = self.next.load(Ordering::Relaxed);
+        self.next
+            .store((at + 1) % self.slots.len(), Ordering::Relaxed);
+        self.slots[at].write(r);
     }
 
     /// Copy out the exchanges of `ip` (those with no address, for `None`) that `keep`
@@ -188,35 +312,28 @@ impl Ring {
         newest: bool,
         out: &mut Vec<Exchange>,
     ) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let filled = state.seq.min(state.slots.len() as u64) as usize;
-        let taken = state.slots[..filled]
-            .iter()
-            .filter(|s| s.ip == ip && keep(&s.bytes[..s.request_len]));
-        let copy = |slot: &Slot| {
-            let (request, rest) = slot.bytes.split_at(slot.request_len);
-            let (body, response) = rest.split_at(slot.body_len);
-            Exchange {
-                conn: slot.conn,
-                request: slot.request,
-                time_ms: slot.time_ms,
-                request_head: request.to_vec(),
-                request_cut: slot.request_cut,
-                body_bytes: slot.body_bytes,
-                body_start: body.to_vec(),
-                response_head: response.to_vec(),
-            }
-        };
-        if newest {
-            // Only the one that is shown is copied (a page asks on every request).
+        let ip = ip_words(ip);
+        if !newest {
             out.extend(
-                taken
-                    .max_by_key(|s| (s.time_ms, s.conn, s.request))
-                    .map(copy),
+                self.slots
+                    .iter()
+                    .filter_map(|s| s.read(&ip))
+                    .filter(|e| keep(&e.request_head)),
             );
-        } else {
-            out.extend(taken.map(copy));
+            return;
         }
+        // Only the one that is shown is copied (a page asks on every request).
+        let mut mine: Vec<((u64, u64, u32), &Slot)> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.peek(&ip).map(|order| (order, s)))
+            .collect();
+        mine.sort_by_key(|(order, _)| std::cmp::Reverse(*order));
+        out.extend(
+            mine.into_iter()
+                .filter_map(|(_, s)| s.read(&ip))
+                .find(|e| keep(&e.request_head)),
+        );
     }
 }
 
@@ -253,11 +370,6 @@ impl WireLog {
     /// Worker `i`'s ring (`None` when recording is off).
     pub(crate) fn ring(&self, i: usize) -> Option<&Ring> {
         self.rings.get(i)
-    }
-
-    /// Exchanges not recorded because a reader held a ring.
-    pub(crate) fn missed(&self) -> u64 {
-        self.rings.iter().map(Ring::missed).sum()
     }
 
     /// The exchanges of the client at `ip`, newest first.
@@ -486,21 +598,57 @@ mod tests {
         log.ring(0).unwrap().record(&r);
         let e = &log.of(Some("10.0.0.1".parse().unwrap()))[0];
         let kept = e.request_head.len() + e.body_start.len() + e.response_head.len();
-        assert_eq!(kept, EXCHANGE_BYTES);
+        // Each part starts at a word: up to 7 bytes of padding after the others.
+        assert!(
+            (EXCHANGE_BYTES - 14..=EXCHANGE_BYTES).contains(&kept),
+            "{kept}"
+        );
         assert_eq!(e.body_start.len(), BODY_BYTES);
         assert_eq!(e.request_cut, 20_000 - e.request_head.len());
         assert_eq!(e.body_bytes, 5000);
     }
 
     #[test]
-    fn a_writer_never_waits_for_a_reader() {
-        let log = WireLog::new(1, true);
-        let ring = log.ring(0).unwrap();
-        let held = ring.state.lock().unwrap();
-        ring.record(&record("10.0.0.1:1", 1, 1, b"GET / HTTP/1.1\r\n\r\n"));
-        drop(held);
-        assert_eq!(log.missed(), 1);
-        assert!(log.of(Some("10.0.0.1".parse().unwrap())).is_empty());
+    fn a_reader_racing_the_writer_never_sees_a_torn_exchange() {
+        // The writer overwrites 4 slots as fast as it can; readers copy them out at
+        // the same time. Every exchange read must be whole: its request head, body
+        // and response head all name the same request number.
+        let log = std::sync::Arc::new(WireLog::new(64, true));
+        let writer = {
+            let log = std::sync::Arc::clone(&log);
+            std::thread::spawn(move || {
+                let ring = log.ring(0).unwrap();
+                for i in 0..200_000u32 {
+                    let head = format!(
+                        "GET /{i} HTTP/1.1\r\nX-Pad: {}\r\n\r\n",
+                        "p".repeat(i as usize % 300)
+                    );
+                    let body = format!("body {i}");
+                    let resp = format!("HTTP/1.1 200 OK\r\nX-N: {i}\r\n\r\n");
+                    let mut r = record("10.0.0.1:1", 1, i, head.as_bytes());
+                    r.body_start = body.as_bytes();
+                    r.body_bytes = body.len() as u64;
+                    r.response_head = resp.as_bytes();
+                    ring.record(&r);
+                }
+            })
+        };
+        let mut seen = 0;
+        while !writer.is_finished() {
+            for e in log.of(Some("10.0.0.1".parse().unwrap())) {
+                let n = e.request;
+                assert_eq!(e.target(), format!("/{n}").as_bytes());
+                assert_eq!(e.body_start, format!("body {n}").as_bytes());
+                assert_eq!(
+                    e.response_head,
+                    format!("HTTP/1.1 200 OK\r\nX-N: {n}\r\n\r\n").as_bytes()
+                );
+                seen += 1;
+            }
+        }
+        writer.join().unwrap();
+        assert!(seen > 0);
+        assert_eq!(log.of(Some("10.0.0.1".parse().unwrap())).len(), 4);
     }
 
     #[test]

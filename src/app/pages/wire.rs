@@ -5,7 +5,7 @@
 //! {"exchanges": [{"conn": 3, "request": 2, "time": 1700000000123,
 //!   "request_head": "GET / HTTP/1.1\r\n…\r\n\r\n", "body_bytes": 0, "body_text": null,
 //!   "response_head": "HTTP/1.1 200 OK\r\n…\r\n\r\n"}],
-//!  "recording": true, "missed": 0}
+//!  "recording": true}
 //! ```
 
 use crate::app::App;
@@ -61,7 +61,6 @@ pub(crate) fn view(app: &App, req: &Request<'_>) -> Response {
     let data = json!({
         "exchanges": exchanges.iter().map(exchange_json).collect::<Vec<_>>(),
         "recording": app.wire.enabled(),
-        "missed": app.wire.missed(),
     });
     let extra = json!({
         "shown": exchanges.iter().map(exchange_view).collect::<Vec<_>>(),
