@@ -2,21 +2,20 @@
 //! layer saw them (SPEC "Seeing the exchange"; the page is `/wire/`, the "On the wire"
 //! panel of every HTML page reads it too).
 //!
-//! Theory of operation. Each worker owns one [`Ring`] of fixed slots and is the only
-//! one that writes it: after a response head is framed, the connection copies the
-//! request head, the first KiB of the body and the response head into the next slot,
-//! overwriting the oldest. Readers (`/wire/` and the pages' panel, on any worker) copy
-//! out their client's slots. A slot is a sequence lock over atomic words ([`Slot`]):
+//! Theory of operation. Each worker owns one [`Ring`] and is the only one that
+//! writes it: after a response head is framed, the connection copies the request
+//! head, the first KiB of the body and the response head in, over the oldest
+//! exchange. Readers (`/wire/` and the pages' panel, on any worker) copy out their
+//! client's exchanges. Each exchange's entry is a sequence lock over atomic words:
 //! the writer never waits for a reader and takes no lock (on x86 its stores are plain
-//! moves), and a reader that raced with a write sees it and reads again. An earlier
-//! version used a mutex per ring that the writer only tried: its two locked
-//! instructions cost pipelined `/plaintext` 13% of its CPU per request
-//! (docs/performance.md).
+//! moves), and a reader that raced with a write sees it and reads again. (A mutex per
+//! ring that the writer only tried cost pipelined `/plaintext` 13% of its CPU per
+//! request, for its two locked instructions: docs/performance.md.)
 //!
 //! Bounds: at most [`EXCHANGES`] exchanges kept over all workers (each ring
 //! `EXCHANGES / workers`), each at most [`EXCHANGE_BYTES`] (a longer request head is
-//! cut, and says how much was cut), so the log holds 2 MiB (allocated at start)
-//! whatever clients send.
+//! cut, and says how much was cut), so the log holds about 2 MiB (allocated at
+//! start) whatever clients send.
 //!
 //! Secrets: the slots hold the bytes as they were; what leaves them is shown by
 //! [`shown_head`] and [`shown_body`]: a `sessionid` value cut to 6 characters
@@ -86,12 +85,12 @@ impl Exchange {
     }
 }
 
-/// Words of one slot's bytes.
+/// Words of one exchange's bytes at most.
 const WORDS: usize = EXCHANGE_BYTES / 8;
 
-/// The meta words of a slot: the address (kind 0 none, 4 or 6; its bits in two
-/// words), connection, request, time, body length, the three lengths packed, and the
-/// bytes of the request head that were cut.
+/// The meta words of an entry: the address (kind 0 none, 4 or 6; its bits in two
+/// words), connection, request, time, body length, the three lengths packed, the
+/// bytes of the request head that were cut, and where its bytes start in the ring.
 const IP_KIND: usize = 0;
 const IP_HI: usize = 1;
 const IP_LO: usize = 2;
@@ -101,7 +100,8 @@ const TIME: usize = 5;
 const BODY: usize = 6;
 const LENS: usize = 7;
 const CUT: usize = 8;
-const META: usize = 9;
+const DATA_AT: usize = 9;
+const META: usize = 10;
 
 /// An address as three words (kind, high, low), to compare without decoding.
 fn ip_words(ip: Option<IpAddr>) -> [u64; 3] {
@@ -115,23 +115,33 @@ fn ip_words(ip: Option<IpAddr>) -> [u64; 3] {
     }
 }
 
-/// One exchange's place in a ring: a sequence lock over atomic words, so that its one
-/// writer never waits and never takes a lock, and a reader that raced with a write
-/// sees it and reads again. Every access is an atomic load or store (plain moves on
-/// x86): no `unsafe`, no torn value ever used.
-struct Slot {
-    /// Even: the slot holds a whole exchange (0: none yet); odd: being written.
+/// One exchange's entry in a ring: a sequence lock over its meta words (and, by the
+/// ring's sizing, over its bytes in the ring's data).
+struct Entry {
+    /// Even: the entry holds a whole exchange (0: none yet); odd: being written.
     seq: AtomicU64,
     meta: [AtomicU64; META],
-    /// Request head, body start and response head, each from a word boundary.
-    words: Box<[AtomicU64]>,
 }
 
-impl std::fmt::Debug for Slot {
+impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Slot")
+        f.debug_struct("Entry")
             .field("seq", &self.seq.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+impl Entry {
+    fn meta(&self, i: usize) -> u64 {
+        self.meta[i].load(Ordering::Relaxed)
+    }
+
+    fn is_of(&self, ip: &[u64; 3]) -> bool {
+        self.meta(IP_KIND) == ip[0] && self.meta(IP_HI) == ip[1] && self.meta(IP_LO) == ip[2]
+    }
+
+    fn order(&self) -> (u64, u64, u32) {
+        (self.meta(TIME), self.meta(CONN), self.meta(REQUEST) as u32)
     }
 }
 
@@ -155,84 +165,114 @@ fn put(words: &[AtomicU64], at: usize, bytes: &[u8]) -> usize {
     i - at
 }
 
-/// `len` bytes from `words[at..]`.
+/// `len` bytes from `words[at..]` (nothing if that runs past the end: lengths read
+/// while the writer was at work).
 fn get(words: &[AtomicU64], at: usize, len: usize) -> Vec<u8> {
+    let Some(src) = words.get(at..at + len.div_ceil(8)) else {
+        return Vec::new();
+    };
     let mut out = Vec::with_capacity(len.next_multiple_of(8));
-    for w in &words[at..at + len.div_ceil(8)] {
+    for w in src {
         out.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
     }
     out.truncate(len);
     out
 }
 
-impl Slot {
-    fn new() -> Slot {
-        Slot {
-            seq: AtomicU64::new(0),
-            meta: std::array::from_fn(|_| AtomicU64::new(0)),
-            words: (0..WORDS).map(|_| AtomicU64::new(0)).collect(),
+/// One worker's part of the log, written by that worker alone: a ring of entries,
+/// and the exchanges' bytes one after the other in a ring of words.
+///
+/// The bytes are appended where the last exchange's ended (wrapping to the start
+/// when an exchange would not fit before the end), so recording writes memory that
+/// was written a moment ago: a few hundred bytes of a cache-warm region, not a cold
+/// 8 KiB slot (fixed slots cost pipelined `/plaintext` several percent of its CPU).
+/// The data ring holds `entries + 2` exchanges of the largest size, so an exchange's
+/// bytes are overwritten only by the second exchange after the one that took over
+/// its entry: a reader that checks the entry's sequence after copying the bytes
+/// knows they were whole (see [`Ring::read`]).
+///
+/// Every access is an atomic load or store of a word (plain moves on x86): no
+/// `unsafe`, no lock, and the writer never waits.
+#[derive(Debug)]
+pub(crate) struct Ring {
+    entries: Box<[Entry]>,
+    data: Box<[AtomicU64]>,
+    /// The entry the next exchange takes (only the writer moves it).
+    next: AtomicUsize,
+    /// The word where the next exchange's bytes go (only the writer moves it).
+    write_at: AtomicUsize,
+}
+
+impl Ring {
+    fn new(entries: usize) -> Ring {
+        let entries = entries.max(1);
+        Ring {
+            entries: (0..entries)
+                .map(|_| Entry {
+                    seq: AtomicU64::new(0),
+                    meta: std::array::from_fn(|_| AtomicU64::new(0)),
+                })
+                .collect(),
+            data: (0..(entries + 2) * WORDS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            next: AtomicUsize::new(0),
+            write_at: AtomicUsize::new(0),
         }
     }
 
-    /// Write an exchange (by the ring's one writer): the sequence goes odd, the words
-    /// are stored, the sequence goes even again.
-    fn write(&self, r: &Record<'_>) {
-        let seq = self.seq.load(Ordering::Relaxed);
-        self.seq.store(seq + 1, Ordering::Relaxed);
-        // Orders the odd sequence before the stores below, for a reader that sees any
-        // of them (its acquire fence pairs with this one).
-        fence(Ordering::Release);
+    /// Copy one exchange in, over the oldest. Called by the ring's worker only: the
+    /// entry's sequence goes odd, its meta and bytes are stored, it goes even again.
+    pub(crate) fn record(&self, r: &Record<'_>) {
+        let index = self.next.load(Ordering::Relaxed);
+        self.next
+            .store((index + 1) % self.entries.len(), Ordering::Relaxed);
+        let entry = &self.entries[index];
         let response = &r.response_head[..r.response_head.len().min(EXCHANGE_BYTES / 2)];
         let body = &r.body_start[..r.body_start.len().min(BODY_BYTES)];
         let room =
             EXCHANGE_BYTES - response.len().next_multiple_of(8) - body.len().next_multiple_of(8);
         let request = &r.request_head[..r.request_head.len().min(room)];
-        let [kind, hi, lo] = ip_words(r.peer.map(|p| p.ip()));
-        let m = &self.meta;
-        m[IP_KIND].store(kind, Ordering::Relaxed);
-        m[IP_HI].store(hi, Ordering::Relaxed);
-        m[IP_LO].store(lo, Ordering::Relaxed);
-        m[CONN].store(r.conn as u64, Ordering::Relaxed);
-        m[REQUEST].store(u64::from(r.request), Ordering::Relaxed);
-        m[TIME].store(r.time_ms, Ordering::Relaxed);
-        m[BODY].store(r.body_bytes, Ordering::Relaxed);
-        let lens = request.len() as u64 | (body.len() as u64) << 16 | (response.len() as u64) << 32;
-        m[LENS].store(lens, Ordering::Relaxed);
-        m[CUT].store(
-            (r.request_head.len() - request.len()) as u64,
-            Ordering::Relaxed,
-        );
-        let mut at = put(&self.words, 0, request);
-        at += put(&self.words, at, body);
-        put(&self.words, at, response);
-        self.seq.store(seq + 2, Ordering::Release);
-    }
-
-    /// Whether the slot holds an exchange of the address `ip` (read without the lock
-    /// of a copy: [`Slot::read`] checks again), and its order.
-    fn peek(&self, ip: &[u64; 3]) -> Option<(u64, u64, u32)> {
-        let seq = self.seq.load(Ordering::Acquire);
-        if seq == 0 {
-            return None;
+        let words = request.len().div_ceil(8) + body.len().div_ceil(8) + response.len().div_ceil(8);
+        let mut at = self.write_at.load(Ordering::Relaxed);
+        if at + words > self.data.len() {
+            at = 0;
         }
-        let m = &self.meta;
-        let own = m[IP_KIND].load(Ordering::Relaxed) == ip[0]
-            && m[IP_HI].load(Ordering::Relaxed) == ip[1]
-            && m[IP_LO].load(Ordering::Relaxed) == ip[2];
-        own.then(|| {
-            (
-                m[TIME].load(Ordering::Relaxed),
-                m[CONN].load(Ordering::Relaxed),
-                m[REQUEST].load(Ordering::Relaxed) as u32,
-            )
-        })
+        self.write_at.store(at + words, Ordering::Relaxed);
+
+        let seq = entry.seq.load(Ordering::Relaxed);
+        entry.seq.store(seq + 1, Ordering::Relaxed);
+        // Orders the odd sequence before the stores below, for a reader that sees any
+        // of them (its acquire fence pairs with this one).
+        fence(Ordering::Release);
+        let [kind, hi, lo] = ip_words(r.peer.map(|p| p.ip()));
+        let lens = request.len() as u64 | (body.len() as u64) << 16 | (response.len() as u64) << 32;
+        for (i, v) in [
+            (IP_KIND, kind),
+            (IP_HI, hi),
+            (IP_LO, lo),
+            (CONN, r.conn as u64),
+            (REQUEST, u64::from(r.request)),
+            (TIME, r.time_ms),
+            (BODY, r.body_bytes),
+            (LENS, lens),
+            (CUT, (r.request_head.len() - request.len()) as u64),
+            (DATA_AT, at as u64),
+        ] {
+            entry.meta[i].store(v, Ordering::Relaxed);
+        }
+        let mut w = at;
+        w += put(&self.data, w, request);
+        w += put(&self.data, w, body);
+        put(&self.data, w, response);
+        entry.seq.store(seq + 2, Ordering::Release);
     }
 
-    /// A copy of the exchange, if it is of `ip`; `None` also if the writer kept
-    /// overwriting it while it was read (then it is no longer the one asked for).
-    fn read(&self, ip: &[u64; 3]) -> Option<Exchange> {
+    /// A copy of entry `e`'s exchange if it is of `ip`; `None` too if the writer kept
+    /// rewriting it while it was read (it is then no longer the one asked for).
+    fn read(&self, e: &Entry, ip: &[u64; 3]) -> Option<Exchange> {
         for _ in 0..3 {
-            let before = self.seq.load(Ordering::Acquire);
+            let before = e.seq.load(Ordering::Acquire);
             if before == 0 {
                 return None;
             }
@@ -240,67 +280,31 @@ impl Slot {
                 std::hint::spin_loop();
                 continue;
             }
-            let m = &self.meta;
-            let own = m[IP_KIND].load(Ordering::Relaxed) == ip[0]
-                && m[IP_HI].load(Ordering::Relaxed) == ip[1]
-                && m[IP_LO].load(Ordering::Relaxed) == ip[2];
-            let lens = m[LENS].load(Ordering::Relaxed);
+            let lens = e.meta(LENS);
             let (request_len, body_len, response_len) = (
                 (lens & 0xffff) as usize,
                 (lens >> 16 & 0xffff) as usize,
                 (lens >> 32 & 0xffff) as usize,
             );
-            // Lengths read from a write under way may be nonsense: keep to the slot.
-            let fits = request_len.next_multiple_of(8)
-                + body_len.next_multiple_of(8)
-                + response_len.next_multiple_of(8)
-                <= EXCHANGE_BYTES;
-            let exchange = (own && fits).then(|| {
-                let body_at = request_len.div_ceil(8);
-                let response_at = body_at + body_len.div_ceil(8);
-                Exchange {
-                    conn: m[CONN].load(Ordering::Relaxed),
-                    request: m[REQUEST].load(Ordering::Relaxed) as u32,
-                    time_ms: m[TIME].load(Ordering::Relaxed),
-                    request_head: get(&self.words, 0, request_len),
-                    request_cut: m[CUT].load(Ordering::Relaxed) as usize,
-                    body_bytes: m[BODY].load(Ordering::Relaxed),
-                    body_start: get(&self.words, body_at, body_len),
-                    response_head: get(&self.words, response_at, response_len),
-                }
+            let at = e.meta(DATA_AT) as usize;
+            let body_at = at + request_len.div_ceil(8);
+            let response_at = body_at + body_len.div_ceil(8);
+            let exchange = e.is_of(ip).then(|| Exchange {
+                conn: e.meta(CONN),
+                request: e.meta(REQUEST) as u32,
+                time_ms: e.meta(TIME),
+                request_head: get(&self.data, at, request_len),
+                request_cut: e.meta(CUT) as usize,
+                body_bytes: e.meta(BODY),
+                body_start: get(&self.data, body_at, body_len),
+                response_head: get(&self.data, response_at, response_len),
             });
             fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) == before {
+            if e.seq.load(Ordering::Relaxed) == before {
                 return exchange;
             }
         }
         None
-    }
-}
-
-/// One worker's part of the log: its slots, written by that worker alone.
-#[derive(Debug)]
-pub(crate) struct Ring {
-    slots: Box<[Slot]>,
-    /// The slot the next exchange goes into (only the writer moves it).
-    next: AtomicUsize,
-}
-
-impl Ring {
-    fn new(slots: usize) -> Ring {
-        Ring {
-            slots: (0..slots.max(1)).map(|_| Slot::new()).collect(),
-            next: AtomicUsize::new(0),
-        }
-    }
-
-    /// Copy one exchange into the next slot, overwriting the oldest. Called by the
-    /// ring's worker only; never waits (see [`Slot`]).
-    pub(crate) fn record(&self, r: &Record<'_>) {
-        let at = self.next.load(Ordering::Relaxed);
-        self.next
-            .store((at + 1) % self.slots.len(), Ordering::Relaxed);
-        self.slots[at].write(r);
     }
 
     /// Copy out the exchanges of `ip` (those with no address, for `None`) that `keep`
@@ -315,24 +319,26 @@ impl Ring {
         let ip = ip_words(ip);
         if !newest {
             out.extend(
-                self.slots
+                self.entries
                     .iter()
-                    .filter_map(|s| s.read(&ip))
-                    .filter(|e| keep(&e.request_head)),
+                    .filter_map(|e| self.read(e, &ip))
+                    .filter(|x| keep(&x.request_head)),
             );
             return;
         }
-        // Only the one that is shown is copied (a page asks on every request).
-        let mut mine: Vec<((u64, u64, u32), &Slot)> = self
-            .slots
+        // Only the one that is shown is copied (a page asks on every request); the
+        // order is read without copying (and checked by the copy).
+        let mut mine: Vec<((u64, u64, u32), &Entry)> = self
+            .entries
             .iter()
-            .filter_map(|s| s.peek(&ip).map(|order| (order, s)))
+            .filter(|e| e.seq.load(Ordering::Acquire) != 0 && e.is_of(&ip))
+            .map(|e| (e.order(), e))
             .collect();
         mine.sort_by_key(|(order, _)| std::cmp::Reverse(*order));
         out.extend(
             mine.into_iter()
-                .filter_map(|(_, s)| s.read(&ip))
-                .find(|e| keep(&e.request_head)),
+                .filter_map(|(_, e)| self.read(e, &ip))
+                .find(|x| keep(&x.request_head)),
         );
     }
 }
@@ -609,6 +615,31 @@ mod tests {
     }
 
     #[test]
+    fn the_data_ring_never_overwrites_an_exchange_still_kept() {
+        // Sizes that waste the end of the data ring when it wraps: a half-size
+        // exchange, then full-size ones. The 4 kept must read back byte for byte.
+        let log = WireLog::new(64, true); // 4 entries
+        let ring = log.ring(0).unwrap();
+        let heads: Vec<Vec<u8>> = [4096, 8000, 8000, 8000, 8000, 8000, 3000, 8000]
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| vec![b'a' + i as u8; len])
+            .collect();
+        for (i, head) in heads.iter().enumerate() {
+            ring.record(&record("10.0.0.1:1", 1, i as u32, head));
+            let kept = log.of(Some("10.0.0.1".parse().unwrap()));
+            assert_eq!(kept.len(), (i + 1).min(4));
+            for e in kept {
+                assert!(
+                    e.request_head == heads[e.request as usize],
+                    "exchange {} was overwritten",
+                    e.request
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_reader_racing_the_writer_never_sees_a_torn_exchange() {
         // The writer overwrites 4 slots as fast as it can; readers copy them out at
         // the same time. Every exchange read must be whole: its request head, body
@@ -619,10 +650,9 @@ mod tests {
             std::thread::spawn(move || {
                 let ring = log.ring(0).unwrap();
                 for i in 0..200_000u32 {
-                    let head = format!(
-                        "GET /{i} HTTP/1.1\r\nX-Pad: {}\r\n\r\n",
-                        "p".repeat(i as usize % 300)
-                    );
+                    // Now and then one near the bound, so the data ring wraps often.
+                    let pad = if i % 7 == 0 { 7000 } else { i as usize % 300 };
+                    let head = format!("GET /{i} HTTP/1.1\r\nX-Pad: {}\r\n\r\n", "p".repeat(pad));
                     let body = format!("body {i}");
                     let resp = format!("HTTP/1.1 200 OK\r\nX-N: {i}\r\n\r\n");
                     let mut r = record("10.0.0.1:1", 1, i, head.as_bytes());
@@ -648,7 +678,13 @@ mod tests {
         }
         writer.join().unwrap();
         assert!(seen > 0);
-        assert_eq!(log.of(Some("10.0.0.1".parse().unwrap())).len(), 4);
+        // At rest, the 4 newest are there, whole, newest first.
+        let last = log.of(Some("10.0.0.1".parse().unwrap()));
+        let numbers: Vec<u32> = last.iter().map(|e| e.request).collect();
+        assert_eq!(numbers, [199_999, 199_998, 199_997, 199_996]);
+        for e in &last {
+            assert_eq!(e.target(), format!("/{}", e.request).as_bytes());
+        }
     }
 
     #[test]
