@@ -146,20 +146,23 @@ impl Entry {
 }
 
 /// `bytes` into `words[at..]`, 8 to a word (the last one padded); the words used.
+/// (Words are built with loads and shifts: a `copy_from_slice` of the few last
+/// bytes would be a call to `memcpy` per exchange.)
 fn put(words: &[AtomicU64], at: usize, bytes: &[u8]) -> usize {
-    let mut i = at;
     let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        words[i].store(u64::from_le_bytes(w), Ordering::Relaxed);
+    let mut i = at;
+    for (c, w) in (&mut chunks).zip(&words[at..]) {
+        let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        w.store(word, Ordering::Relaxed);
         i += 1;
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        words[i].store(u64::from_le_bytes(w), Ordering::Relaxed);
+        let word = rest
+            .iter()
+            .rev()
+            .fold(0u64, |word, &b| word << 8 | u64::from(b));
+        words[i].store(word, Ordering::Relaxed);
         i += 1;
     }
     i - at
