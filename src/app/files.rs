@@ -100,6 +100,7 @@ pub(crate) fn respond(
         return Response {
             head,
             body: Body::Empty,
+            recorded: true,
         };
     }
 

@@ -954,7 +954,11 @@ impl Connection {
 
     /// Encode a response into the output buffer (head and, when small, body: one write).
     fn queue_response(&mut self, cx: &Cx<'_>, resp: Response, asked: HeadAt<'_>) {
-        let Response { head, body } = resp;
+        let Response {
+            head,
+            body,
+            recorded,
+        } = resp;
         if !self.has_output() {
             self.last_write = cx.now;
         }
@@ -971,7 +975,7 @@ impl Connection {
         if let Some(t) = &mut self.tracer {
             t.head(false, &self.out[before..]);
         }
-        if let Some(ring) = cx.wire {
+        if let Some(ring) = cx.wire.filter(|_| recorded) {
             self.record(ring, asked, before);
         }
         if !framed.body {
