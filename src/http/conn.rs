@@ -634,10 +634,7 @@ impl Conn {
         } else {
             response::Framing::Length(body_len)
         };
-        let keep = self.current.keep_alive
-            && !head.close
-            && !draining
-            && !matches!(self.reading, Reading::Closed);
+        let keep = self.may_keep_alive(head, draining);
         let ctx = EncodeCtx {
             date,
             version: self.current.version,
@@ -661,6 +658,16 @@ impl Conn {
         }
     }
 
+    /// The connection may stay open after answering with `head`: the request asked
+    /// for keep-alive, the answer does not close, the server is not stopping and the
+    /// reading side is not closed.
+    fn may_keep_alive(&self, head: &ResponseHead, draining: bool) -> bool {
+        self.current.keep_alive
+            && !head.close
+            && !draining
+            && !matches!(self.reading, Reading::Closed)
+    }
+
     /// Frame the owed response's head for a body of unknown length that the caller
     /// produces piece by piece (`/stream/<n>`). An HTTP/1.1 client gets
     /// `Transfer-Encoding: chunked` and each piece as one chunk. An HTTP/1.0 client
@@ -677,11 +684,7 @@ impl Conn {
     ) -> Framed {
         debug_assert_eq!(self.writing, Writing::Owed, "a response for no request");
         let chunked = self.current.version != Version::Http10;
-        let keep = chunked
-            && self.current.keep_alive
-            && !head.close
-            && !draining
-            && !matches!(self.reading, Reading::Closed);
+        let keep = chunked && self.may_keep_alive(head, draining);
         let framing = if chunked {
             response::Framing::Chunked
         } else {

@@ -224,7 +224,7 @@ fn respond(templates: &Templates, req: &Request<'_>, taken: Taken<'_>) -> Respon
     }
     let resp = if error_format(req.header("accept")) == ErrorFormat::Html {
         // The raw head with each CR and LF written out, the LF also kept as a break.
-        let shown = raw.replace('\r', "\\r").replace('\n', "\\n\n");
+        let shown = crate::app::pages::wire::crlf_shown(&raw);
         let mut context = doc;
         context["raw_shown"] = json!(shown);
         context["json_shown"] = json!(parsed.then(|| context["json"].to_string()));
