@@ -644,10 +644,7 @@ impl Conn {
         if keep {
             self.writing = Writing::Idle;
             self.idle_since = now;
-            if self.reading == Reading::Answer {
-                self.parser.reset();
-                self.reading = Reading::Head;
-            }
+            self.read_next_head();
         } else {
             self.writing = Writing::Closing;
             self.reading = Reading::Closed;
@@ -655,6 +652,17 @@ impl Conn {
         Framed {
             body: !self.current.is_head && framing != response::Framing::NoBody,
             close: !keep,
+        }
+    }
+
+    /// The answer is framed and the connection stays: once the request's body is all
+    /// in (or it had none, so there is nothing to skip), the next head may be read.
+    /// A body still being skipped goes on being skipped first.
+    fn read_next_head(&mut self) {
+        let bodiless_skip = matches!(self.reading, Reading::Skip { .. }) && !self.current.has_body;
+        if self.reading == Reading::Answer || bodiless_skip {
+            self.parser.reset();
+            self.reading = Reading::Head;
         }
     }
 
@@ -697,10 +705,7 @@ impl Conn {
         };
         encode_head(head, framing, &ctx, out);
         if keep {
-            if self.reading == Reading::Answer {
-                self.parser.reset();
-                self.reading = Reading::Head;
-            }
+            self.read_next_head();
         } else {
             self.reading = Reading::Closed;
         }

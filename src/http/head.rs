@@ -201,29 +201,36 @@ impl<'b> RequestHead<'b> {
     }
     /// The path part of the target (for absolute-form, after the authority; `*` for asterisk-form).
     pub fn path(&self) -> &'b str {
-        let t = self.target();
+        let t = self.target_span.of(self.buf);
         let t = match self.target_form {
             TargetForm::Absolute => {
                 // scheme "://" authority path-abempty [ "?" query ]
-                let after = t.find("://").map(|i| &t[i + 3..]).unwrap_or(t);
-                match after.find(['/', '?']) {
+                let after = t
+                    .windows(3)
+                    .position(|w| w == b"://")
+                    .map_or(t, |i| &t[i + 3..]);
+                match after.iter().position(|&b| b == b'/' || b == b'?') {
                     Some(i) => &after[i..],
-                    None => "",
+                    None => &[],
                 }
             }
             _ => t,
         };
-        let p = t.split('?').next().unwrap_or("");
+        // A target is short: a plain loop beats memchr's set-up here.
+        let p = t.iter().position(|&b| b == b'?').map_or(t, |i| &t[..i]);
         if p.is_empty() && self.target_form == TargetForm::Absolute {
             "/"
         } else {
-            p
+            // Visible ASCII (the parser checked): this cannot fail.
+            std::str::from_utf8(p).unwrap_or("")
         }
     }
     /// The query (after `?`, without it), if any.
     pub fn query(&self) -> Option<&'b str> {
-        let t = self.target();
-        t.find('?').map(|i| &t[i + 1..])
+        let t = self.target_span.of(self.buf);
+        t.iter()
+            .position(|&b| b == b'?')
+            .map(|i| std::str::from_utf8(&t[i + 1..]).unwrap_or(""))
     }
     /// Header fields in arrival order, name spelling kept.
     pub fn headers(&self) -> impl Iterator<Item = (&'b str, &'b [u8])> + 'b {
@@ -237,9 +244,11 @@ impl<'b> RequestHead<'b> {
     }
     /// The value of the first header field with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        let name = name.as_bytes();
+        self.headers
+            .iter()
+            .find(|h| h.name.of(self.buf).eq_ignore_ascii_case(name))
+            .map(|h| h.value.of(self.buf))
     }
 }
 
@@ -736,18 +745,23 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         }
         a.split_at(close + 1)
     } else {
+        // A Host is short: plain loops beat memchr's set-up here.
         let colon = a.iter().position(|&b| b == b':').unwrap_or(a.len());
         let host = &a[..colon];
-        for (i, &b) in host.iter().enumerate() {
+        let mut pct = false;
+        for &b in host {
             if !REG_NAME[b as usize] {
                 return None;
             }
-            // pct-encoded = "%" HEXDIG HEXDIG
-            if b == b'%'
-                && !(host.get(i + 1).is_some_and(|&h| HEXDIG[h as usize])
-                    && host.get(i + 2).is_some_and(|&h| HEXDIG[h as usize]))
-            {
-                return None;
+            pct |= b == b'%';
+        }
+        // pct-encoded = "%" HEXDIG HEXDIG (rare in a Host: checked only if present)
+        if pct {
+            for (i, _) in host.iter().enumerate().filter(|(_, b)| **b == b'%') {
+                let hex = |at: usize| host.get(at).is_some_and(|&h| HEXDIG[h as usize]);
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return None;
+                }
             }
         }
         a.split_at(colon)
