@@ -745,16 +745,20 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         }
         a.split_at(close + 1)
     } else {
-        // A Host is short: plain loops beat memchr's set-up here.
-        let colon = a.iter().position(|&b| b == b':').unwrap_or(a.len());
-        let host = &a[..colon];
+        // One pass up to the `:` (a Host is short: a plain loop beats memchr's set-up).
+        let mut colon = a.len();
         let mut pct = false;
-        for &b in host {
+        for (i, &b) in a.iter().enumerate() {
+            if b == b':' {
+                colon = i;
+                break;
+            }
             if !REG_NAME[b as usize] {
                 return None;
             }
             pct |= b == b'%';
         }
+        let host = &a[..colon];
         // pct-encoded = "%" HEXDIG HEXDIG (rare in a Host: checked only if present)
         if pct {
             for (i, _) in host.iter().enumerate().filter(|(_, b)| **b == b'%') {
