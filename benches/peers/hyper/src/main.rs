@@ -113,6 +113,10 @@ async fn serve(addr: SocketAddr, page: &'static Page) -> std::io::Result<()> {
             // what it could; nothing to do but drop the connection.
             let _ = http1::Builder::new()
                 .keep_alive(true)
+                // A client that shuts down its sending side after its last request
+                // (`nc -q1`) still gets every answer; off, hyper may drop the
+                // connection on that EOF with requests unanswered. wrk never does it.
+                .half_close(true)
                 .pipeline_flush(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
