@@ -27,11 +27,12 @@
 # run (BENCH_SERVERS="nginx nginx") shows the noise floor: here about ±6% on req/s,
 # ±5% on CPU/req, ±15% on p99.
 #
-# Method: for each scenario the servers alternate A B A B ... (ROUNDS times each),
-# so slow drift of the machine hits both alike. Every run starts a fresh server on a
-# new port, checks its answers byte for byte, warms it up with BENCH_WARMUP seconds
-# of the same load (not measured), then measures. The final table gives medians over
-# the rounds and the ratios A/B. It exits non-zero if a server does not answer
+# Method: for each scenario the servers alternate A B A B ... (A B C A B C ... with
+# more; ROUNDS times each), so slow drift of the machine hits all alike. Every run
+# starts a fresh server on a new port, checks its answers byte for byte, warms it up
+# with BENCH_WARMUP seconds of the same load (not measured; 0: none), then measures.
+# The final table gives medians over the rounds and the ratios of the first server
+# to each other one (A/B, A/C, ...). It exits non-zero if a server does not answer
 # within 10 s, answers wrongly, or returns errors under load.
 #
 #   bash benches/wrk/run.sh                                  # 10 s, 64 connections, 2 rounds
