@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark: wirepost against nginx, one event-loop thread each, driven by wrk.
+# Server kinds (BENCH_SERVERS): wirepost, wirepost-nowire (wire log off), nginx, and
+# the peers of benches/peers/ (see its README): hyper (hyper 1.x on one tokio thread)
+# and minihttp (may_minihttp, one worker), both serving the page from memory; each
+# is built on demand with cargo from its own Cargo.toml and lockfile.
 #
 # What it measures, for three scenarios:
 #   plaintext   GET /plaintext -> "Hello, World!" (nginx: `return 200`, no file)
@@ -23,11 +27,12 @@
 # run (BENCH_SERVERS="nginx nginx") shows the noise floor: here about ±6% on req/s,
 # ±5% on CPU/req, ±15% on p99.
 #
-# Method: for each scenario the servers alternate A B A B ... (ROUNDS times each),
-# so slow drift of the machine hits both alike. Every run starts a fresh server on a
-# new port, checks its answers byte for byte, warms it up with BENCH_WARMUP seconds
-# of the same load (not measured), then measures. The final table gives medians over
-# the rounds and the ratios A/B. It exits non-zero if a server does not answer
+# Method: for each scenario the servers alternate A B A B ... (A B C A B C ... with
+# more; ROUNDS times each), so slow drift of the machine hits all alike. Every run
+# starts a fresh server on a new port, checks its answers byte for byte, warms it up
+# with BENCH_WARMUP seconds of the same load (not measured; 0: none), then measures.
+# The final table gives medians over the rounds and the ratios of the first server
+# to each other one (A/B, A/C, ...). It exits non-zero if a server does not answer
 # within 10 s, answers wrongly, or returns errors under load.
 #
 #   bash benches/wrk/run.sh                                  # 10 s, 64 connections, 2 rounds
@@ -36,6 +41,7 @@
 #   BENCH_SERVERS="wirepost wirepost-nowire nginx" BENCH_SCENARIOS=pipelined \
 #     bash benches/wrk/run.sh                                # the wire log's cost
 #   BENCH_SCENARIOS="pipelined" bash benches/wrk/run.sh      # a subset
+#   BENCH_SERVERS="wirepost hyper minihttp nginx" bash benches/wrk/run.sh  # the peers
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -58,7 +64,7 @@ read -r -a servers <<<"${BENCH_SERVERS:-wirepost nginx}"
 read -r -a scenarios <<<"${BENCH_SCENARIOS:-plaintext static pipelined}"
 [ "${#servers[@]}" -ge 2 ] || { echo "BENCH_SERVERS must name two servers or more" >&2; exit 2; }
 for s in "${servers[@]}"; do
-    case $s in wirepost | wirepost-nowire | nginx) ;; *) echo "unknown server: $s" >&2; exit 2 ;; esac
+    case $s in wirepost | wirepost-nowire | nginx | hyper | minihttp) ;; *) echo "unknown server: $s" >&2; exit 2 ;; esac
 done
 # Labels: the same server twice (an A/A run) gets "nginx" and "nginx-2".
 labels=()
@@ -83,6 +89,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 nginx_bin=$(command -v nginx)
 case " ${servers[*]} " in *" wirepost"*) cargo build --release -q ;; esac
+# The peers: throwaway crates outside wirepost's workspace, each with its lockfile.
+for peer in hyper minihttp; do
+    case " ${servers[*]} " in *" $peer "*)
+        cargo build --release --locked -q --manifest-path "$repo/benches/peers/$peer/Cargo.toml" ;;
+    esac
+done
 
 CLK_TCK=$(getconf CLK_TCK)
 tmp=$(mktemp -d)
@@ -124,6 +136,12 @@ start_server() {
             "$repo/benches/wrk/nginx.conf" >"$dir/nginx.conf"
         taskset -c 0 "$nginx_bin" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
             >"$tmp/server.out" 2>"$tmp/server.err" &
+        server_pid=$!
+        ;;
+    hyper | minihttp)
+        # The page is read once at start and served from memory.
+        taskset -c 0 "$repo/benches/peers/$kind/target/release/peer-$kind" --addr "127.0.0.1:$port" \
+            --file "$repo/www/static/hello.html" >"$tmp/server.out" 2>"$tmp/server.err" &
         server_pid=$!
         ;;
     esac
@@ -180,11 +198,13 @@ wait_for_quiet() {
     done
 }
 
-# The answers must be right before their speed means anything.
+# The answers must be right before their speed means anything: a 200 and the exact
+# bytes (no trailing newline) for both.
 check_answers() {
-    local port=$1 body
-    body=$(curl -sf "http://127.0.0.1:$port/plaintext")
-    [ "$body" = "Hello, World!" ] || { echo "/plaintext answered: $body" >&2; return 1; }
+    local port=$1
+    curl -sf -o "$tmp/plaintext" "http://127.0.0.1:$port/plaintext"
+    printf 'Hello, World!' | cmp -s - "$tmp/plaintext" ||
+        { echo "/plaintext answered: $(cat "$tmp/plaintext")" >&2; return 1; }
     curl -sf -o "$tmp/hello.html" "http://127.0.0.1:$port/static/hello.html"
     cmp -s "$tmp/hello.html" "$repo/www/static/hello.html" ||
         { echo "/static/hello.html differs from www/static/hello.html" >&2; return 1; }
@@ -203,6 +223,16 @@ wrk_cmd() { # scenario port duration
 }
 
 echo "wrk load: ${servers[*]}; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)"
+peer_versions=""
+for peer in hyper minihttp; do
+    case " ${servers[*]} " in *" $peer "*)
+        # The versions the lockfile pins: "hyper 1.13.0", "may_minihttp 0.1.11".
+        crate=$peer && [ "$peer" = minihttp ] && crate=may_minihttp
+        peer_versions+=" $(awk -v c="$crate" '$1 == "name" && $3 == "\"" c "\"" { getline; gsub("\"", "", $3); print c, $3 }' \
+            "$repo/benches/peers/$peer/Cargo.lock");" ;;
+    esac
+done
+if [ -n "$peer_versions" ]; then echo "peers:${peer_versions%;}"; fi
 echo "servers on core 0, wrk -t1 -c$CONNS -d${DURATION}s on core 1; warm-up ${WARMUP}s; $ROUNDS rounds; pipelining depth $DEPTH"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); runs with CPU pressure above ${MAX_PRESSURE}% are run again (up to $RETRIES times)"
 results="$tmp/results.tsv"
@@ -216,7 +246,8 @@ for sc in "${scenarios[@]}"; do
                 port=$(free_port)
                 start_server "$kind" "$port"
                 check_answers "$port"
-                wrk_cmd "$sc" "$port" "$WARMUP" >/dev/null
+                # BENCH_WARMUP=0: no warm-up (wrk refuses -d0s).
+                if [ "$WARMUP" != 0 ]; then wrk_cmd "$sc" "$port" "$WARMUP" >/dev/null; fi
                 read -r -a pids <<<"$(server_pids)"
                 p0=$(psi_total)
                 t0=$(cpu_ticks "${pids[@]}")
@@ -240,8 +271,5 @@ for sc in "${scenarios[@]}"; do
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-# The first server against each of the others.
-for other in "${labels[@]:1}"; do
-    python3 "$repo/benches/wrk/report.py" table "$results" "${labels[0]}" "$other" "$MAX_PRESSURE"
-    echo
-done
+# One table: the first server against each of the others.
+python3 "$repo/benches/wrk/report.py" table "$results" "${labels[@]}" "$MAX_PRESSURE"
