@@ -65,6 +65,9 @@ impl Server {
             config.workers.max(1),
             config.wire_log,
         ));
+        app.workers = (0..config.workers.max(1))
+            .map(|_| crate::app::WorkerLoad::default())
+            .collect();
         app.hosts = crate::app::router::AllowedHosts::new(
             [given_host, bound_host.as_str()],
             config.allowed_hosts.iter().map(String::as_str),

@@ -168,6 +168,11 @@ impl Worker {
         listener: std::net::TcpListener,
         shared: Arc<Shared>,
     ) -> io::Result<Worker> {
+        if index >= shared.app.workers.len() {
+            return Err(io::Error::other(format!(
+                "worker {index}: no connection counts set up for it"
+            )));
+        }
         let poll = Poll::new()?;
         let mut listener = TcpListener::from_std(listener);
         poll.registry()
@@ -359,6 +364,9 @@ impl Worker {
                     let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
                     let conn = Connection::new(socket, Some(peer), id, &shared.config, now);
                     let key = self.conns.insert(conn);
+                    let load = &self.shared.app.workers[self.index];
+                    load.accepted.fetch_add(1, Ordering::Relaxed);
+                    load.open.fetch_add(1, Ordering::Relaxed);
                     let conn = self.conns.get_mut(key).expect("just inserted");
                     conn.token = key.token();
                     if let Err(e) = self.poll.registry().register(
@@ -481,6 +489,8 @@ impl Worker {
             conn.trace_closed(why);
             let _ = self.poll.registry().deregister(&mut conn.socket);
             self.shared.open.fetch_sub(1, Ordering::Relaxed);
+            let load = &self.shared.app.workers[self.index];
+            load.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
