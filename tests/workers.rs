@@ -4,6 +4,9 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 use support::{Client, Server, get};
 
 /// Open `n` connections at once (all connected before any request is sent), then send
@@ -107,4 +110,57 @@ fn closed_connections_leave_the_open_counts() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+#[test]
+fn the_connection_cap_holds_across_workers_handing_connections_over() {
+    // Counted open when accepted, not when the worker it is handed to takes it: a
+    // burst accepted by one worker cannot overshoot `--max-connections` meanwhile.
+    let server = Server::start(&["--workers", "2", "--max-connections", "8"]);
+    let mut socks: Vec<TcpStream> = (0..12)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    let mut served = Vec::new();
+    for (i, s) in socks.iter_mut().enumerate() {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // A refused one may be closed already: its write or read fails, or shows 503.
+        let _ = s.write_all(&get("/plaintext"));
+        let mut got = [0u8; 15];
+        if s.read_exact(&mut got).is_ok() && &got == b"HTTP/1.1 200 OK" {
+            served.push(i);
+        }
+    }
+    assert_eq!(
+        served.len(),
+        8,
+        "8 of 12 served, the rest refused: {served:?}"
+    );
+    // Free a slot; the stats connection is served once the server has seen the close.
+    drop(socks.swap_remove(served[0]));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let accepted: u64 = loop {
+        let mut c = TcpStream::connect(server.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = c.write_all(b"GET /__stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut text = Vec::new();
+        let _ = c.read_to_end(&mut text);
+        let text = String::from_utf8_lossy(&text);
+        if let Some((_, body)) = text.split_once("\r\n\r\n")
+            && text.starts_with("HTTP/1.1 200")
+        {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap();
+            let workers = json["workers"].as_array().unwrap();
+            break workers
+                .iter()
+                .map(|w| w["accepted"].as_u64().unwrap())
+                .sum();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never served after a slot was freed: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The 8 served and the stats connection; the refused ones were never taken.
+    assert_eq!(accepted, 9);
 }
