@@ -69,6 +69,23 @@ pub(crate) struct App {
     pub throttle: std::sync::Arc<std::sync::Mutex<throttle::Throttle>>,
     /// The wire log ([`wire`]): off until the server sets it up for its workers.
     pub wire: std::sync::Arc<wire::WireLog>,
+    /// Connections per worker, in index order: none until the server sets one up
+    /// for each of its workers ([`WorkerLoad`]).
+    pub workers: std::sync::Arc<[WorkerLoad]>,
+}
+
+/// One worker's connection counts, written by that worker (the I/O layer) and read by
+/// `GET /__stats`. Defined here, not in `server`, because pages may not import the I/O
+/// layer; the server imports the app already, so it can fill these in (as it does the
+/// [`wire`] log). Each on its own cache line: two workers counting side by side do not
+/// pass one line back and forth.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct WorkerLoad {
+    /// Connections this worker took charge of since start.
+    pub accepted: std::sync::atomic::AtomicU64,
+    /// Connections this worker has open now.
+    pub open: std::sync::atomic::AtomicU64,
 }
 
 /// Every template the pages render; checked at start so none is ever missing.
@@ -157,6 +174,7 @@ impl App {
             secret: std::sync::Arc::new(secret),
             throttle: Default::default(),
             wire: std::sync::Arc::new(wire::WireLog::off()),
+            workers: std::sync::Arc::new([]),
         })
     }
 

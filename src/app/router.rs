@@ -472,14 +472,21 @@ fn append_slash(req: &Request<'_>) -> Response {
 }
 
 /// `GET /__stats`: the store's counters as JSON, for benchmarks (writes vs fsyncs),
-/// and the session table's size.
+/// the session table's size, and each worker's connections (taken since start, open).
 fn stats(app: &App) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
     let s = app.store.stats();
+    let workers: Vec<serde_json::Value> = app
+        .workers
+        .iter()
+        .map(|w| serde_json::json!({"accepted": w.accepted.load(Relaxed), "open": w.open.load(Relaxed)}))
+        .collect();
     let v = serde_json::json!({"store": {
         "writes": s.writes, "records": s.records, "commits": s.commits, "fsyncs": s.fsyncs,
         "largest_batch": s.largest_batch, "log_bytes": s.log_bytes,
         "live_records": s.live_records, "generation": s.generation,
-    }, "sessions": {"live": app.sessions.len(), "weight": app.sessions.weight()}});
+    }, "sessions": {"live": app.sessions.len(), "weight": app.sessions.weight()},
+    "workers": workers});
     Response::new(
         200,
         "application/json",

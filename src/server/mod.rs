@@ -65,6 +65,9 @@ impl Server {
             config.workers.max(1),
             config.wire_log,
         ));
+        app.workers = (0..config.workers.max(1))
+            .map(|_| crate::app::WorkerLoad::default())
+            .collect();
         app.hosts = crate::app::router::AllowedHosts::new(
             [given_host, bound_host.as_str()],
             config.allowed_hosts.iter().map(String::as_str),
@@ -89,11 +92,15 @@ impl Server {
     /// fails to start or its loop fails.
     pub fn run(self, signals: Option<crate::sys::StopSignals>) -> io::Result<()> {
         let n = self.shared.config.workers.max(1);
-        let mut handles = Vec::with_capacity(n);
+        // Every worker exists (its waker too) before any runs: the first to accept
+        // may hand a connection to any other.
+        let mut workers = Vec::with_capacity(n);
         for i in 0..n {
             let listener = self.listener.try_clone()?;
-            let shared = Arc::clone(&self.shared);
-            let w = worker::Worker::new(i, listener, shared)?;
+            workers.push(worker::Worker::new(i, listener, Arc::clone(&self.shared))?);
+        }
+        let mut handles = Vec::with_capacity(n);
+        for (i, w) in workers.into_iter().enumerate() {
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("worker-{i}"))

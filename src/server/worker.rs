@@ -2,8 +2,14 @@
 //!
 //! Theory of operation. Every worker registers the shared listening socket in its own
 //! `Poll`; whichever wakes first accepts until the socket would block (the others find
-//! nothing and go back to sleep). Accepted sockets get `TCP_NODELAY` and live in a
-//! generation-checked [`Slab`]; their slab key is their `mio::Token`.
+//! nothing and go back to sleep). Each accepted connection goes to the worker whose
+//! turn it is (a counter shared by all, round-robin): the acceptor keeps it if the turn
+//! is its own, else puts it in that worker's [`Inbox`] and, once the batch is
+//! accepted, wakes it through its mailbox's `mio::Waker` (one wake per batch, and only
+//! if the inbox was empty). Woken, a worker registers what its inbox holds exactly as
+//! it registers its own: so a burst spreads evenly whoever wakes first. Connections get
+//! `TCP_NODELAY` and live in a generation-checked [`Slab`]; their slab key is their
+//! `mio::Token`.
 //!
 //! One turn of the loop: wait for readiness (or the next deadline, or not at all when
 //! connections still have queued work); refresh the clock and the cached `Date` value
@@ -26,8 +32,9 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use std::cell::RefCell;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The listening socket's token (slab tokens stay below 2^63).
@@ -78,18 +85,62 @@ pub(crate) struct Shared {
     pub stopping: AtomicBool,
     /// Every worker's mailbox, to wake them all when stopping.
     pub mailboxes: Mutex<Vec<Arc<Mailbox>>>,
+    /// Per worker, in index order: sockets other workers accepted for it.
+    pub inboxes: Box<[Inbox]>,
+    /// Whose turn the next accepted connection is (modulo the number of workers).
+    next_turn: AtomicUsize,
+}
+
+/// Sockets accepted by other workers for one worker, and its mailbox's waker to tell
+/// it. Bounded: every socket in it is counted in [`Shared::open`], which stops at
+/// `--max-connections`.
+pub(crate) struct Inbox {
+    sockets: Mutex<Vec<(mio::net::TcpStream, SocketAddr)>>,
+    /// The worker's mailbox (its `mio::Waker`), set once the worker exists.
+    mailbox: OnceLock<Arc<Mailbox>>,
+}
+
+impl Inbox {
+    fn new() -> Inbox {
+        Inbox {
+            sockets: Mutex::new(Vec::new()),
+            mailbox: OnceLock::new(),
+        }
+    }
+
+    /// Queue an accepted socket. True if the queue was empty: the worker must then be
+    /// woken (if it was not empty, whoever queued the first one wakes it, or has).
+    fn hand(&self, socket: mio::net::TcpStream, peer: SocketAddr) -> bool {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        sockets.push((socket, peer));
+        sockets.len() == 1
+    }
 }
 
 impl Shared {
     pub(crate) fn new(app: App, config: Config, pool: Pool) -> Shared {
         Shared {
             app,
-            config,
             pool,
             open: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             mailboxes: Mutex::new(Vec::new()),
+            inboxes: (0..config.workers.max(1)).map(|_| Inbox::new()).collect(),
+            next_turn: AtomicUsize::new(0),
+            config,
         }
+    }
+
+    /// The worker whose turn it is to take the next connection, round-robin over all
+    /// of them whoever accepts it. `me` (the worker that accepted) keeps it when there
+    /// is one worker, or once stopping (a worker that has let go of its listener might
+    /// already have drained and returned, and would never take it).
+    fn turn(&self, me: usize) -> usize {
+        let n = self.inboxes.len();
+        if n == 1 || self.stopping.load(Ordering::Acquire) {
+            return me;
+        }
+        self.next_turn.fetch_add(1, Ordering::Relaxed) % n
     }
 
     /// Ask every worker to drain: stop accepting, close idle connections, let the
@@ -119,6 +170,10 @@ pub(crate) struct Worker {
     date: DateCache,
     /// Connections with input left over after their per-wake budget.
     more_work: Vec<Key>,
+    /// Workers handed a socket in this accept batch, to wake once it ends.
+    to_wake: Vec<bool>,
+    /// Sockets taken from this worker's inbox (kept for its capacity).
+    handed: Vec<(mio::net::TcpStream, SocketAddr)>,
     /// Free input and output buffers, lent to connections while they have bytes to
     /// read or write (see [`BufPool`]).
     bufs: RefCell<BufPool>,
@@ -168,6 +223,11 @@ impl Worker {
         listener: std::net::TcpListener,
         shared: Arc<Shared>,
     ) -> io::Result<Worker> {
+        if index >= shared.app.workers.len() || index >= shared.inboxes.len() {
+            return Err(io::Error::other(format!(
+                "worker {index}: no connection counts set up for it"
+            )));
+        }
         let poll = Poll::new()?;
         let mut listener = TcpListener::from_std(listener);
         poll.registry()
@@ -178,6 +238,14 @@ impl Worker {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Arc::clone(&mailbox));
+        if shared.inboxes[index]
+            .mailbox
+            .set(Arc::clone(&mailbox))
+            .is_err()
+        {
+            return Err(io::Error::other(format!("worker {index} made twice")));
+        }
+        let to_wake = vec![false; shared.inboxes.len()];
         let mut date = DateCache::new();
         let wall = unix_ms();
         date.update(wall / 1000);
@@ -190,6 +258,8 @@ impl Worker {
             mailbox,
             date,
             more_work: Vec::new(),
+            to_wake,
+            handed: Vec::new(),
             bufs: RefCell::new(BufPool::new()),
             accept_paused_until: None,
             out_of_fds: false,
@@ -231,7 +301,10 @@ impl Worker {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
-                    WAKER => self.deliver_answers(now),
+                    WAKER => {
+                        self.deliver_answers(now);
+                        self.take_handed(now);
+                    }
                     token => {
                         let closing = event.is_read_closed() || event.is_error();
                         let key = Key::from_token(token.0);
@@ -332,7 +405,20 @@ impl Worker {
         }
     }
 
+    /// Accept until the listener would block, giving each new connection to the
+    /// worker whose turn it is; then wake the workers handed some.
     fn accept(&mut self, now: Instant) {
+        self.accept_until_blocked(now);
+        for (to, wake) in self.to_wake.iter_mut().enumerate() {
+            if std::mem::take(wake)
+                && let Some(mailbox) = self.shared.inboxes[to].mailbox.get()
+            {
+                mailbox.wake();
+            }
+        }
+    }
+
+    fn accept_until_blocked(&mut self, now: Instant) {
         loop {
             let Some(listener) = &self.listener else {
                 return;
@@ -352,26 +438,15 @@ impl Worker {
                         let _ = socket.write(&busy_503(self.date.as_bytes()));
                         continue;
                     }
-                    if let Err(e) = socket.set_nodelay(true) {
-                        log::debug!("set_nodelay: {e}");
-                    }
+                    // Counted open from here, wherever it goes, so that a burst shared
+                    // out between workers still stops at `--max-connections`.
                     shared.open.fetch_add(1, Ordering::Relaxed);
-                    let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
-                    let conn = Connection::new(socket, Some(peer), id, &shared.config, now);
-                    let key = self.conns.insert(conn);
-                    let conn = self.conns.get_mut(key).expect("just inserted");
-                    conn.token = key.token();
-                    if let Err(e) = self.poll.registry().register(
-                        &mut conn.socket,
-                        Token(key.token()),
-                        Interest::READABLE,
-                    ) {
-                        log::warn!("register: {e}");
-                        self.close(key, Closed::Error);
-                        continue;
+                    let to = shared.turn(self.index);
+                    if to == self.index {
+                        self.take_charge(socket, peer, now);
+                    } else if shared.inboxes[to].hand(socket, peer) {
+                        self.to_wake[to] = true;
                     }
-                    let due = conn.due(&self.shared.config, now);
-                    self.timers.set(&mut conn.deadline, key.token(), due);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -395,6 +470,52 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Register every socket another worker accepted for this one.
+    fn take_handed(&mut self, now: Instant) {
+        let inbox = &self.shared.inboxes[self.index];
+        std::mem::swap(
+            &mut *inbox.sockets.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut self.handed,
+        );
+        let mut handed = std::mem::take(&mut self.handed);
+        for (socket, peer) in handed.drain(..) {
+            self.take_charge(socket, peer, now);
+        }
+        // The emptied vector goes back: its capacity serves the next batch.
+        self.handed = handed;
+    }
+
+    /// Make an accepted socket (this worker's own or handed to it) one of this
+    /// worker's connections: `TCP_NODELAY`, a number unique in the process, a slab
+    /// slot, READABLE interest, a deadline. Already counted in [`Shared::open`].
+    fn take_charge(&mut self, socket: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
+        if let Err(e) = socket.set_nodelay(true) {
+            log::debug!("set_nodelay: {e}");
+        }
+        let shared = &self.shared;
+        let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+        let mut conn = Connection::new(socket, Some(peer), id, &shared.config, now);
+        // Handed over after this worker began to drain: it closes like the rest.
+        conn.draining = self.drain_deadline.is_some();
+        let key = self.conns.insert(conn);
+        let load = &shared.app.workers[self.index];
+        load.accepted.fetch_add(1, Ordering::Relaxed);
+        load.open.fetch_add(1, Ordering::Relaxed);
+        let conn = self.conns.get_mut(key).expect("just inserted");
+        conn.token = key.token();
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut conn.socket, Token(key.token()), Interest::READABLE)
+        {
+            log::warn!("register: {e}");
+            self.close(key, Closed::Error);
+            return;
+        }
+        let due = conn.due(&shared.config, now);
+        self.timers.set(&mut conn.deadline, key.token(), due);
     }
 
     fn drive(&mut self, key: Key, now: Instant, readable: bool) {
@@ -481,6 +602,8 @@ impl Worker {
             conn.trace_closed(why);
             let _ = self.poll.registry().deregister(&mut conn.socket);
             self.shared.open.fetch_sub(1, Ordering::Relaxed);
+            let load = &self.shared.app.workers[self.index];
+            load.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
