@@ -83,6 +83,13 @@ pub(crate) enum Body {
         file: std::fs::File,
         len: u64,
     },
+    /// `len` bytes from `start` of content shared with a cache (a small static file
+    /// kept in memory): the I/O layer copies them behind the head, nothing else is.
+    Shared {
+        bytes: std::sync::Arc<[u8]>,
+        start: usize,
+        len: usize,
+    },
 }
 
 impl Body {
@@ -92,6 +99,7 @@ impl Body {
             Body::Static(b) => b.len() as u64,
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
+            Body::Shared { len, .. } => *len as u64,
         }
     }
 }

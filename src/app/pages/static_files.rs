@@ -29,9 +29,14 @@
 //!
 //! Dotfiles (`.well-known`, `.htaccess`) are served like any other file, as nginx does.
 
+use crate::app::file_cache::{FileCache, Limits, Stamp};
 use crate::app::files::{self, Place};
 use crate::app::{Request, Response};
+use crate::http::conditional::Validators;
+use std::cell::RefCell;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Why a request path names no file we serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +53,10 @@ pub(crate) fn serve(
     req: &Request<'_>,
     render: files::Render<'_>,
 ) -> Response {
-    let url = format!("/static/{rest}");
     let place = Place {
         noun: "file",
-        url: &url,
+        prefix: "/static/",
+        rest,
         render,
     };
     let relative = match relative_path(rest) {
@@ -63,6 +68,91 @@ pub(crate) fn serve(
     };
     let opened = files::open_inside(static_dir, &relative);
     files::respond(req, opened, &place, files::content_type(&relative), |r| r)
+}
+
+thread_local! {
+    /// This worker's small static files ([`crate::app::file_cache`]): one per thread, so a hit
+    /// takes no lock.
+    static CACHE: RefCell<FileCache> = RefCell::new(FileCache::new(Limits::default()));
+}
+
+/// [`serve`], with small files from this worker's cache (the router's entry point).
+pub(crate) fn serve_from_memory(
+    static_dir: &Path,
+    rest: &str,
+    req: &Request<'_>,
+    render: files::Render<'_>,
+) -> Response {
+    let now = Instant::now();
+    CACHE.with(|c| match c.try_borrow_mut() {
+        Ok(mut cache) => serve_cached(&mut cache, static_dir, rest, req, render, now),
+        // Never re-entered in practice (a page does not serve a page); if it were,
+        // the disk answers.
+        Err(_) => serve(static_dir, rest, req, render),
+    })
+}
+
+/// [`serve`] through `cache`, at time `now`: a file checked less than a second ago
+/// is answered from memory; otherwise the path is walked and the file opened exactly
+/// as [`serve`] does (every refusal is its refusal), and a regular file small enough
+/// is kept, or kept on if it has not changed ([`crate::app::file_cache`]).
+pub(crate) fn serve_cached(
+    cache: &mut FileCache,
+    static_dir: &Path,
+    rest: &str,
+    req: &Request<'_>,
+    render: files::Render<'_>,
+    now: Instant,
+) -> Response {
+    let place = Place {
+        noun: "file",
+        prefix: "/static/",
+        rest,
+        render,
+    };
+    cache.select(static_dir, rest);
+    if let Some(e) = cache.fresh(now) {
+        return files::respond_cached(req, e, &place);
+    }
+    // Only paths that were served are ever cached, so a refusal is never a hit.
+    let relative = match relative_path(rest) {
+        Ok(p) => p,
+        Err(Refusal::ControlByte) => {
+            return place.refuse(400, "control character in the path".into());
+        }
+        Err(Refusal::NotAFile) => return place.not_found(),
+    };
+    let content_type = files::content_type(&relative);
+    let (file, meta) = match files::open_inside(static_dir, &relative) {
+        Ok(Some((file, meta))) if meta.len() <= cache.limits().max_file => (file, meta),
+        other => {
+            cache.remove();
+            return files::respond(req, other, &place, content_type, |r| r);
+        }
+    };
+    let stamp = Stamp::of(&meta);
+    if cache.revalidate(stamp, now).is_none() {
+        let mut bytes = vec![0; meta.len() as usize];
+        if let Err(e) = (&file).read_exact(&mut bytes) {
+            // Shorter than it said (being rewritten) or unreadable: answered from
+            // the disk as without the cache, and not kept.
+            cache.remove();
+            log::debug!("/static/{rest}: not cached: {e}");
+            let reopened = files::open_inside(static_dir, &relative);
+            return files::respond(req, reopened, &place, content_type, |r| r);
+        }
+        let v = Validators::of_file(files::mtime_secs(&meta), meta.len());
+        let last_modified = files::last_modified(&v);
+        let inserted = cache.insert(stamp, bytes.into(), v, last_modified, content_type, now);
+        if inserted.is_none() {
+            let reopened = files::open_inside(static_dir, &relative);
+            return files::respond(req, reopened, &place, content_type, |r| r);
+        }
+    }
+    match cache.fresh(now) {
+        Some(e) => files::respond_cached(req, e, &place),
+        None => files::respond(req, Ok(Some((file, meta))), &place, content_type, |r| r),
+    }
 }
 
 /// The path relative to the static directory that `rest` (already percent-decoded by
@@ -216,6 +306,7 @@ pub(crate) mod tests {
             Body::Empty => Vec::new(),
             Body::Static(b) => b.to_vec(),
             Body::Bytes(b) => b,
+            Body::Shared { bytes, start, len } => bytes[start..start + len].to_vec(),
         }
     }
 
