@@ -178,7 +178,7 @@ pub(crate) mod tests {
     use crate::http::head::{HeaderSpan, Method, RequestHead, Span, TargetForm, Version};
     use std::fs::File;
     use std::io::Read;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::{Duration, Instant, UNIX_EPOCH};
 
     /// 2023-11-14T22:13:20Z, `6553f100` in hex.
     const MTIME: u64 = 1_700_000_000;
@@ -534,6 +534,232 @@ pub(crate) mod tests {
         let r = get(&t, "hello.txt", &[]);
         assert_eq!(r.head.status, 200);
         assert_eq!(body_bytes(r), HELLO);
+    }
+
+    /// `rest` through a cache at `now`, as [`get`] does without one.
+    fn get_cached(
+        cache: &mut FileCache,
+        tree: &Tree,
+        rest: &str,
+        fields: &[(&str, &str)],
+        now: Instant,
+    ) -> Response {
+        let head = Head::new(fields);
+        match crate::http::pct::decode_path(rest) {
+            Ok(decoded) => serve_cached(cache, &tree.dir(), &decoded, &head.request(), &text, now),
+            Err(e) => Response::text_error(400, &e.to_string()),
+        }
+    }
+
+    fn shared(r: &Response) -> Option<&std::sync::Arc<[u8]>> {
+        match &r.body {
+            Body::Shared { bytes, .. } => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Status, head and body bytes, to compare a cached answer with an uncached one.
+    fn seen(r: Response) -> (u16, Option<String>, Vec<(String, String)>, Vec<u8>) {
+        let status = r.head.status;
+        let ct = r.head.content_type.as_deref().map(str::to_owned);
+        let headers = (r.head.headers.iter())
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let body = match r.body {
+            Body::File { file, len } => {
+                let mut out = Vec::new();
+                file.take(len).read_to_end(&mut out).unwrap();
+                out
+            }
+            other => body_bytes(Response { body: other, ..r }),
+        };
+        (status, ct, headers, body)
+    }
+
+    /// Every path and header set of the tests above gets the same answer through the
+    /// cache, cold and then hot, as without it: the refusals are decided afresh.
+    #[test]
+    fn the_cache_answers_exactly_as_the_disk() {
+        let t = Tree::new("same");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("hello.txt", t.dir().join("alias.txt")).unwrap();
+        let mut cache = FileCache::new(Limits::default());
+        let now = Instant::now();
+        let tag = etag_of(HELLO.len());
+        let header_sets: Vec<Vec<(&str, &str)>> = vec![
+            vec![],
+            vec![("If-None-Match", tag.as_str())],
+            vec![("If-None-Match", "\"other\"")],
+            vec![("If-Modified-Since", "Tue, 14 Nov 2023 22:13:20 GMT")],
+            vec![("If-Modified-Since", "Tue, 14 Nov 2023 22:13:19 GMT")],
+            vec![("Range", "bytes=0-4")],
+            vec![("Range", "bytes=3-")],
+            vec![("Range", "bytes=-2")],
+            vec![("Range", "bytes=99-")],
+            vec![("Range", "bytes=0-4"), ("If-Range", "\"other\"")],
+            vec![("Range", "bytes=0-4"), ("If-Range", tag.as_str())],
+        ];
+        let paths = [
+            "hello.txt",
+            "style.%43SS",
+            "sub/a.js",
+            "sub/index.html",
+            "../secret.txt",
+            "%2e%2e/secret.txt",
+            "sub/../hello.txt",
+            "sub%5ca.js",
+            "./hello.txt",
+            "sub//a.js",
+            "hello.txt/",
+            "",
+            "..",
+            "hello.txt%00",
+            "hello%0a.txt",
+            "hello%zz.txt",
+            "sub%2fa.js",
+            "%ff.txt",
+            "sub",
+            "sub/",
+            "nope.txt",
+            "hello.txt/more",
+            "alias.txt",
+        ];
+        for round in 0..2 {
+            for rest in paths {
+                for fields in &header_sets {
+                    let want = seen(get(&t, rest, fields));
+                    let r = get_cached(&mut cache, &t, rest, fields, now);
+                    if round == 1 && want.0 == 200 {
+                        assert!(shared(&r).is_some(), "{rest:?} from memory");
+                    }
+                    assert_eq!(seen(r), want, "{rest:?} {fields:?} round {round}");
+                }
+            }
+        }
+        // Only the four files that were served are kept.
+        assert_eq!(cache.len(), 4);
+    }
+
+    #[test]
+    fn a_changed_file_is_read_again_after_the_window_and_only_then() {
+        let t = Tree::new("changed");
+        let mut cache = FileCache::new(Limits::default());
+        let t0 = Instant::now();
+        let path = t.dir().join("hello.txt");
+        let first = get_cached(&mut cache, &t, "hello.txt", &[], t0);
+        let bytes = shared(&first).unwrap().clone();
+        assert_eq!(&bytes[..], HELLO);
+
+        // Same size, another mtime.
+        std::fs::write(&path, b"HELLO, STATIC\n").unwrap();
+        let f = File::options().write(true).open(&path).unwrap();
+        f.set_modified(UNIX_EPOCH + Duration::from_secs(MTIME + 16))
+            .unwrap();
+        let within = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            t0 + Duration::from_millis(900),
+        );
+        assert_eq!(body_bytes(within), HELLO, "trusted within the window");
+        let after = t0 + Duration::from_secs(1);
+        let r = get_cached(&mut cache, &t, "hello.txt", &[], after);
+        assert_eq!(header(&r, "ETag"), Some("\"6553f110-e\""));
+        assert_eq!(body_bytes(r), b"HELLO, STATIC\n");
+
+        // Unchanged at the next check: the same bytes are kept (no read).
+        let r = get_cached(&mut cache, &t, "hello.txt", &[], after);
+        let kept = shared(&r).unwrap().clone();
+        let later = after + Duration::from_secs(5);
+        let r = get_cached(&mut cache, &t, "hello.txt", &[], later);
+        assert!(std::sync::Arc::ptr_eq(&kept, shared(&r).unwrap()));
+
+        // Another size.
+        write(&path, b"short\n");
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            later + Duration::from_secs(1),
+        );
+        assert_eq!(header(&r, "ETag"), Some("\"6553f100-6\""));
+        assert_eq!(body_bytes(r), b"short\n");
+
+        // Gone: 404, and the entry with it.
+        std::fs::remove_file(&path).unwrap();
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            later + Duration::from_secs(2),
+        );
+        assert_eq!(r.head.status, 404);
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_swapped_in_is_refused_at_the_next_check() {
+        let t = Tree::new("swap");
+        let mut cache = FileCache::new(Limits::default());
+        let t0 = Instant::now();
+        assert_eq!(
+            get_cached(&mut cache, &t, "sub/a.js", &[], t0).head.status,
+            200
+        );
+        let st = t.dir();
+        std::fs::rename(st.join("sub"), st.join("real")).unwrap();
+        std::os::unix::fs::symlink(st.join("real"), st.join("sub")).unwrap();
+        let r = get_cached(&mut cache, &t, "sub/a.js", &[], t0 + Duration::from_secs(1));
+        assert_eq!(r.head.status, 404);
+        // The file itself becomes a link (to the secret outside).
+        assert_eq!(
+            get_cached(&mut cache, &t, "hello.txt", &[], t0).head.status,
+            200
+        );
+        std::fs::remove_file(st.join("hello.txt")).unwrap();
+        std::os::unix::fs::symlink(t.root.join("secret.txt"), st.join("hello.txt")).unwrap();
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            t0 + Duration::from_secs(1),
+        );
+        assert_eq!(r.head.status, 404);
+        assert!(!body_bytes(r).windows(SECRET.len()).any(|w| w == SECRET));
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_served_from_disk() {
+        let t = Tree::new("big");
+        let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        write(&t.dir().join("big.bin"), &big);
+        let mut cache = FileCache::new(Limits::default());
+        let now = Instant::now();
+        for _ in 0..2 {
+            let r = get_cached(&mut cache, &t, "big.bin", &[], now);
+            assert!(matches!(r.body, Body::File { .. }));
+            assert_eq!(body_bytes(r), big);
+        }
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "big.bin",
+            &[("Range", "bytes=70000-70009")],
+            now,
+        );
+        assert_eq!(r.head.status, 206);
+        let Body::File { file, len } = r.body else {
+            panic!("from disk");
+        };
+        let mut out = Vec::new();
+        file.take(len).read_to_end(&mut out).unwrap();
+        assert_eq!(out, &big[70000..70010]);
+        assert_eq!(cache.len(), 0);
     }
 
     #[test]
