@@ -84,11 +84,12 @@ pub(crate) enum Body {
         len: u64,
     },
     /// `len` bytes from `start` of content shared with a cache (a small static file
-    /// kept in memory): the I/O layer copies them behind the head, nothing else is.
+    /// kept in memory, at most 64 KiB): the I/O layer copies them behind the head,
+    /// nothing else is. (`u32`s keep `Body` at 32 bytes.)
     Shared {
         bytes: std::sync::Arc<[u8]>,
-        start: usize,
-        len: usize,
+        start: u32,
+        len: u32,
     },
 }
 
@@ -99,7 +100,7 @@ impl Body {
             Body::Static(b) => b.len() as u64,
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
-            Body::Shared { len, .. } => *len as u64,
+            Body::Shared { len, .. } => u64::from(*len),
         }
     }
 }

@@ -82,9 +82,12 @@ impl Stamp {
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub bytes: Arc<[u8]>,
+    /// For the conditional requests.
     pub validators: Validators,
-    /// `Last-Modified`, IMF-fixdate.
-    pub last_modified: String,
+    /// `ETag`, `Last-Modified` and `Accept-Ranges`, encoded (for a 200 or 206).
+    pub fields: Arc<Vec<u8>>,
+    /// `ETag` and `Last-Modified`, encoded (for a 304).
+    pub fields_304: Arc<Vec<u8>>,
     pub content_type: &'static str,
     stamp: Stamp,
     checked: Instant,
@@ -203,7 +206,8 @@ impl FileCache {
     ) -> Option<&Entry> {
         self.remove();
         let size = bytes.len();
-        if size as u64 > self.limits.max_file || size > self.limits.max_bytes {
+        // (`Body::Shared` counts in `u32`.)
+        if size as u64 > self.limits.max_file.min(u32::MAX.into()) || size > self.limits.max_bytes {
             return None;
         }
         while !self.map.is_empty()
@@ -216,10 +220,16 @@ impl FileCache {
             return None;
         }
         self.bytes += size;
+        let fields_304 = format!(
+            "ETag: {}\r\nLast-Modified: {last_modified}\r\n",
+            validators.etag
+        );
+        let fields = format!("{fields_304}Accept-Ranges: bytes\r\n");
         let entry = Entry {
             bytes,
             validators,
-            last_modified,
+            fields: Arc::new(fields.into_bytes()),
+            fields_304: Arc::new(fields_304.into_bytes()),
             content_type,
             stamp,
             checked: now,

@@ -29,6 +29,7 @@ use crate::http::response::ResponseHead;
 use std::fs::{File, Metadata};
 use std::io::{self, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 /// Renders a refusal in the client's format (the page passes [`App::problem_for`];
@@ -102,7 +103,7 @@ pub(crate) fn respond(
     answer(
         req,
         &v,
-        &last_modified,
+        Fields::Strings(&last_modified),
         len,
         place,
         content_type,
@@ -135,7 +136,10 @@ pub(crate) fn respond_cached(req: &Request<'_>, e: &Entry, place: &Place<'_>) ->
     answer(
         req,
         &e.validators,
-        &e.last_modified,
+        Fields::Encoded {
+            ok: &e.fields,
+            not_modified: &e.fields_304,
+        },
         len,
         place,
         e.content_type,
@@ -143,11 +147,23 @@ pub(crate) fn respond_cached(req: &Request<'_>, e: &Entry, place: &Place<'_>) ->
         |first, n| {
             Ok(Body::Shared {
                 bytes: e.bytes.clone(),
-                start: first as usize,
-                len: n as usize,
+                start: first as u32,
+                len: n as u32,
             })
         },
     )
+}
+
+/// How a file's `ETag`, `Last-Modified` and `Accept-Ranges` are given.
+enum Fields<'a> {
+    /// Formatted for this response (`Last-Modified` given; the `ETag` is the
+    /// validators').
+    Strings(&'a str),
+    /// Encoded once for the cached file (a hit formats nothing).
+    Encoded {
+        ok: &'a Arc<Vec<u8>>,
+        not_modified: &'a Arc<Vec<u8>>,
+    },
 }
 
 /// Conditional GET, `If-Range` and `Range` for a file of `len` bytes with these
@@ -156,7 +172,7 @@ pub(crate) fn respond_cached(req: &Request<'_>, e: &Entry, place: &Place<'_>) ->
 fn answer(
     req: &Request<'_>,
     v: &Validators,
-    last_modified: &str,
+    fields: Fields<'_>,
     len: u64,
     place: &Place<'_>,
     content_type: &'static str,
@@ -166,8 +182,13 @@ fn answer(
     let noun = place.noun;
     if conditional::not_modified(&req.head, v) {
         let mut head = ResponseHead::new(304);
-        head.header("ETag", v.etag.clone());
-        head.header("Last-Modified", last_modified.to_owned());
+        match fields {
+            Fields::Strings(last_modified) => {
+                head.header("ETag", v.etag.clone());
+                head.header("Last-Modified", last_modified.to_owned());
+            }
+            Fields::Encoded { not_modified, .. } => head.encoded = Some(not_modified.clone()),
+        }
         return Response {
             head,
             body: Body::Empty,
@@ -196,14 +217,20 @@ fn answer(
         Err(refusal) => return refusal,
     };
     let mut r = Response::new(status, content_type, body);
-    r.head.headers.reserve_exact(4);
     if let Some(content_range) = range.content_range(len) {
         r = r.header("Content-Range", content_range);
     }
-    let r = r
-        .header("ETag", v.etag.clone())
-        .header("Last-Modified", last_modified.to_owned())
-        .header("Accept-Ranges", "bytes");
+    let r = match fields {
+        Fields::Strings(last_modified) => r
+            .header("ETag", v.etag.clone())
+            .header("Last-Modified", last_modified.to_owned())
+            .header("Accept-Ranges", "bytes"),
+        Fields::Encoded { ok, .. } => {
+            let mut r = r;
+            r.head.encoded = Some(ok.clone());
+            r
+        }
+    };
     content(r)
 }
 

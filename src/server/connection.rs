@@ -989,13 +989,15 @@ impl Connection {
             Body::Static(b) => self.out.extend_from_slice(b),
             Body::Bytes(b) => self.out.extend_from_slice(&b),
             // A file from the cache: one copy, behind the head (one write for both).
-            Body::Shared { bytes, start, len } => match bytes.get(start..start + len) {
-                Some(piece) => self.out.extend_from_slice(piece),
-                None => {
-                    log::warn!("#{}: shared body out of its bytes; closing", self.id);
-                    self.http.abandon();
+            Body::Shared { bytes, start, len } => {
+                match bytes.get(start as usize..start as usize + len as usize) {
+                    Some(piece) => self.out.extend_from_slice(piece),
+                    None => {
+                        log::warn!("#{}: shared body out of its bytes; closing", self.id);
+                        self.http.abandon();
+                    }
                 }
-            },
+            }
             Body::File { file, len } => {
                 if len as usize <= FILE_PIECE {
                     let got = read_piece(&file, len, &mut self.out);

@@ -242,7 +242,9 @@ mod tests {
             Body::Empty => Vec::new(),
             Body::Static(b) => b.to_vec(),
             Body::Bytes(b) => b,
-            Body::Shared { bytes, start, len } => bytes[start..start + len].to_vec(),
+            Body::Shared { bytes, start, len } => {
+                bytes[start as usize..(start + len) as usize].to_vec()
+            }
         }
     }
 
