@@ -17,7 +17,12 @@
 //!   with `Content-Range: bytes */len`, or 200 with the whole file; every 200/206/416
 //!   says `Accept-Ranges: bytes`;
 //! - the body is [`Body::File`], positioned at the first byte to send; the I/O layer
-//!   reads it in pieces, and writes the head only for `HEAD`.
+//!   reads a small one behind the head, sends a large one with `sendfile(2)`, and
+//!   writes the head only for `HEAD`.
+//!
+//! A small file kept in memory by `/static/` ([`crate::app::file_cache`]) is answered
+//! by [`respond_cached`] through the same steps, with a [`Body::Shared`] and its
+//! validators encoded once ([`crate::http::response::ResponseHead::encoded`]).
 
 use crate::app::file_cache::Entry;
 use crate::app::{Body, Request, Response};

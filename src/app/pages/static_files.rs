@@ -28,6 +28,14 @@
 //! - **403** for a file the server may not read (as nginx), **500** for other I/O errors.
 //!
 //! Dotfiles (`.well-known`, `.htaccess`) are served like any other file, as nginx does.
+//!
+//! The router calls [`serve_from_memory`]: files up to 64 KiB that were served lately
+//! are answered from this worker's [`crate::app::file_cache`] for up to a second after
+//! they were last checked; then (and for every path not in it) the request goes
+//! exactly the way of [`serve`], so every refusal above is decided afresh each time.
+//! One cache per worker thread (`thread_local`): a hit takes no lock, and the workers
+//! share no cache line; an `RwLock` over one shared map would put an atomic
+//! read-modify-write of one shared counter on every hit.
 
 use crate::app::file_cache::{FileCache, Limits, Stamp};
 use crate::app::files::{self, Place};
