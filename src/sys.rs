@@ -93,6 +93,26 @@ pub fn discard(fd: std::os::fd::RawFd, max: usize) -> io::Result<usize> {
     }
 }
 
+/// Send up to `count` bytes of `file`, from its current offset (which moves on by
+/// what was sent), to the socket `sock`, in the kernel: `sendfile(2)` with a null
+/// offset. Returns the bytes sent (0: the file ended before `count`); a non-blocking
+/// socket that is full gives `WouldBlock`. EINVAL or ENOSYS mean this pair cannot use
+/// it: the caller reads and writes instead.
+pub fn sendfile(
+    sock: std::os::fd::RawFd,
+    file: std::os::fd::RawFd,
+    count: usize,
+) -> io::Result<usize> {
+    // SAFETY: integers only: two descriptors the caller holds open, a null offset
+    // pointer (the kernel then uses and updates the file's own offset), and a count.
+    let r = unsafe { libc::sendfile(sock, file, std::ptr::null_mut(), count) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
 /// Pending connections the kernel completes for a listener before its loop accepts them
 /// (`listen(2)`'s backlog; `std` uses 128). Linux caps it at `net.core.somaxconn`.
 pub const LISTEN_BACKLOG: i32 = 1024;

@@ -4,6 +4,9 @@
 //! reused. Checked with a counting global allocator around 2,000 requests after a
 //! warm-up; the only other thread in this test process is the server's one worker, and
 //! the client side below uses only stack buffers.
+//!
+//! The same test then counts the allocations of a `GET /static/hello.html` served
+//! from the worker's memory cache (docs/performance.md, "Static files from memory").
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
@@ -111,6 +114,68 @@ fn plaintext_keep_alive_allocates_nothing_per_request() {
     assert!(
         after - before < 20,
         "{} heap allocations during 200 batches of {DEPTH} pipelined requests",
+        after - before
+    );
+
+    static_hit_allocations(addr);
+}
+
+const STATIC_REQUEST: &[u8] =
+    b"GET /static/hello.html HTTP/1.1\r\nHost: localhost\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n\r\n";
+
+/// A cached `/static/hello.html` on a keep-alive connection: counted over 2,000
+/// requests, all within one revalidation window or spanning a few (one check a second).
+fn static_hit_allocations(addr: std::net::SocketAddr) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(STATIC_REQUEST).unwrap();
+    let mut first = Vec::new();
+    let mut buf = [0u8; 8192];
+    let len = loop {
+        let k = stream.read(&mut buf).unwrap();
+        assert!(k > 0);
+        first.extend_from_slice(&buf[..k]);
+        if let Some(end) = first.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&first[..end])
+                .unwrap()
+                .to_ascii_lowercase();
+            assert!(head.starts_with("http/1.1 200"), "{head}");
+            let cl = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .unwrap();
+            let total = end + 4 + cl.trim().parse::<usize>().unwrap();
+            if first.len() >= total {
+                assert_eq!(first.len(), total);
+                break total;
+            }
+        }
+    };
+    assert!(len <= buf.len());
+    let trips = |stream: &mut TcpStream, buf: &mut [u8], n: usize| {
+        for _ in 0..n {
+            stream.write_all(STATIC_REQUEST).unwrap();
+            let mut got = 0;
+            while got < len {
+                let k = stream.read(&mut buf[got..len]).unwrap();
+                assert!(k > 0, "server closed the connection");
+                got += k;
+            }
+            assert!(buf[..len].ends_with(b"</html>\n"));
+        }
+    };
+    trips(&mut stream, &mut buf, 200);
+    let before = ALLOCS.load(Ordering::SeqCst);
+    trips(&mut stream, &mut buf, 2000);
+    let after = ALLOCS.load(Ordering::SeqCst);
+    let per_request = (after - before) as f64 / 2000.0;
+    eprintln!("cached static hit: {per_request:.3} heap allocations per request");
+    // None per hit (11 before the cache: the path, the validators' strings, the
+    // header list). A few are tolerated for the once-a-second revalidation (a path
+    // walk, a file opened) that may fall in the window; one per request is 2000.
+    assert!(
+        after - before < 40,
+        "{} heap allocations during 2000 cached static requests",
         after - before
     );
 }

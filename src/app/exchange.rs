@@ -83,6 +83,14 @@ pub(crate) enum Body {
         file: std::fs::File,
         len: u64,
     },
+    /// `len` bytes from `start` of content shared with a cache (a small static file
+    /// kept in memory, at most 64 KiB): the I/O layer copies them behind the head,
+    /// nothing else is. (`u32`s keep `Body` at 32 bytes.)
+    Shared {
+        bytes: std::sync::Arc<[u8]>,
+        start: u32,
+        len: u32,
+    },
 }
 
 impl Body {
@@ -92,6 +100,7 @@ impl Body {
             Body::Static(b) => b.len() as u64,
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
+            Body::Shared { len, .. } => u64::from(*len),
         }
     }
 }

@@ -17,8 +17,14 @@
 //!   with `Content-Range: bytes */len`, or 200 with the whole file; every 200/206/416
 //!   says `Accept-Ranges: bytes`;
 //! - the body is [`Body::File`], positioned at the first byte to send; the I/O layer
-//!   reads it in pieces, and writes the head only for `HEAD`.
+//!   reads a small one behind the head, sends a large one with `sendfile(2)`, and
+//!   writes the head only for `HEAD`.
+//!
+//! A small file kept in memory by `/static/` ([`crate::app::file_cache`]) is answered
+//! by [`respond_cached`] through the same steps, with a [`Body::Shared`] and its
+//! validators encoded once ([`crate::http::response::ResponseHead::encoded`]).
 
+use crate::app::file_cache::Entry;
 use crate::app::{Body, Request, Response};
 use crate::http::Problem;
 use crate::http::conditional::{self, Validators};
@@ -28,6 +34,7 @@ use crate::http::response::ResponseHead;
 use std::fs::{File, Metadata};
 use std::io::{self, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 /// Renders a refusal in the client's format (the page passes [`App::problem_for`];
@@ -41,14 +48,19 @@ pub(crate) type Render<'a> = &'a dyn Fn(Problem) -> Response;
 pub(crate) struct Place<'a> {
     /// `"file"` or `"upload"`: "no upload at …", "this file may not be read".
     pub noun: &'static str,
-    /// The path asked for, as sent (`/static/hello.txt`).
-    pub url: &'a str,
+    /// The path asked for, as sent, in two parts: the page's prefix (`/static/`)
+    /// and the rest (`hello.txt`), joined only for a message (a hit formats nothing).
+    pub prefix: &'static str,
+    pub rest: &'a str,
     pub render: Render<'a>,
 }
 
 impl Place<'_> {
     pub(crate) fn not_found(&self) -> Response {
-        self.refuse(404, format!("no {} at {}", self.noun, self.url))
+        self.refuse(
+            404,
+            format!("no {} at {}{}", self.noun, self.prefix, self.rest),
+        )
     }
 
     pub(crate) fn refuse(&self, status: u16, message: String) -> Response {
@@ -85,18 +97,103 @@ pub(crate) fn respond(
             return place.refuse(403, format!("this {noun} may not be read"));
         }
         Err(e) => {
-            log::warn!("{noun} {}: {e}", place.url);
+            log::warn!("{noun} {}{}: {e}", place.prefix, place.rest);
             return place.refuse(500, format!("could not read the {noun}"));
         }
     };
 
     let len = meta.len();
     let v = Validators::of_file(mtime_secs(&meta), len);
-    let last_modified = String::from_utf8_lossy(&imf_fixdate(v.mtime)).into_owned();
-    if conditional::not_modified(&req.head, &v) {
+    let last_modified = last_modified(&v);
+    answer(
+        req,
+        &v,
+        Fields::Strings(&last_modified),
+        len,
+        place,
+        content_type,
+        content,
+        |first, n| {
+            if first > 0
+                && let Err(e) = file.seek(SeekFrom::Start(first))
+            {
+                log::warn!(
+                    "{noun} {}{}: seek to {first}: {e}",
+                    place.prefix,
+                    place.rest
+                );
+                return Err(place.refuse(500, format!("could not read the {noun}")));
+            }
+            Ok(Body::File { file, len: n })
+        },
+    )
+}
+
+/// `Last-Modified` for these validators.
+pub(crate) fn last_modified(v: &Validators) -> String {
+    String::from_utf8_lossy(&imf_fixdate(v.mtime)).into_owned()
+}
+
+/// The answer for a small file kept in memory ([`crate::app::file_cache`]): as
+/// [`respond`] gives for the file on disk, the body shared with the cache.
+pub(crate) fn respond_cached(req: &Request<'_>, e: &Entry, place: &Place<'_>) -> Response {
+    let len = e.bytes.len() as u64;
+    answer(
+        req,
+        &e.validators,
+        Fields::Encoded {
+            ok: &e.fields,
+            not_modified: &e.fields_304,
+        },
+        len,
+        place,
+        e.content_type,
+        |r| r,
+        |first, n| {
+            Ok(Body::Shared {
+                bytes: e.bytes.clone(),
+                start: first as u32,
+                len: n as u32,
+            })
+        },
+    )
+}
+
+/// How a file's `ETag`, `Last-Modified` and `Accept-Ranges` are given.
+enum Fields<'a> {
+    /// Formatted for this response (`Last-Modified` given; the `ETag` is the
+    /// validators').
+    Strings(&'a str),
+    /// Encoded once for the cached file (a hit formats nothing).
+    Encoded {
+        ok: &'a Arc<Vec<u8>>,
+        not_modified: &'a Arc<Vec<u8>>,
+    },
+}
+
+/// Conditional GET, `If-Range` and `Range` for a file of `len` bytes with these
+/// validators; `body(first, n)` gives the body of `n` bytes from `first`.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    req: &Request<'_>,
+    v: &Validators,
+    fields: Fields<'_>,
+    len: u64,
+    place: &Place<'_>,
+    content_type: &'static str,
+    content: impl FnOnce(Response) -> Response,
+    body: impl FnOnce(u64, u64) -> Result<Body, Response>,
+) -> Response {
+    let noun = place.noun;
+    if conditional::not_modified(&req.head, v) {
         let mut head = ResponseHead::new(304);
-        head.header("ETag", v.etag);
-        head.header("Last-Modified", last_modified);
+        match fields {
+            Fields::Strings(last_modified) => {
+                head.header("ETag", v.etag.clone());
+                head.header("Last-Modified", last_modified.to_owned());
+            }
+            Fields::Encoded { not_modified, .. } => head.encoded = Some(not_modified.clone()),
+        }
         return Response {
             head,
             body: Body::Empty,
@@ -104,24 +201,14 @@ pub(crate) fn respond(
         };
     }
 
-    let range = if conditional::if_range_allows(&req.head, &v) {
+    let range = if conditional::if_range_allows(&req.head, v) {
         range::requested(&req.head, len)
     } else {
         ByteRange::Whole
     };
     let (status, body) = match range {
-        ByteRange::Whole => (200, Body::File { file, len }),
-        ByteRange::Slice { first, last } => {
-            if let Err(e) = file.seek(SeekFrom::Start(first)) {
-                log::warn!("{noun} {}: seek to {first}: {e}", place.url);
-                return place.refuse(500, format!("could not read the {noun}"));
-            }
-            let body = Body::File {
-                file,
-                len: last - first + 1,
-            };
-            (206, body)
-        }
+        ByteRange::Whole => (200, body(0, len)),
+        ByteRange::Slice { first, last } => (206, body(first, last - first + 1)),
         ByteRange::Unsatisfiable => {
             let message = format!("the range selects no byte of this {noun} ({len} bytes)");
             return place
@@ -130,14 +217,25 @@ pub(crate) fn respond(
                 .header("Accept-Ranges", "bytes");
         }
     };
+    let body = match body {
+        Ok(b) => b,
+        Err(refusal) => return refusal,
+    };
     let mut r = Response::new(status, content_type, body);
     if let Some(content_range) = range.content_range(len) {
         r = r.header("Content-Range", content_range);
     }
-    let r = r
-        .header("ETag", v.etag)
-        .header("Last-Modified", last_modified)
-        .header("Accept-Ranges", "bytes");
+    let r = match fields {
+        Fields::Strings(last_modified) => r
+            .header("ETag", v.etag.clone())
+            .header("Last-Modified", last_modified.to_owned())
+            .header("Accept-Ranges", "bytes"),
+        Fields::Encoded { ok, .. } => {
+            let mut r = r;
+            r.head.encoded = Some(ok.clone());
+            r
+        }
+    };
     content(r)
 }
 

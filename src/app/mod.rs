@@ -17,6 +17,7 @@ pub(crate) mod cart;
 pub(crate) mod catalogue;
 pub(crate) mod chrome;
 pub(crate) mod exchange;
+pub(crate) mod file_cache;
 pub(crate) mod files;
 pub(crate) mod forms;
 pub(crate) mod hasher;

@@ -187,7 +187,7 @@ pub(crate) static ROUTES: &[Route] = &[
     post(Exact("/cart/clear/"), |app, req, _| cart::clear(app, req)),
     // Browsers ask for it on pages without `<link rel="icon">` (and on images).
     get(Exact("/favicon.ico"), |app, req, _| {
-        static_files::serve(app.static_dir(), "favicon.ico", req, &|p| {
+        static_files::serve_from_memory(app.static_dir(), "favicon.ico", req, &|p| {
             app.problem_for(req, p)
         })
     }),
@@ -254,7 +254,7 @@ pub(crate) static ROUTES: &[Route] = &[
         |app, req, _| cookie_lab::set(app, req),
     ),
     get(Prefix("/static/"), |app, req, rest| {
-        static_files::serve(app.static_dir(), rest, req, &|p| app.problem_for(req, p))
+        static_files::serve_from_memory(app.static_dir(), rest, req, &|p| app.problem_for(req, p))
     }),
 ];
 

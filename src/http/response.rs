@@ -18,6 +18,7 @@
 
 use crate::http::head::Version;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The value of the `Server` header.
 pub const SERVER: &str = "wirepost";
@@ -42,6 +43,9 @@ pub struct ResponseHead {
     pub content_type: Option<Cow<'static, str>>,
     /// Further fields in order (`Set-Cookie` may repeat). Names are ours, so static.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
+    /// Field lines already encoded (`Name: value` CRLF each), written after
+    /// `headers`: a cached file's validators, formatted once, not per response.
+    pub encoded: Option<Arc<Vec<u8>>>,
     /// The handler asks for the connection to be closed after this response.
     pub close: bool,
     /// Add the security fields ([`NOSNIFF`], and [`HTML_SECURITY`] for `text/html`).
@@ -57,6 +61,7 @@ impl ResponseHead {
             status,
             content_type: None,
             headers: Vec::new(),
+            encoded: None,
             close: false,
             security: true,
         }
@@ -238,6 +243,9 @@ pub fn encode_head(head: &ResponseHead, framing: Framing, ctx: &EncodeCtx<'_>, o
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(lines) = &head.encoded {
+        out.extend_from_slice(lines);
     }
     match framing {
         Framing::Length(n) => {

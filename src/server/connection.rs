@@ -237,6 +237,8 @@ pub(crate) struct Connection {
     out: Vec<u8>,
     out_pos: usize,
     file: Option<(File, u64)>,
+    /// `sendfile(2)` works for this connection (false once it said EINVAL/ENOSYS).
+    sendfile_ok: bool,
     /// The peer closed its sending side.
     read_eof: bool,
     /// Reading stopped before the socket would block (buffer full or backpressure).
@@ -306,6 +308,7 @@ impl Connection {
             out: Vec::new(),
             out_pos: 0,
             file: None,
+            sendfile_ok: true,
             read_eof: false,
             read_pending: false,
             write_pending: false,
@@ -985,6 +988,16 @@ impl Connection {
             Body::Empty => {}
             Body::Static(b) => self.out.extend_from_slice(b),
             Body::Bytes(b) => self.out.extend_from_slice(&b),
+            // A file from the cache: one copy, behind the head (one write for both).
+            Body::Shared { bytes, start, len } => {
+                match bytes.get(start as usize..start as usize + len as usize) {
+                    Some(piece) => self.out.extend_from_slice(piece),
+                    None => {
+                        log::warn!("#{}: shared body out of its bytes; closing", self.id);
+                        self.http.abandon();
+                    }
+                }
+            }
             Body::File { file, len } => {
                 if len as usize <= FILE_PIECE {
                     let got = read_piece(&file, len, &mut self.out);
@@ -1175,6 +1188,36 @@ impl Connection {
                 if *write_left == 0 {
                     self.write_pending = true;
                     return Ok(());
+                }
+                // Large files go from the page cache to the socket with sendfile(2):
+                // no copy through our memory. Bounded by this turn's budget.
+                if self.sendfile_ok {
+                    let want = (*remaining).min(*write_left as u64) as usize;
+                    match crate::sys::sendfile(self.socket.as_raw_fd(), file.as_raw_fd(), want) {
+                        Ok(0) => {
+                            self.file = None;
+                            return Err(io::Error::other("file body ended early"));
+                        }
+                        Ok(n) => {
+                            *remaining -= n as u64;
+                            *write_left = write_left.saturating_sub(n);
+                            self.last_write = now;
+                            if *remaining == 0 {
+                                self.file = None;
+                            }
+                            continue;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        // Not supported for this file or socket: read and write instead.
+                        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                            self.sendfile_ok = false;
+                        }
+                        Err(e) => {
+                            self.file = None;
+                            return Err(e);
+                        }
+                    }
                 }
                 let want = (*remaining).min(FILE_PIECE as u64);
                 match read_piece(file, want, &mut self.out) {

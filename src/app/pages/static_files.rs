@@ -28,10 +28,23 @@
 //! - **403** for a file the server may not read (as nginx), **500** for other I/O errors.
 //!
 //! Dotfiles (`.well-known`, `.htaccess`) are served like any other file, as nginx does.
+//!
+//! The router calls [`serve_from_memory`]: files up to 64 KiB that were served lately
+//! are answered from this worker's [`crate::app::file_cache`] for up to a second after
+//! they were last checked; then (and for every path not in it) the request goes
+//! exactly the way of [`serve`], so every refusal above is decided afresh each time.
+//! One cache per worker thread (`thread_local`): a hit takes no lock, and the workers
+//! share no cache line; an `RwLock` over one shared map would put an atomic
+//! read-modify-write of one shared counter on every hit.
 
+use crate::app::file_cache::{FileCache, Limits, Stamp};
 use crate::app::files::{self, Place};
 use crate::app::{Request, Response};
+use crate::http::conditional::Validators;
+use std::cell::RefCell;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Why a request path names no file we serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +61,10 @@ pub(crate) fn serve(
     req: &Request<'_>,
     render: files::Render<'_>,
 ) -> Response {
-    let url = format!("/static/{rest}");
     let place = Place {
         noun: "file",
-        url: &url,
+        prefix: "/static/",
+        rest,
         render,
     };
     let relative = match relative_path(rest) {
@@ -63,6 +76,91 @@ pub(crate) fn serve(
     };
     let opened = files::open_inside(static_dir, &relative);
     files::respond(req, opened, &place, files::content_type(&relative), |r| r)
+}
+
+thread_local! {
+    /// This worker's small static files ([`crate::app::file_cache`]): one per thread, so a hit
+    /// takes no lock.
+    static CACHE: RefCell<FileCache> = RefCell::new(FileCache::new(Limits::default()));
+}
+
+/// [`serve`], with small files from this worker's cache (the router's entry point).
+pub(crate) fn serve_from_memory(
+    static_dir: &Path,
+    rest: &str,
+    req: &Request<'_>,
+    render: files::Render<'_>,
+) -> Response {
+    let now = Instant::now();
+    CACHE.with(|c| match c.try_borrow_mut() {
+        Ok(mut cache) => serve_cached(&mut cache, static_dir, rest, req, render, now),
+        // Never re-entered in practice (a page does not serve a page); if it were,
+        // the disk answers.
+        Err(_) => serve(static_dir, rest, req, render),
+    })
+}
+
+/// [`serve`] through `cache`, at time `now`: a file checked less than a second ago
+/// is answered from memory; otherwise the path is walked and the file opened exactly
+/// as [`serve`] does (every refusal is its refusal), and a regular file small enough
+/// is kept, or kept on if it has not changed ([`crate::app::file_cache`]).
+pub(crate) fn serve_cached(
+    cache: &mut FileCache,
+    static_dir: &Path,
+    rest: &str,
+    req: &Request<'_>,
+    render: files::Render<'_>,
+    now: Instant,
+) -> Response {
+    let place = Place {
+        noun: "file",
+        prefix: "/static/",
+        rest,
+        render,
+    };
+    cache.select(static_dir, rest);
+    if let Some(e) = cache.fresh(now) {
+        return files::respond_cached(req, e, &place);
+    }
+    // Only paths that were served are ever cached, so a refusal is never a hit.
+    let relative = match relative_path(rest) {
+        Ok(p) => p,
+        Err(Refusal::ControlByte) => {
+            return place.refuse(400, "control character in the path".into());
+        }
+        Err(Refusal::NotAFile) => return place.not_found(),
+    };
+    let content_type = files::content_type(&relative);
+    let (file, meta) = match files::open_inside(static_dir, &relative) {
+        Ok(Some((file, meta))) if meta.len() <= cache.limits().max_file => (file, meta),
+        other => {
+            cache.remove();
+            return files::respond(req, other, &place, content_type, |r| r);
+        }
+    };
+    let stamp = Stamp::of(&meta);
+    if cache.revalidate(stamp, now).is_none() {
+        let mut bytes = vec![0; meta.len() as usize];
+        if let Err(e) = (&file).read_exact(&mut bytes) {
+            // Shorter than it said (being rewritten) or unreadable: answered from
+            // the disk as without the cache, and not kept.
+            cache.remove();
+            log::debug!("/static/{rest}: not cached: {e}");
+            let reopened = files::open_inside(static_dir, &relative);
+            return files::respond(req, reopened, &place, content_type, |r| r);
+        }
+        let v = Validators::of_file(files::mtime_secs(&meta), meta.len());
+        let last_modified = files::last_modified(&v);
+        let inserted = cache.insert(stamp, bytes.into(), v, last_modified, content_type, now);
+        if inserted.is_none() {
+            let reopened = files::open_inside(static_dir, &relative);
+            return files::respond(req, reopened, &place, content_type, |r| r);
+        }
+    }
+    match cache.fresh(now) {
+        Some(e) => files::respond_cached(req, e, &place),
+        None => files::respond(req, Ok(Some((file, meta))), &place, content_type, |r| r),
+    }
 }
 
 /// The path relative to the static directory that `rest` (already percent-decoded by
@@ -88,7 +186,7 @@ pub(crate) mod tests {
     use crate::http::head::{HeaderSpan, Method, RequestHead, Span, TargetForm, Version};
     use std::fs::File;
     use std::io::Read;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::{Duration, Instant, UNIX_EPOCH};
 
     /// 2023-11-14T22:13:20Z, `6553f100` in hex.
     const MTIME: u64 = 1_700_000_000;
@@ -216,6 +314,9 @@ pub(crate) mod tests {
             Body::Empty => Vec::new(),
             Body::Static(b) => b.to_vec(),
             Body::Bytes(b) => b,
+            Body::Shared { bytes, start, len } => {
+                bytes[start as usize..(start + len) as usize].to_vec()
+            }
         }
     }
 
@@ -443,6 +544,247 @@ pub(crate) mod tests {
         let r = get(&t, "hello.txt", &[]);
         assert_eq!(r.head.status, 200);
         assert_eq!(body_bytes(r), HELLO);
+    }
+
+    /// `rest` through a cache at `now`, as [`get`] does without one.
+    fn get_cached(
+        cache: &mut FileCache,
+        tree: &Tree,
+        rest: &str,
+        fields: &[(&str, &str)],
+        now: Instant,
+    ) -> Response {
+        let head = Head::new(fields);
+        match crate::http::pct::decode_path(rest) {
+            Ok(decoded) => serve_cached(cache, &tree.dir(), &decoded, &head.request(), &text, now),
+            Err(e) => Response::text_error(400, &e.to_string()),
+        }
+    }
+
+    fn shared(r: &Response) -> Option<&std::sync::Arc<[u8]>> {
+        match &r.body {
+            Body::Shared { bytes, .. } => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The head as it goes on the wire (with a fixed `Date`).
+    fn wire_head(r: &Response) -> String {
+        use crate::http::response::{EncodeCtx, Framing, encode_head};
+        let ctx = EncodeCtx {
+            date: b"Thu, 01 Jan 1970 00:00:00 GMT",
+            version: crate::http::head::Version::Http11,
+            keep_alive: true,
+        };
+        let mut out = Vec::new();
+        encode_head(&r.head, Framing::Length(r.body.len()), &ctx, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A field of the head as it goes on the wire.
+    fn wire_header(r: &Response, name: &str) -> Option<String> {
+        let prefix = format!("{name}: ");
+        (wire_head(r).lines()).find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+    }
+
+    /// Head and body bytes, to compare a cached answer with an uncached one.
+    fn seen(r: Response) -> (String, Vec<u8>) {
+        let head = wire_head(&r);
+        let body = match r.body {
+            Body::File { file, len } => {
+                let mut out = Vec::new();
+                file.take(len).read_to_end(&mut out).unwrap();
+                out
+            }
+            other => body_bytes(Response { body: other, ..r }),
+        };
+        (head, body)
+    }
+
+    /// Every path and header set of the tests above gets the same answer through the
+    /// cache, cold and then hot, as without it: the refusals are decided afresh.
+    #[test]
+    fn the_cache_answers_exactly_as_the_disk() {
+        let t = Tree::new("same");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("hello.txt", t.dir().join("alias.txt")).unwrap();
+        let mut cache = FileCache::new(Limits::default());
+        let now = Instant::now();
+        let tag = etag_of(HELLO.len());
+        let header_sets: Vec<Vec<(&str, &str)>> = vec![
+            vec![],
+            vec![("If-None-Match", tag.as_str())],
+            vec![("If-None-Match", "\"other\"")],
+            vec![("If-Modified-Since", "Tue, 14 Nov 2023 22:13:20 GMT")],
+            vec![("If-Modified-Since", "Tue, 14 Nov 2023 22:13:19 GMT")],
+            vec![("Range", "bytes=0-4")],
+            vec![("Range", "bytes=3-")],
+            vec![("Range", "bytes=-2")],
+            vec![("Range", "bytes=99-")],
+            vec![("Range", "bytes=0-4"), ("If-Range", "\"other\"")],
+            vec![("Range", "bytes=0-4"), ("If-Range", tag.as_str())],
+        ];
+        let paths = [
+            "hello.txt",
+            "style.%43SS",
+            "sub/a.js",
+            "sub/index.html",
+            "../secret.txt",
+            "%2e%2e/secret.txt",
+            "sub/../hello.txt",
+            "sub%5ca.js",
+            "./hello.txt",
+            "sub//a.js",
+            "hello.txt/",
+            "",
+            "..",
+            "hello.txt%00",
+            "hello%0a.txt",
+            "hello%zz.txt",
+            "sub%2fa.js",
+            "%ff.txt",
+            "sub",
+            "sub/",
+            "nope.txt",
+            "hello.txt/more",
+            "alias.txt",
+        ];
+        for round in 0..2 {
+            for rest in paths {
+                for fields in &header_sets {
+                    let want = seen(get(&t, rest, fields));
+                    let r = get_cached(&mut cache, &t, rest, fields, now);
+                    if round == 1 && want.0.starts_with("HTTP/1.1 200") {
+                        assert!(shared(&r).is_some(), "{rest:?} from memory");
+                    }
+                    assert_eq!(seen(r), want, "{rest:?} {fields:?} round {round}");
+                }
+            }
+        }
+        // Only the four files that were served are kept.
+        assert_eq!(cache.len(), 4);
+    }
+
+    #[test]
+    fn a_changed_file_is_read_again_after_the_window_and_only_then() {
+        let t = Tree::new("changed");
+        let mut cache = FileCache::new(Limits::default());
+        let t0 = Instant::now();
+        let path = t.dir().join("hello.txt");
+        let first = get_cached(&mut cache, &t, "hello.txt", &[], t0);
+        let bytes = shared(&first).unwrap().clone();
+        assert_eq!(&bytes[..], HELLO);
+
+        // Same size, another mtime.
+        std::fs::write(&path, b"HELLO, STATIC\n").unwrap();
+        let f = File::options().write(true).open(&path).unwrap();
+        f.set_modified(UNIX_EPOCH + Duration::from_secs(MTIME + 16))
+            .unwrap();
+        let within = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            t0 + Duration::from_millis(900),
+        );
+        assert_eq!(body_bytes(within), HELLO, "trusted within the window");
+        let after = t0 + Duration::from_secs(1);
+        let r = get_cached(&mut cache, &t, "hello.txt", &[], after);
+        assert_eq!(wire_header(&r, "ETag").as_deref(), Some("\"6553f110-e\""));
+        assert_eq!(body_bytes(r), b"HELLO, STATIC\n");
+
+        // Unchanged at the next check: the same bytes are kept (no read).
+        let r = get_cached(&mut cache, &t, "hello.txt", &[], after);
+        let kept = shared(&r).unwrap().clone();
+        let later = after + Duration::from_secs(5);
+        let r = get_cached(&mut cache, &t, "hello.txt", &[], later);
+        assert!(std::sync::Arc::ptr_eq(&kept, shared(&r).unwrap()));
+
+        // Another size.
+        write(&path, b"short\n");
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            later + Duration::from_secs(1),
+        );
+        assert_eq!(wire_header(&r, "ETag").as_deref(), Some("\"6553f100-6\""));
+        assert_eq!(body_bytes(r), b"short\n");
+
+        // Gone: 404, and the entry with it.
+        std::fs::remove_file(&path).unwrap();
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            later + Duration::from_secs(2),
+        );
+        assert_eq!(r.head.status, 404);
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_swapped_in_is_refused_at_the_next_check() {
+        let t = Tree::new("swap");
+        let mut cache = FileCache::new(Limits::default());
+        let t0 = Instant::now();
+        assert_eq!(
+            get_cached(&mut cache, &t, "sub/a.js", &[], t0).head.status,
+            200
+        );
+        let st = t.dir();
+        std::fs::rename(st.join("sub"), st.join("real")).unwrap();
+        std::os::unix::fs::symlink(st.join("real"), st.join("sub")).unwrap();
+        let r = get_cached(&mut cache, &t, "sub/a.js", &[], t0 + Duration::from_secs(1));
+        assert_eq!(r.head.status, 404);
+        // The file itself becomes a link (to the secret outside).
+        assert_eq!(
+            get_cached(&mut cache, &t, "hello.txt", &[], t0).head.status,
+            200
+        );
+        std::fs::remove_file(st.join("hello.txt")).unwrap();
+        std::os::unix::fs::symlink(t.root.join("secret.txt"), st.join("hello.txt")).unwrap();
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "hello.txt",
+            &[],
+            t0 + Duration::from_secs(1),
+        );
+        assert_eq!(r.head.status, 404);
+        assert!(!body_bytes(r).windows(SECRET.len()).any(|w| w == SECRET));
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_served_from_disk() {
+        let t = Tree::new("big");
+        let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        write(&t.dir().join("big.bin"), &big);
+        let mut cache = FileCache::new(Limits::default());
+        let now = Instant::now();
+        for _ in 0..2 {
+            let r = get_cached(&mut cache, &t, "big.bin", &[], now);
+            assert!(matches!(r.body, Body::File { .. }));
+            assert_eq!(body_bytes(r), big);
+        }
+        let r = get_cached(
+            &mut cache,
+            &t,
+            "big.bin",
+            &[("Range", "bytes=70000-70009")],
+            now,
+        );
+        assert_eq!(r.head.status, 206);
+        let Body::File { file, len } = r.body else {
+            panic!("from disk");
+        };
+        let mut out = Vec::new();
+        file.take(len).read_to_end(&mut out).unwrap();
+        assert_eq!(out, &big[70000..70010]);
+        assert_eq!(cache.len(), 0);
     }
 
     #[test]

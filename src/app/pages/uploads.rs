@@ -56,10 +56,10 @@ pub(crate) fn serve(
     req: &Request<'_>,
     render: files::Render<'_>,
 ) -> Response {
-    let url = format!("/uploads/{raw_name}");
     let place = Place {
         noun: "upload",
-        url: &url,
+        prefix: "/uploads/",
+        rest: raw_name,
         render,
     };
     let name = match stored_name(raw_name) {
@@ -242,6 +242,9 @@ mod tests {
             Body::Empty => Vec::new(),
             Body::Static(b) => b.to_vec(),
             Body::Bytes(b) => b,
+            Body::Shared { bytes, start, len } => {
+                bytes[start as usize..(start + len) as usize].to_vec()
+            }
         }
     }
 
