@@ -194,6 +194,31 @@ pub fn span_of(class: &[bool; 256], bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len())
 }
 
+/// [`span_of`], eight bytes at a time: the eight table loads of a chunk are combined
+/// with `&` (no branch per byte), and only the chunk where the class ends is walked
+/// byte by byte. For header names, which are scanned straight out of the receive
+/// buffer (so the chunks run on past the colon).
+#[inline]
+pub fn span_of_chunked(class: &[bool; 256], bytes: &[u8]) -> usize {
+    let mut i = 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let all = class[c[0] as usize]
+            & class[c[1] as usize]
+            & class[c[2] as usize]
+            & class[c[3] as usize]
+            & class[c[4] as usize]
+            & class[c[5] as usize]
+            & class[c[6] as usize]
+            & class[c[7] as usize];
+        if !all {
+            return i + span_of(class, c);
+        }
+        i += 8;
+    }
+    i + span_of(class, chunks.remainder())
+}
+
 /// [`span_of`]`(&FIELD_CONTENT, bytes)`, eight bytes at a time while they are all
 /// plain (no byte below 0x20, no DEL). Field values are most of a head's bytes, and
 /// the byte-per-iteration table loop was 60% of the time to parse the 544-byte

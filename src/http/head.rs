@@ -45,7 +45,7 @@
 
 use crate::http::chars::{
     ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows,
-    span_of,
+    span_of, span_of_chunked,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -354,7 +354,21 @@ impl HeadParser {
     }
 
     fn parse_lines(&mut self, buf: &[u8]) -> Result<Option<usize>, ParseError> {
-        while let Some(i) = memchr(b'\n', &buf[self.scan..]) {
+        loop {
+            // The fast path: a field line not scanned yet, whole in `buf`, and plain.
+            if self.state == HeadState::FieldLine && self.scan == self.line_start {
+                if let Some((field, lf, bare_lf)) = fast_field_line(buf, self.line_start, self.line)
+                {
+                    let start = self.line_start;
+                    self.scan = lf + 1;
+                    self.line_start = lf + 1;
+                    self.accept_field(field, start, lf, bare_lf)?;
+                    continue;
+                }
+            }
+            let Some(i) = memchr(b'\n', &buf[self.scan..]) else {
+                break;
+            };
             let lf = self.scan + i;
             let start = self.line_start;
             self.scan = lf + 1;
@@ -471,6 +485,23 @@ impl HeadParser {
             return Err(self.section_too_large());
         }
         let field = parse_field_line(buf, start, end, self.line)?;
+        self.accept_field(field, start, lf, bare_lf)?;
+        Ok(None)
+    }
+
+    /// The checks after a field line parsed well (by either path), in the order
+    /// [`HeadParser::read_field_line`] makes them, then the field is kept.
+    #[inline]
+    fn accept_field(
+        &mut self,
+        field: HeaderSpan,
+        start: usize,
+        lf: usize,
+        bare_lf: bool,
+    ) -> Result<(), ParseError> {
+        if lf + 1 - self.section_start > self.limits.max_header_section {
+            return Err(self.section_too_large());
+        }
         if bare_lf && !self.allow_bare_lf {
             return Err(err(ErrorKind::BareLf, self.line, lf));
         }
@@ -480,7 +511,7 @@ impl HeadParser {
         }
         self.headers.push(field);
         self.line += 1;
-        Ok(None)
+        Ok(())
     }
 
     /// The parsed head, a view into `buf` (the same buffer `parse` completed on).
@@ -759,6 +790,43 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         }
         _ => None,
     }
+}
+
+/// The fast path for a field line starting at `buf[start]`: one pass over its bytes
+/// straight out of the buffer, with no memchr for the LF first: the name (a token,
+/// eight bytes at a time), the colon, leading OWS, then the value up to its first byte
+/// that is not field-content ([`field_content_span`], eight at a time), which must be
+/// the line end (CR LF or LF). Returns the field, the LF's offset and whether the LF
+/// was bare; `None` for anything else (the line is not whole yet, or has a fault, or
+/// is empty): then the general path reads the same line from the same place, so errors,
+/// their line and byte, the limits and the resumption are its own.
+#[inline]
+fn fast_field_line(buf: &[u8], start: usize, line: u32) -> Option<(HeaderSpan, usize, bool)> {
+    let rest = buf.get(start..)?;
+    let n = span_of_chunked(&TCHAR, rest);
+    if n == 0 || rest.get(n) != Some(&b':') {
+        return None;
+    }
+    let mut v = n + 1;
+    while v < rest.len() && is_ows(rest[v]) {
+        v += 1;
+    }
+    let k = v + field_content_span(rest.get(v..)?);
+    let (end, lf, bare_lf) = match rest.get(k..k + 2) {
+        Some([CR, b'\n']) => (k, k + 1, false),
+        _ if rest.get(k) == Some(&b'\n') => (k, k, true),
+        _ => return None,
+    };
+    let mut e = end;
+    while e > v && is_ows(rest[e - 1]) {
+        e -= 1;
+    }
+    let field = HeaderSpan {
+        name: span(start, start + n),
+        value: span(start + v, start + e),
+        line,
+    };
+    Some((field, start + lf, bare_lf))
 }
 
 /// `field-line = field-name ":" OWS field-value OWS` in `buf[start..end]` (line end
