@@ -356,15 +356,15 @@ impl HeadParser {
     fn parse_lines(&mut self, buf: &[u8]) -> Result<Option<usize>, ParseError> {
         loop {
             // The fast path: a field line not scanned yet, whole in `buf`, and plain.
-            if self.state == HeadState::FieldLine && self.scan == self.line_start {
-                if let Some((field, lf, bare_lf)) = fast_field_line(buf, self.line_start, self.line)
-                {
-                    let start = self.line_start;
-                    self.scan = lf + 1;
-                    self.line_start = lf + 1;
-                    self.accept_field(field, start, lf, bare_lf)?;
-                    continue;
-                }
+            if self.state == HeadState::FieldLine
+                && self.scan == self.line_start
+                && let Some((field, lf, bare_lf)) = fast_field_line(buf, self.line_start, self.line)
+            {
+                let start = self.line_start;
+                self.scan = lf + 1;
+                self.line_start = lf + 1;
+                self.accept_field(field, start, lf, bare_lf)?;
+                continue;
             }
             let Some(i) = memchr(b'\n', &buf[self.scan..]) else {
                 break;
