@@ -212,7 +212,12 @@ pub fn span_of_chunked(class: &[bool; 256], bytes: &[u8]) -> usize {
             & class[c[6] as usize]
             & class[c[7] as usize];
         if !all {
-            return i + span_of(class, c);
+            // One bit per byte in the class; the first zero bit is where it ends.
+            let mask = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |m, (k, &b)| m | (class[b as usize] as u32) << k);
+            return i + mask.trailing_ones() as usize;
         }
         i += 8;
     }
@@ -239,8 +244,16 @@ pub fn field_content_span(bytes: &[u8]) -> usize {
         // Some byte == 0x7F (a zero byte in x ^ 0x7F7F...).
         let y = x ^ (ONES * 0x7F);
         let del = y.wrapping_sub(ONES) & !y & HIGHS;
-        if control | del != 0 {
-            let n = span_of(&FIELD_CONTENT, word);
+        let flagged = control | del;
+        if flagged != 0 {
+            // The lowest flagged byte is exact (the borrows of the subtraction only
+            // run upwards); it ends the span unless it is HTAB, which the table
+            // allows: then the table decides, from that byte on.
+            let first = flagged.trailing_zeros() as usize / 8;
+            if word[first] != b'\t' {
+                return i + first;
+            }
+            let n = first + span_of(&FIELD_CONTENT, &word[first..]);
             if n < 8 {
                 return i + n;
             }

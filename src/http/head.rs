@@ -366,10 +366,16 @@ impl HeadParser {
                 self.accept_field(field, start, lf, bare_lf)?;
                 continue;
             }
-            let Some(i) = memchr(b'\n', &buf[self.scan..]) else {
-                break;
+            // The empty line ending the head needs no search either.
+            let lf = match buf.get(self.scan..) {
+                Some([b'\n', ..]) if self.scan == self.line_start => self.scan,
+                Some([CR, b'\n', ..]) if self.scan == self.line_start => self.scan + 1,
+                Some(rest) => match memchr(b'\n', rest) {
+                    Some(i) => self.scan + i,
+                    None => break,
+                },
+                None => break,
             };
-            let lf = self.scan + i;
             let start = self.line_start;
             self.scan = lf + 1;
             self.line_start = lf + 1;
