@@ -45,7 +45,7 @@
 
 use crate::http::chars::{
     ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows,
-    span_of, span_of_chunked,
+    span_of, span_of_chunked, target_span,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -583,7 +583,7 @@ impl HeadParser {
 fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseError> {
     let fail = |kind, at| Err(err(kind, 1, at));
     // method = token
-    let i = start + span_of(&TCHAR, &buf[start..end]);
+    let i = start + span_of_chunked(&TCHAR, &buf[start..end]);
     if i == end {
         return fail(ErrorKind::MalformedRequestLine, start);
     }
@@ -597,7 +597,7 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
     let method_span = span(start, i);
     // request-target: visible ASCII, up to the next SP
     let t0 = i + 1;
-    let j = t0 + span_of(&TARGET, &buf[t0..end]);
+    let j = t0 + target_span(&buf[t0..end]);
     if j == end {
         return fail(ErrorKind::MalformedRequestLine, start);
     }
