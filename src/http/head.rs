@@ -44,8 +44,8 @@
 //! missing part (no colon, too many fields), the line's first byte.
 
 use crate::http::chars::{
-    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows,
-    span_of, span_of_chunked, target_span,
+    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TCHAR, field_content_span, is_ows, span_of,
+    span_of_chunked, target_span,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
