@@ -1559,6 +1559,71 @@ mod tests {
         assert_eq!(p.parse(b), Ok(Some(b.len())));
     }
 
+    /// The fast path for field lines (one pass straight out of a whole buffer) against
+    /// the general path: `parse_with` parses whole (the fast path takes every whole
+    /// field line) and byte by byte (every line then arrives in pieces, so the general
+    /// path reads it) and asserts both agree: same result, same error, line and byte.
+    /// Every byte value at every position of names and values of lengths around the
+    /// 8-byte words of the scans (so a line ends at, before and after a word boundary),
+    /// both ways of the bare-LF leniency, with CR LF and bare LF line ends.
+    #[test]
+    fn fast_field_lines_agree_with_the_general_path() {
+        let mut text = Vec::new();
+        let mut oks = 0;
+        for name_len in [1, 7, 8, 9, 16] {
+            for value_len in [0, 1, 7, 8, 9, 15, 16, 17] {
+                for lf in [&b"\r\n"[..], b"\n"] {
+                    let line_len = name_len + 2 + value_len;
+                    for at in 0..line_len {
+                        for b in 0..=255u8 {
+                            text.clear();
+                            text.extend_from_slice(b"GET / HTTP/1.1\r\nHost: a\r\n");
+                            let first = text.len();
+                            text.resize(first + name_len, b'n');
+                            text.extend_from_slice(b": ");
+                            text.resize(first + line_len, b'v');
+                            text[first + at] = b;
+                            text.extend_from_slice(lf);
+                            text.extend_from_slice(b"X: y\r\n\r\n");
+                            for bare_lf in [true, false] {
+                                let (r, p) = parse_with(&text, HeadLimits::default(), bare_lf);
+                                if r == Ok(Some(text.len())) {
+                                    oks += 1;
+                                    // The same spans as the general path's.
+                                    let mut slow = HeadParser::new(HeadLimits::default());
+                                    for end in 0..=text.len() {
+                                        let _ = slow.parse(&text[..end]);
+                                    }
+                                    let (fast, slow) = (p.head(&text), slow.head(&text));
+                                    assert_eq!(fast.headers, slow.headers, "{text:?}");
+                                    assert_eq!(fast.headers.len(), 3);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(oks > 0);
+        // Obs-text in a value is kept; a bad byte right after it is still found.
+        let text = b"GET / HTTP/1.1\r\nX: caf\xc3\xa9 \x80\x9f\xff\r\n\r\n";
+        let p = parse_ok(text);
+        assert_eq!(
+            p.head(text).header("x"),
+            Some(&b"caf\xc3\xa9 \x80\x9f\xff"[..])
+        );
+        let e = parse(b"GET / HTTP/1.1\r\nX: \x80\x7f\r\n\r\n")
+            .0
+            .unwrap_err();
+        assert_eq!((e.kind, e.line, e.byte), (InvalidHeaderValue, 2, 20));
+        // A CR in a value that is not the line end, and one that is the buffer's last.
+        let e = parse(b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n").0.unwrap_err();
+        assert_eq!((e.kind, e.line, e.byte), (BareCr, 2, 20));
+        let mut p = HeadParser::new(HeadLimits::default());
+        assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r"), Ok(None));
+        assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r\n\r\n"), Ok(Some(24)));
+    }
+
     #[test]
     fn browser_request() {
         let text = b"GET /session?tab=overview HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nCookie: sid=4f9c2a7be1d04c3b8a6e5f1d2c3b4a59; theme=dark\r\nConnection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n\r\n";
