@@ -10,6 +10,11 @@
 //!
 //! Each line is handled as soon as its LF arrives (one [`HeadState`] per kind of line
 //! expected next). A line still without its LF is only measured against the limits.
+//! A fast path reads a field line that starts where the last one ended in one pass
+//! (name, colon, value, then the line end right where the value's bytes stop: no
+//! memchr first); anything it does not expect (no line end yet, a fault) it leaves to
+//! the general path, which reads the same line from the same place, so the errors, the
+//! limits and the resumption are the general path's.
 //! The grammar (RFC 9112 §2.1, §3, §5):
 //! ```text
 //! HTTP-message   = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
