@@ -10,6 +10,11 @@
 //!
 //! Each line is handled as soon as its LF arrives (one [`HeadState`] per kind of line
 //! expected next). A line still without its LF is only measured against the limits.
+//! A fast path reads a field line that starts where the last one ended in one pass
+//! (name, colon, value, then the line end right where the value's bytes stop: no
+//! memchr first); anything it does not expect (no line end yet, a fault) it leaves to
+//! the general path, which reads the same line from the same place, so the errors, the
+//! limits and the resumption are the general path's.
 //! The grammar (RFC 9112 §2.1, §3, §5):
 //! ```text
 //! HTTP-message   = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
@@ -44,8 +49,8 @@
 //! missing part (no colon, too many fields), the line's first byte.
 
 use crate::http::chars::{
-    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TARGET, TCHAR, field_content_span, is_ows,
-    span_of,
+    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TCHAR, field_content_span, is_ows, span_of,
+    span_of_chunked, target_span,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -363,8 +368,28 @@ impl HeadParser {
     }
 
     fn parse_lines(&mut self, buf: &[u8]) -> Result<Option<usize>, ParseError> {
-        while let Some(i) = memchr(b'\n', &buf[self.scan..]) {
-            let lf = self.scan + i;
+        loop {
+            // The fast path: a field line not scanned yet, whole in `buf`, and plain.
+            if self.state == HeadState::FieldLine
+                && self.scan == self.line_start
+                && let Some((field, lf, bare_lf)) = fast_field_line(buf, self.line_start, self.line)
+            {
+                let start = self.line_start;
+                self.scan = lf + 1;
+                self.line_start = lf + 1;
+                self.accept_field(field, start, lf, bare_lf)?;
+                continue;
+            }
+            // The empty line ending the head needs no search either.
+            let lf = match buf.get(self.scan..) {
+                Some([b'\n', ..]) if self.scan == self.line_start => self.scan,
+                Some([CR, b'\n', ..]) if self.scan == self.line_start => self.scan + 1,
+                Some(rest) => match memchr(b'\n', rest) {
+                    Some(i) => self.scan + i,
+                    None => break,
+                },
+                None => break,
+            };
             let start = self.line_start;
             self.scan = lf + 1;
             self.line_start = lf + 1;
@@ -480,6 +505,23 @@ impl HeadParser {
             return Err(self.section_too_large());
         }
         let field = parse_field_line(buf, start, end, self.line)?;
+        self.accept_field(field, start, lf, bare_lf)?;
+        Ok(None)
+    }
+
+    /// The checks after a field line parsed well (by either path), in the order
+    /// [`HeadParser::read_field_line`] makes them, then the field is kept.
+    #[inline]
+    fn accept_field(
+        &mut self,
+        field: HeaderSpan,
+        start: usize,
+        lf: usize,
+        bare_lf: bool,
+    ) -> Result<(), ParseError> {
+        if lf + 1 - self.section_start > self.limits.max_header_section {
+            return Err(self.section_too_large());
+        }
         if bare_lf && !self.allow_bare_lf {
             return Err(err(ErrorKind::BareLf, self.line, lf));
         }
@@ -489,7 +531,7 @@ impl HeadParser {
         }
         self.headers.push(field);
         self.line += 1;
-        Ok(None)
+        Ok(())
     }
 
     /// The parsed head, a view into `buf` (the same buffer `parse` completed on).
@@ -555,7 +597,7 @@ impl HeadParser {
 fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseError> {
     let fail = |kind, at| Err(err(kind, 1, at));
     // method = token
-    let i = start + span_of(&TCHAR, &buf[start..end]);
+    let i = start + span_of_chunked(&TCHAR, &buf[start..end]);
     if i == end {
         return fail(ErrorKind::MalformedRequestLine, start);
     }
@@ -569,7 +611,7 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
     let method_span = span(start, i);
     // request-target: visible ASCII, up to the next SP
     let t0 = i + 1;
-    let j = t0 + span_of(&TARGET, &buf[t0..end]);
+    let j = t0 + target_span(&buf[t0..end]);
     if j == end {
         return fail(ErrorKind::MalformedRequestLine, start);
     }
@@ -777,6 +819,43 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         }
         _ => None,
     }
+}
+
+/// The fast path for a field line starting at `buf[start]`: one pass over its bytes
+/// straight out of the buffer, with no memchr for the LF first: the name (a token,
+/// eight bytes at a time), the colon, leading OWS, then the value up to its first byte
+/// that is not field-content ([`field_content_span`], eight at a time), which must be
+/// the line end (CR LF or LF). Returns the field, the LF's offset and whether the LF
+/// was bare; `None` for anything else (the line is not whole yet, or has a fault, or
+/// is empty): then the general path reads the same line from the same place, so errors,
+/// their line and byte, the limits and the resumption are its own.
+#[inline]
+fn fast_field_line(buf: &[u8], start: usize, line: u32) -> Option<(HeaderSpan, usize, bool)> {
+    let rest = buf.get(start..)?;
+    let n = span_of_chunked(&TCHAR, rest);
+    if n == 0 || rest.get(n) != Some(&b':') {
+        return None;
+    }
+    let mut v = n + 1;
+    while v < rest.len() && is_ows(rest[v]) {
+        v += 1;
+    }
+    let k = v + field_content_span(rest.get(v..)?);
+    let (end, lf, bare_lf) = match rest.get(k..k + 2) {
+        Some([CR, b'\n']) => (k, k + 1, false),
+        _ if rest.get(k) == Some(&b'\n') => (k, k, true),
+        _ => return None,
+    };
+    let mut e = end;
+    while e > v && is_ows(rest[e - 1]) {
+        e -= 1;
+    }
+    let field = HeaderSpan {
+        name: span(start, start + n),
+        value: span(start + v, start + e),
+        line,
+    };
+    Some((field, start + lf, bare_lf))
 }
 
 /// `field-line = field-name ":" OWS field-value OWS` in `buf[start..end]` (line end
@@ -1501,6 +1580,71 @@ mod tests {
         assert_eq!(p.headers.capacity(), cap);
         // Parsing again after completion returns the same length.
         assert_eq!(p.parse(b), Ok(Some(b.len())));
+    }
+
+    /// The fast path for field lines (one pass straight out of a whole buffer) against
+    /// the general path: `parse_with` parses whole (the fast path takes every whole
+    /// field line) and byte by byte (every line then arrives in pieces, so the general
+    /// path reads it) and asserts both agree: same result, same error, line and byte.
+    /// Every byte value at every position of names and values of lengths around the
+    /// 8-byte words of the scans (so a line ends at, before and after a word boundary),
+    /// both ways of the bare-LF leniency, with CR LF and bare LF line ends.
+    #[test]
+    fn fast_field_lines_agree_with_the_general_path() {
+        let mut text = Vec::new();
+        let mut oks = 0;
+        for name_len in [1, 7, 8, 9, 16] {
+            for value_len in [0, 1, 7, 8, 9, 15, 16, 17] {
+                for lf in [&b"\r\n"[..], b"\n"] {
+                    let line_len = name_len + 2 + value_len;
+                    for at in 0..line_len {
+                        for b in 0..=255u8 {
+                            text.clear();
+                            text.extend_from_slice(b"GET / HTTP/1.1\r\nHost: a\r\n");
+                            let first = text.len();
+                            text.resize(first + name_len, b'n');
+                            text.extend_from_slice(b": ");
+                            text.resize(first + line_len, b'v');
+                            text[first + at] = b;
+                            text.extend_from_slice(lf);
+                            text.extend_from_slice(b"X: y\r\n\r\n");
+                            for bare_lf in [true, false] {
+                                let (r, p) = parse_with(&text, HeadLimits::default(), bare_lf);
+                                if r == Ok(Some(text.len())) {
+                                    oks += 1;
+                                    // The same spans as the general path's.
+                                    let mut slow = HeadParser::new(HeadLimits::default());
+                                    for end in 0..=text.len() {
+                                        let _ = slow.parse(&text[..end]);
+                                    }
+                                    let (fast, slow) = (p.head(&text), slow.head(&text));
+                                    assert_eq!(fast.headers, slow.headers, "{text:?}");
+                                    assert_eq!(fast.headers.len(), 3);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(oks > 0);
+        // Obs-text in a value is kept; a bad byte right after it is still found.
+        let text = b"GET / HTTP/1.1\r\nX: caf\xc3\xa9 \x80\x9f\xff\r\n\r\n";
+        let p = parse_ok(text);
+        assert_eq!(
+            p.head(text).header("x"),
+            Some(&b"caf\xc3\xa9 \x80\x9f\xff"[..])
+        );
+        let e = parse(b"GET / HTTP/1.1\r\nX: \x80\x7f\r\n\r\n")
+            .0
+            .unwrap_err();
+        assert_eq!((e.kind, e.line, e.byte), (InvalidHeaderValue, 2, 20));
+        // A CR in a value that is not the line end, and one that is the buffer's last.
+        let e = parse(b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n").0.unwrap_err();
+        assert_eq!((e.kind, e.line, e.byte), (BareCr, 2, 20));
+        let mut p = HeadParser::new(HeadLimits::default());
+        assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r"), Ok(None));
+        assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r\n\r\n"), Ok(Some(24)));
     }
 
     #[test]
