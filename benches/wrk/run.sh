@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Load benchmark: wirepost against nginx, one event-loop thread each, driven by wrk.
-# Server kinds (BENCH_SERVERS): wirepost, wirepost-nowire (wire log off), nginx, and
+# Server kinds (BENCH_SERVERS): wirepost, wirepost-nowire (wire log off), wirepost-w2
+# (`--workers 2`, on both cores: wrk's core is shared, there being only two), nginx, and
 # the peers of benches/peers/ (see its README): hyper (hyper 1.x on one tokio thread)
 # and minihttp (may_minihttp, one worker), both serving the page from memory; each
 # is built on demand with cargo from its own Cargo.toml and lockfile.
 #
 # What it measures, for three scenarios:
 #   plaintext   GET /plaintext -> "Hello, World!" (nginx: `return 200`, no file)
-#   static      GET /static/hello.html, a 1441-byte page from www/static/ (both open
-#               and stat the file per request; nginx has no open_file_cache)
+#   static      GET /static/hello.html, a 1441-byte page from www/static/ (wirepost
+#               from its file cache, revalidated once a second; nginx opens and stats
+#               it per request, having no open_file_cache; the peers from memory)
 #   pipelined   GET /plaintext, 16 requests per write (benches/wrk/pipeline.lua)
 # and for each run: requests/s, p99 latency (wrk --latency; for the pipelined runs
 # the latency of a batch of 16, from pipeline.lua, as wrk's own percentiles are
@@ -64,7 +66,7 @@ read -r -a servers <<<"${BENCH_SERVERS:-wirepost nginx}"
 read -r -a scenarios <<<"${BENCH_SCENARIOS:-plaintext static pipelined}"
 [ "${#servers[@]}" -ge 2 ] || { echo "BENCH_SERVERS must name two servers or more" >&2; exit 2; }
 for s in "${servers[@]}"; do
-    case $s in wirepost | wirepost-nowire | nginx | hyper | minihttp) ;; *) echo "unknown server: $s" >&2; exit 2 ;; esac
+    case $s in wirepost | wirepost-nowire | wirepost-w2 | nginx | hyper | minihttp) ;; *) echo "unknown server: $s" >&2; exit 2 ;; esac
 done
 # Labels: the same server twice (an A/A run) gets "nginx" and "nginx-2".
 labels=()
@@ -119,13 +121,15 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_server() {
     local kind=$1 port=$2 i
     case $kind in
-    wirepost | wirepost-nowire)
+    wirepost | wirepost-nowire | wirepost-w2)
         # wirepost-nowire: the same binary with the wire log off (what recording costs).
-        local wire=on
+        # wirepost-w2: two workers on cores 0 and 1 (wrk's core too, on this machine).
+        local wire=on workers=1 cores=0
         [ "$kind" = wirepost-nowire ] && wire=off
+        [ "$kind" = wirepost-w2 ] && workers=2 cores=0,1
         rm -rf "$tmp/data" && mkdir -p "$tmp/data"
-        RUST_LOG=warn taskset -c 0 "$repo/target/release/wirepost" --addr "127.0.0.1:$port" \
-            --workers 1 --www "$repo/www" --data "$tmp/data" --wire-log=$wire \
+        RUST_LOG=warn taskset -c "$cores" "$repo/target/release/wirepost" --addr "127.0.0.1:$port" \
+            --workers "$workers" --www "$repo/www" --data "$tmp/data" --wire-log=$wire \
             >"$tmp/server.out" 2>"$tmp/server.err" &
         server_pid=$!
         ;;
