@@ -223,7 +223,16 @@ wrk_cmd() { # scenario port duration
     pipelined) args+=(-s "$repo/benches/wrk/pipeline.lua" "http://127.0.0.1:$port/plaintext" -- "$DEPTH") ;;
     *) echo "unknown scenario: $sc" >&2; return 2 ;;
     esac
-    PIPELINE_DEPTH=$DEPTH WRK_CONNECTIONS=$CONNS taskset -c 1 wrk "${args[@]}"
+    # A server that stalls connections keeps wrk waiting past -d (seen with hyper,
+    # pipelined: minutes): SIGINT after 30 s more makes wrk print what it has.
+    local rc=0
+    PIPELINE_DEPTH=$DEPTH WRK_CONNECTIONS=$CONNS timeout -s INT $((secs + 30)) \
+        taskset -c 1 wrk "${args[@]}" || rc=$?
+    if [ "$rc" = 124 ]; then
+        echo "($sc: wrk was still waiting $((secs + 30)) s after starting: the server stalled some connections; figures are from what it got)" >&2
+    elif [ "$rc" != 0 ]; then
+        return "$rc"
+    fi
 }
 
 echo "wrk load: ${servers[*]}; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)"
