@@ -473,8 +473,11 @@ impl Conn {
                         step(0, ConnEvent::Close)
                     }
                     Reading::Head => {
+                        // Only what came before the fault says whether this is a HEAD
+                        // request: bytes past it differ with how the input was cut.
+                        let seen = &input[..input.len().min(e.byte as usize)];
                         self.current = Current {
-                            is_head: peek(input).is_head,
+                            is_head: peek(seen).is_head,
                             ..Current::NONE
                         };
                         self.writing = Writing::Owed;
@@ -999,6 +1002,39 @@ mod tests {
         assert_eq!(&input[p.accept.unwrap()], b"text/html");
         let p = peek(b"GET / HTTP/1.1\nAccept: a");
         assert!(!p.is_head && p.accept.is_none());
+    }
+
+    /// Whether the refusal of `input`, received whole or only up to `cut`, has a body.
+    fn refusal_has_body(input: &[u8], cut: usize) -> bool {
+        let now = Instant::now();
+        let mut c = conn(now);
+        let step = c.receive(&input[..cut], now);
+        assert!(
+            matches!(step.event, ConnEvent::Refused(_)),
+            "{:?}",
+            step.event
+        );
+        let mut out = Vec::new();
+        let head = ResponseHead::new(400);
+        c.respond(&head, 10, b"date", false, now, &mut out).body
+    }
+
+    #[test]
+    fn a_refusal_is_a_head_response_or_not_however_the_input_was_cut() {
+        // Too many empty lines before the request line: refused at the ninth, before
+        // the `HEAD` that follows (found by fuzz/split_conn). What came after the
+        // error must not decide whether the answer has a body.
+        use crate::http::head::MAX_LEADING_EMPTY_LINES;
+        let mut input = b"\n".repeat(MAX_LEADING_EMPTY_LINES + 3);
+        input.extend_from_slice(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let whole = refusal_has_body(&input, input.len());
+        let cut = refusal_has_body(&input, MAX_LEADING_EMPTY_LINES + 1);
+        assert_eq!(whole, cut);
+        assert!(whole, "no HEAD had come when the error was found");
+        // A bad field after a HEAD request line: a HEAD answer either way.
+        let input = b"HEAD / HTTP/1.1\r\nHost : x\r\n\r\n";
+        assert!(!refusal_has_body(input, input.len()));
+        assert!(!refusal_has_body(input, 27));
     }
 
     #[test]
