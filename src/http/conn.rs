@@ -37,7 +37,7 @@
 //!   keep-alive connection closes after `idle`. A head or body timer answers 408 with
 //!   what ran out and where the request had got to; the idle timer closes silently.
 
-use crate::http::error::ParseError;
+use crate::http::error::{ErrorKind, ParseError};
 use crate::http::framing::BodyKind;
 use crate::http::head::{HeadLimits, Method, RequestHead, Version};
 use crate::http::parser::{Event, RequestParser};
@@ -473,9 +473,17 @@ impl Conn {
                         step(0, ConnEvent::Close)
                     }
                     Reading::Head => {
-                        // Only what came before the fault says whether this is a HEAD
-                        // request: bytes past it differ with how the input was cut.
-                        let seen = &input[..input.len().min(e.byte as usize)];
+                        // Whether this is a HEAD request, from bytes that every way of
+                        // cutting the input had: a fault past the request line (or the
+                        // missing Host, found once the head is whole) comes after the
+                        // whole request line; a fault in it or before it, only after
+                        // the bytes before the fault.
+                        let whole_line = e.line >= 2 || e.kind == ErrorKind::MissingHost;
+                        let seen = if whole_line {
+                            input
+                        } else {
+                            &input[..input.len().min(e.byte as usize)]
+                        };
                         self.current = Current {
                             is_head: peek(seen).is_head,
                             ..Current::NONE
@@ -1035,6 +1043,9 @@ mod tests {
         let input = b"HEAD / HTTP/1.1\r\nHost : x\r\n\r\n";
         assert!(!refusal_has_body(input, input.len()));
         assert!(!refusal_has_body(input, 27));
+        // No Host: found once the head is whole, so the request line is all there.
+        let input = b"HEAD /x HTTP/1.1\r\n\r\n";
+        assert!(!refusal_has_body(input, input.len()));
     }
 
     #[test]
