@@ -44,6 +44,18 @@ pub(crate) struct Request<'a> {
     /// The route found for the head by [`crate::app::App::body_policy`], so that
     /// [`crate::app::App::handle`] does not look it up again.
     pub route: Lookup,
+    /// The path as the router percent-decoded it when it found the route (`None`:
+    /// decoded again when needed, as for a request answered after its body).
+    pub decoded: Option<&'a str>,
+}
+
+/// What the router found for a head: the route, and the path it decoded to find it
+/// (`None` when it could not be decoded). A request answered from its head alone
+/// is answered with both, so its path is read and decoded once.
+#[derive(Debug)]
+pub(crate) struct Routed<'h> {
+    pub lookup: Lookup,
+    pub path: Option<Cow<'h, str>>,
 }
 
 /// The route table's answer for a request's path, looked up once per request.

@@ -10,7 +10,7 @@
 //! (`/plaintext` is the first entry): no map, no allocation.
 
 use crate::app::App;
-use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response};
+use crate::app::exchange::{BodyPolicy, Lookup, Reply, Request, Response, Routed};
 pub(crate) use crate::app::hosts::AllowedHosts;
 use crate::app::hosts::host_name;
 use crate::app::pages::{
@@ -340,12 +340,16 @@ fn bad_path(e: &PathError) -> Problem {
 }
 
 impl App {
-    /// How the route of this head takes its body, and the route (pass it on in
-    /// [`Request::route`]: the table is looked up once per request).
-    pub(crate) fn body_policy(&self, head: &RequestHead<'_>) -> (BodyPolicy, Lookup) {
-        let mut lookup = Lookup::None;
-        let policy = body_policy(self, head, &mut lookup);
-        (policy, lookup)
+    /// How the route of this head takes its body, and the route with the decoded path
+    /// (pass them on in [`Request::route`] and [`Request::decoded`]: the path is
+    /// decoded and the table looked up once per request).
+    pub(crate) fn body_policy<'h>(&self, head: &RequestHead<'h>) -> (BodyPolicy, Routed<'h>) {
+        let mut routed = Routed {
+            lookup: Lookup::None,
+            path: None,
+        };
+        let policy = body_policy(self, head, &mut routed);
+        (policy, routed)
     }
 
     /// Answer a request.
@@ -354,7 +358,11 @@ impl App {
     }
 }
 
-pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>, lookup: &mut Lookup) -> BodyPolicy {
+pub(crate) fn body_policy<'h>(
+    app: &App,
+    head: &RequestHead<'h>,
+    routed: &mut Routed<'h>,
+) -> BodyPolicy {
     // Refused from the head alone, before a byte of the body is read. The Host rule
     // holds for every page (a rebound page would read `/echo` too).
     if let Some(r) = rebinding_refusal(app, head) {
@@ -369,11 +377,12 @@ pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>, lookup: &mut Lookup
         }
     };
     let found = find(&path);
-    *lookup = found.map_or(Lookup::None, |f| Lookup::Found {
+    routed.lookup = found.map_or(Lookup::None, |f| Lookup::Found {
         index: f.index as u16,
         slashless: f.slashless,
     });
     let route = found.map(|f| &ROUTES[f.index]);
+    routed.path = Some(path);
     if let Some(Route {
         any: Some((policy, _)),
         ..
@@ -404,10 +413,14 @@ pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>, lookup: &mut Lookup
 }
 
 /// Answer a request by its route: the one [`body_policy`] found (`req.route`), or
-/// looked up now. The path is decoded again, which costs no allocation when it has no
-/// `%` (the decoded path is a borrow of the head then).
+/// looked up now. The path is the one [`body_policy`] decoded (`req.decoded`), or is
+/// decoded again (no allocation when it has no `%`: a borrow of the head then).
 pub(crate) fn route(app: &App, req: &Request<'_>) -> Reply {
-    let path = match pct::decode_path(req.path()) {
+    let decoded = match req.decoded {
+        Some(p) => Ok(std::borrow::Cow::Borrowed(p)),
+        None => pct::decode_path(req.path()),
+    };
+    let path = match decoded {
         Ok(p) => p,
         Err(e) => {
             let mut r = app.problem_for(req, bad_path(&e));

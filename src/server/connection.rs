@@ -771,8 +771,26 @@ impl Connection {
         self.started = cx.now;
         self.begin_request(cx);
         let head = self.http.head(self.input.slice(start, start + len));
-        let (policy, route) = cx.app.body_policy(&head);
-        self.route = route;
+        let (policy, routed) = cx.app.body_policy(&head);
+        if let BodyPolicy::Ignore = policy {
+            // Answered from the head alone, at once: with the route and the decoded
+            // path the router found, so nothing is read, decoded or looked up twice.
+            let req = Request {
+                head,
+                body: &[],
+                chunked: self.http.chunked(),
+                peer: self.peer,
+                route: routed.lookup,
+                decoded: routed.path.as_deref(),
+            };
+            let reply = self.answer(cx, &req, None);
+            drop(routed);
+            self.http.ignore_body(cx.config.max_body, cx.now);
+            self.deliver(cx, start, len, reply);
+            return;
+        }
+        self.route = routed.lookup;
+        drop(routed);
         match policy {
             BodyPolicy::Buffer { limit } => self.take_body(cx, start, len, limit, None),
             BodyPolicy::Stream { sink, limit } => self.take_body(cx, start, len, limit, Some(sink)),
@@ -780,10 +798,7 @@ impl Connection {
                 self.http.reject(cx.now);
                 self.queue_for(cx, start, len, resp);
             }
-            BodyPolicy::Ignore => {
-                self.http.ignore_body(cx.config.max_body, cx.now);
-                self.dispatch(cx, start, len);
-            }
+            BodyPolicy::Ignore => unreachable!("answered above"),
         }
     }
 
@@ -827,37 +842,56 @@ impl Connection {
             body: &self.body,
             chunked: self.http.chunked(),
             peer: self.peer,
-            route: std::mem::take(&mut self.route),
+            route: self.route,
+            decoded: None,
         };
         let sink = self.sink.take();
-        let reply = catch_unwind(AssertUnwindSafe(|| cx.app.answer(&req, sink)));
-        let reply = match reply {
+        let reply = self.answer(cx, &req, sink);
+        self.route = Lookup::default();
+        self.deliver(cx, head_start, head_len, reply);
+    }
+
+    /// The app's answer to `req`; a panic in a handler costs this one response (a
+    /// 500 that closes the connection), nothing else.
+    fn answer(&self, cx: &Cx<'_>, req: &Request<'_>, sink: Option<Box<dyn BodySink>>) -> Reply {
+        match catch_unwind(AssertUnwindSafe(|| cx.app.answer(req, sink))) {
             Ok(r) => r,
             Err(_) => {
                 log::error!(
                     "handler panicked on \"{} {}\"",
-                    head.method_str(),
-                    head.target()
+                    req.head.method_str(),
+                    req.head.target()
                 );
                 let p = Problem::new(
                     500,
                     "the handler for this page failed; the server carries on",
                 );
-                let mut r = cx.app.problem(&p, head.header("accept"));
+                let mut r = cx.app.problem(&p, req.head.header("accept"));
                 r.head.close = true;
                 Reply::Now(r)
             }
+        }
+    }
+
+    /// Queue the answer to the head at `input[head_start..head_start+head_len]`, or
+    /// start its stream, or wait for it (the blocking pool, a durable write, a timer).
+    fn deliver(&mut self, cx: &Cx<'_>, head_start: usize, head_len: usize, reply: Reply) {
+        let line = |this: &Self| {
+            let head = this
+                .http
+                .head(this.input.slice(head_start, head_start + head_len));
+            RequestLine(&head).to_string()
         };
         match reply {
             Reply::Now(resp) => self.queue_for(cx, head_start, head_len, resp),
             Reply::Stream(stream) => {
-                let line = RequestLine(&head).to_string();
+                let line = line(self);
                 self.start_stream(cx, line, stream, HeadAt::Input(head_start, head_len));
             }
             Reply::Later(_) | Reply::Pending(_) | Reply::After(..) => {
                 let asked = self.asked(cx, HeadAt::Input(head_start, head_len));
                 self.waiting = Some(Box::new(Waiting {
-                    line: RequestLine(&head).to_string(),
+                    line: line(self),
                     started: self.started,
                     asked,
                 }));

@@ -1,15 +1,32 @@
 //! `/plaintext` and `/json`: the TechEmpower benchmark endpoints.
 
 use crate::app::exchange::{Body, Response};
+use crate::http::response::Prebuilt;
+
+/// The heads of the two endpoints, written out but for the date (what the encoder
+/// writes field by field from the same [`Response`]: the tests below compare).
+static PLAINTEXT_HEAD: Prebuilt = Prebuilt {
+    before_date: b"HTTP/1.1 200 OK\r\nDate: ",
+    after_date: b"\r\nServer: wirepost\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n",
+    body_len: 13,
+};
+static JSON_HEAD: Prebuilt = Prebuilt {
+    before_date: b"HTTP/1.1 200 OK\r\nDate: ",
+    after_date:
+        b"\r\nServer: wirepost\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n",
+    body_len: 27,
+};
 
 /// `Hello, World!` as text/plain, with no allocation at all: the head's extra-field
 /// list stays empty and the body is a static slice.
 pub(crate) fn plaintext() -> Response {
-    benchmark(Response::new(
+    let mut r = benchmark(Response::new(
         200,
         "text/plain",
         Body::Static(b"Hello, World!"),
-    ))
+    ));
+    r.head.prebuilt = Some(&PLAINTEXT_HEAD);
+    r
 }
 
 /// The benchmark endpoints answer as TechEmpower's rules have them, without the
@@ -33,5 +50,69 @@ pub(crate) fn json() -> Response {
         message: "Hello, World!",
     })
     .unwrap_or_default();
-    benchmark(Response::new(200, "application/json", Body::Bytes(body)))
+    let mut r = benchmark(Response::new(200, "application/json", Body::Bytes(body)));
+    r.head.prebuilt = Some(&JSON_HEAD);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Version;
+    use crate::http::response::{EncodeCtx, Framing, encode_head};
+
+    /// The head as the encoder writes it: with the prebuilt bytes, or field by field.
+    fn encoded(r: &Response, prebuilt: bool, version: Version, keep_alive: bool) -> Vec<u8> {
+        let mut head = r.head.clone();
+        if !prebuilt {
+            head.prebuilt = None;
+        }
+        let ctx = EncodeCtx {
+            date: b"Fri, 04 Dec 2026 18:30:00 GMT",
+            version,
+            keep_alive,
+        };
+        let mut out = Vec::new();
+        encode_head(&head, Framing::Length(r.body.len()), &ctx, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_prebuilt_head_is_used_where_it_holds() {
+        // A wrong prebuilt head shows where it is used, and only there.
+        static BENT: Prebuilt = Prebuilt {
+            before_date: b"HTTP/1.1 200 OK\r\nDate: ",
+            after_date: b"\r\n\r\n",
+            body_len: 13,
+        };
+        let mut r = plaintext();
+        r.head.prebuilt = Some(&BENT);
+        let used = |r: &Response, version, keep_alive| {
+            encoded(r, true, version, keep_alive) != encoded(r, false, version, keep_alive)
+        };
+        assert!(used(&r, Version::Http11, true));
+        assert!(!used(&r, Version::Http11, false));
+        assert!(!used(&r, Version::Http10, true));
+        r.head.header("Vary", "Cookie");
+        assert!(!used(&r, Version::Http11, true));
+    }
+
+    #[test]
+    fn the_prebuilt_heads_are_what_the_fields_say() {
+        for r in [plaintext(), json()] {
+            let prebuilt = r.head.prebuilt.expect("prebuilt");
+            assert_eq!(prebuilt.body_len, r.body.len());
+            for version in [Version::Http11, Version::Http10] {
+                for keep_alive in [true, false] {
+                    let fast = encoded(&r, true, version, keep_alive);
+                    let slow = encoded(&r, false, version, keep_alive);
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&slow),
+                        "{version:?} keep-alive {keep_alive}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -275,6 +275,7 @@ pub(crate) mod tests {
                 body: b"",
                 chunked: false,
                 route: Default::default(),
+                decoded: None,
                 peer: None,
             }
         }
