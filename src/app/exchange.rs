@@ -179,8 +179,9 @@ pub(crate) enum Reply {
     Now(Response),
     Later(Job),
     Pending(Pending),
-    /// Send this response once the duration has passed (later requests wait).
-    After(Duration, Response),
+    /// Send this response once the duration has passed (later requests wait). Boxed:
+    /// it is rare, and keeps every `Reply` the size of a `Response`.
+    After(Duration, Box<Response>),
     Stream(Stream),
 }
 

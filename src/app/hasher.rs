@@ -164,7 +164,7 @@ fn run(rx: &Mutex<Receiver<Task>>) {
             Reply::Pending(pending) => pending(done),
             Reply::Later(job) => done(job()),
             // Not answers a hashing job gives: kept whole all the same.
-            Reply::After(_, resp) => done(resp),
+            Reply::After(_, resp) => done(*resp),
             Reply::Stream(_) => done(Response::text_error(
                 500,
                 "internal error: a streamed answer from a password-hashing job",

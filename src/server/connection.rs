@@ -905,7 +905,7 @@ impl Connection {
                     Reply::After(wait, resp) => {
                         // On the timers: `due` says when, `on_timeout` sends it.
                         let at = cx.now + wait;
-                        self.timed = Some(Box::new(Timed::Delay { at, resp }));
+                        self.timed = Some(Box::new(Timed::Delay { at, resp: *resp }));
                     }
                     Reply::Now(_) | Reply::Stream(_) => unreachable!(),
                 }

@@ -84,7 +84,7 @@ pub(crate) fn delay(app: &App, req: &Request<'_>, rest: &str) -> Reply {
         Err(msg) => return app.problem_for(req, Problem::new(400, msg)).into(),
     };
     let data = serde_json::json!({"delay": d.as_secs_f64()});
-    Reply::After(d, json_response(200, &data))
+    Reply::After(d, Box::new(json_response(200, &data)))
 }
 
 /// Up to `max_digits` ASCII digits and nothing else (no sign, no space).
