@@ -238,8 +238,9 @@ pub(crate) enum BodyPolicy {
     /// Hand the body to `sink` piece by piece, up to `limit` bytes (413 past it).
     Stream { sink: Box<dyn BodySink>, limit: u64 },
     /// The head alone decides: answer this without reading the body (with
-    /// `Expect: 100-continue`, the client never sends it).
-    Reject(Response),
+    /// `Expect: 100-continue`, the client never sends it). Boxed: it is rare, and a
+    /// policy is decided for every request (a small one is cheap to hand back).
+    Reject(Box<Response>),
 }
 
 impl std::fmt::Debug for BodyPolicy {

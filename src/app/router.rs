@@ -366,14 +366,14 @@ pub(crate) fn body_policy<'h>(
     // Refused from the head alone, before a byte of the body is read. The Host rule
     // holds for every page (a rebound page would read `/echo` too).
     if let Some(r) = rebinding_refusal(app, head) {
-        return BodyPolicy::Reject(r);
+        return BodyPolicy::Reject(Box::new(r));
     }
     let path = match pct::decode_path(head.path()) {
         Ok(p) => p,
         Err(e) => {
             let mut r = app.problem(&bad_path(&e), head.header("accept"));
             r.head.close = true;
-            return BodyPolicy::Reject(r);
+            return BodyPolicy::Reject(Box::new(r));
         }
     };
     let found = find(&path);
@@ -401,7 +401,7 @@ pub(crate) fn body_policy<'h>(
             head.header("accept"),
         );
         r.head.close = true;
-        return BodyPolicy::Reject(r);
+        return BodyPolicy::Reject(Box::new(r));
     }
     match route.map(|r| r.post) {
         Some(Post::Buffered(_)) if head.method == Method::Post => BodyPolicy::Buffer {

@@ -102,8 +102,7 @@ impl std::error::Error for PathError {}
 
 /// The path with every segment percent-decoded, or the segment that cannot be.
 pub fn decode_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
-    // A path is short: a plain loop beats memchr's set-up here.
-    if !raw.bytes().any(|b| b == b'%') {
+    if !has_percent(raw.as_bytes()) {
         return Ok(Cow::Borrowed(raw));
     }
     let mut out = String::with_capacity(raw.len());
@@ -138,9 +137,41 @@ pub fn decode_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
     Ok(Cow::Owned(out))
 }
 
+/// Whether `bytes` hold a `%`, eight bytes at a time (a path is short: this beats
+/// memchr's set-up and a byte loop alike). A byte of `x ^ 0x25…25` is zero exactly
+/// where `x` has a `%`; `(v - 0x01…01) & !v & 0x80…80` is non-zero exactly when `v`
+/// has a zero byte.
+fn has_percent(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().expect("eight bytes")) ^ (ONES * 0x25);
+        if v.wrapping_sub(ONES) & !v & HIGHS != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&b'%')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_percent_is_found_wherever_it_is() {
+        for len in 0..40 {
+            let plain: Vec<u8> = (0..len).map(|i| b"/abz09-._~$&+,;=:@AZ"[i % 20]).collect();
+            assert!(!has_percent(&plain), "{len}");
+            for at in 0..len {
+                for b in [b'%', b'%' ^ 0x80] {
+                    let mut v = plain.clone();
+                    v[at] = b;
+                    assert_eq!(has_percent(&v), b == b'%', "{len} {at} {b:#x}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn lenient_keeps_bad_escapes_and_maps_plus() {

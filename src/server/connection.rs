@@ -796,7 +796,7 @@ impl Connection {
             BodyPolicy::Stream { sink, limit } => self.take_body(cx, start, len, limit, Some(sink)),
             BodyPolicy::Reject(resp) => {
                 self.http.reject(cx.now);
-                self.queue_for(cx, start, len, resp);
+                self.queue_for(cx, start, len, *resp);
             }
             BodyPolicy::Ignore => unreachable!("answered above"),
         }

@@ -86,9 +86,9 @@ pub(crate) fn body_policy(app: &App, head: &RequestHead<'_>) -> BodyPolicy {
                 } else {
                     e.status()
                 };
-                return BodyPolicy::Reject(
+                return BodyPolicy::Reject(Box::new(
                     app.problem(&Problem::new(status, e.to_string()), head.header("accept")),
-                );
+                ));
             }
         };
     let sink = UploadSink {
