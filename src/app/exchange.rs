@@ -46,7 +46,7 @@ pub(crate) struct Request<'a> {
     pub route: Lookup,
     /// The path as the router percent-decoded it when it found the route (`None`:
     /// decoded again when needed, as for a request answered after its body).
-    pub decoded: Option<&'a str>,
+    pub decoded: Option<&'a [u8]>,
 }
 
 /// What the router found for a head: the route, and the path it decoded to find it
@@ -55,7 +55,7 @@ pub(crate) struct Request<'a> {
 #[derive(Debug)]
 pub(crate) struct Routed<'h> {
     pub lookup: Lookup,
-    pub path: Option<Cow<'h, str>>,
+    pub path: Option<Cow<'h, [u8]>>,
 }
 
 /// The route table's answer for a request's path, looked up once per request.

@@ -263,20 +263,22 @@ pub(crate) static ROUTES: &[Route] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Found<'p> {
     pub index: usize,
-    pub rest: &'p str,
+    pub rest: &'p [u8],
     /// A [`Pattern::Segment`] path without its final `/` (`/products/3`).
     pub slashless: bool,
 }
 
-/// The route of a (decoded) path: exact paths first, then prefixes and segments.
-pub(crate) fn find(path: &str) -> Option<Found<'_>> {
+/// The route of a (decoded) path: exact paths first, then prefixes and segments. In
+/// bytes: a handler is given its part of the path as text ([`rest_text`]), and an
+/// exact route's part is empty.
+pub(crate) fn find(path: &[u8]) -> Option<Found<'_>> {
     let exact = ROUTES
         .iter()
-        .position(|r| matches!(r.pattern, Exact(p) if p == path));
+        .position(|r| matches!(r.pattern, Exact(p) if p.as_bytes() == path));
     if let Some(index) = exact {
         return Some(Found {
             index,
-            rest: "",
+            rest: b"",
             slashless: false,
         });
     }
@@ -285,20 +287,20 @@ pub(crate) fn find(path: &str) -> Option<Found<'_>> {
         .enumerate()
         .find_map(|(index, r)| match r.pattern {
             Exact(_) => None,
-            Prefix(p) => path.strip_prefix(p).map(|rest| Found {
+            Prefix(p) => path.strip_prefix(p.as_bytes()).map(|rest| Found {
                 index,
                 rest,
                 slashless: false,
             }),
             Segment(p) => {
-                let rest = path.strip_prefix(p)?;
-                match rest.strip_suffix('/') {
-                    Some(id) if !id.contains('/') => Some(Found {
+                let rest = path.strip_prefix(p.as_bytes())?;
+                match rest.strip_suffix(b"/") {
+                    Some(id) if !id.contains(&b'/') => Some(Found {
                         index,
                         rest: id,
                         slashless: false,
                     }),
-                    None if !rest.contains('/') => Some(Found {
+                    None if !rest.contains(&b'/') => Some(Found {
                         index,
                         rest,
                         slashless: true,
@@ -310,9 +312,9 @@ pub(crate) fn find(path: &str) -> Option<Found<'_>> {
 }
 
 /// The [`Found`] of `path` for the entry at `index` that [`find`] chose before.
-fn found_at(path: &str, index: usize, slashless: bool) -> Found<'_> {
+fn found_at(path: &[u8], index: usize, slashless: bool) -> Found<'_> {
     let rest = match ROUTES[index].pattern {
-        Exact(_) => "",
+        Exact(_) => &[],
         Prefix(p) => &path[p.len()..],
         Segment(p) if slashless => &path[p.len()..],
         Segment(p) => &path[p.len()..path.len() - 1],
@@ -322,6 +324,16 @@ fn found_at(path: &str, index: usize, slashless: bool) -> Found<'_> {
         rest,
         slashless,
     }
+}
+
+/// A route's part of the path as text. It is UTF-8: the head parser lets only
+/// visible ASCII into a target, and the decoder only UTF-8 out of its escapes; an
+/// empty part (every exact route's) needs no check.
+fn rest_text(rest: &[u8]) -> Option<&str> {
+    if rest.is_empty() {
+        return Some("");
+    }
+    std::str::from_utf8(rest).ok()
 }
 
 /// The `Allow` value of a route, from its entry.
@@ -368,7 +380,7 @@ pub(crate) fn body_policy<'h>(
     if let Some(r) = rebinding_refusal(app, head) {
         return BodyPolicy::Reject(Box::new(r));
     }
-    let path = match pct::decode_path(head.path()) {
+    let path = match pct::decode_path_bytes(head.path().as_bytes()) {
         Ok(p) => p,
         Err(e) => {
             let mut r = app.problem(&bad_path(&e), head.header("accept"));
@@ -418,7 +430,7 @@ pub(crate) fn body_policy<'h>(
 pub(crate) fn route(app: &App, req: &Request<'_>) -> Reply {
     let decoded = match req.decoded {
         Some(p) => Ok(std::borrow::Cow::Borrowed(p)),
-        None => pct::decode_path(req.path()),
+        None => pct::decode_path_bytes(req.path().as_bytes()),
     };
     let path = match decoded {
         Ok(p) => p,
@@ -440,11 +452,18 @@ pub(crate) fn route(app: &App, req: &Request<'_>) -> Reply {
                 .header("Allow", "GET, HEAD, POST, OPTIONS")
                 .into();
         }
-        return app.problem_for(req, Problem::not_found(&path)).into();
+        return app
+            .problem_for(req, Problem::not_found(&path_text(&path)))
+            .into();
+    };
+    let Some(rest) = rest_text(found.rest) else {
+        return app
+            .problem_for(req, Problem::not_found(&path_text(&path)))
+            .into();
     };
     let route = &ROUTES[found.index];
     if let Some((_, handler)) = route.any {
-        return handler(app, req, found.rest);
+        return handler(app, req, rest);
     }
     let is_get = matches!(m, Method::Get | Method::Head);
     if found.slashless {
@@ -452,15 +471,21 @@ pub(crate) fn route(app: &App, req: &Request<'_>) -> Reply {
         return if is_get {
             append_slash(req).into()
         } else {
-            app.problem_for(req, Problem::not_found(&path)).into()
+            app.problem_for(req, Problem::not_found(&path_text(&path)))
+                .into()
         };
     }
     match (route.get, route.post) {
-        (Some(get), _) if is_get => get(app, req, found.rest).into(),
-        (_, Post::Buffered(post)) if m == Method::Post => post(app, req, found.rest),
+        (Some(get), _) if is_get => get(app, req, rest).into(),
+        (_, Post::Buffered(post)) if m == Method::Post => post(app, req, rest),
         // A streamed POST's body went to its sink, which answered: not reached.
         _ => not_allowed(app, req, allow(route)).into(),
     }
+}
+
+/// A decoded path for a message (UTF-8 already: see [`rest_text`]).
+fn path_text(path: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(path)
 }
 
 /// 405 with the methods the route takes, in the client's format.
@@ -512,7 +537,13 @@ mod tests {
     use super::*;
 
     fn route_of(path: &str) -> Option<(Pattern, &str, bool)> {
-        find(path).map(|f| (ROUTES[f.index].pattern, f.rest, f.slashless))
+        find(path.as_bytes()).map(|f| {
+            (
+                ROUTES[f.index].pattern,
+                rest_text(f.rest).unwrap(),
+                f.slashless,
+            )
+        })
     }
 
     #[test]
@@ -564,7 +595,7 @@ mod tests {
 
     #[test]
     fn allow_comes_from_the_entry() {
-        let allow_of = |path| allow(&ROUTES[find(path).unwrap().index]);
+        let allow_of = |path: &str| allow(&ROUTES[find(path.as_bytes()).unwrap().index]);
         assert_eq!(allow_of("/plaintext"), "GET, HEAD");
         assert_eq!(allow_of("/session/"), "GET, HEAD, POST");
         assert_eq!(allow_of("/upload/"), "GET, HEAD, POST");
