@@ -938,6 +938,22 @@ impl Refusal {
             r => Problem::new(r.status(), r.to_string()),
         }
     }
+
+    /// The front of `input` (the head as far as it came, from its first byte) that
+    /// every way of cutting the input had when this refusal was found: what its answer
+    /// may read (the `Accept` that picks its format), so that the answer is the same
+    /// however the bytes arrived. For a fault in a line, the lines before it (the
+    /// parser reads lines in order, so they had all come); for a missing `Host`, found
+    /// once the head was whole, and for the other refusals, all of `input`.
+    pub fn settled<'i>(&self, input: &'i [u8]) -> &'i [u8] {
+        match self {
+            Refusal::Parse(e) if e.kind != ErrorKind::MissingHost => {
+                let at = usize::try_from(e.byte).map_or(input.len(), |b| b.min(input.len()));
+                memchr::memrchr(b'\n', &input[..at]).map_or(&[], |lf| &input[..lf + 1])
+            }
+            _ => input,
+        }
+    }
 }
 
 /// The line of `bytes` that holds offset `byte` (without its line end), at most
@@ -1046,6 +1062,44 @@ mod tests {
         // No Host: found once the head is whole, so the request line is all there.
         let input = b"HEAD /x HTTP/1.1\r\n\r\n";
         assert!(!refusal_has_body(input, input.len()));
+    }
+
+    #[test]
+    fn a_refusal_reads_accept_only_from_lines_every_cut_had() {
+        let input = b"GET / HTTP/1.1\r\nAccept: text/plain\r\nBad Name: x\r\nAccept: application/json\r\n\r\n";
+        let accept_of = |cut: usize| {
+            let now = Instant::now();
+            let mut c = conn(now);
+            let ConnEvent::Refused(r) = c.receive(&input[..cut], now).event else {
+                panic!("not refused at {cut}");
+            };
+            let settled = r.settled(&input[..cut]);
+            peek(settled).accept.map(|a| settled[a].to_vec())
+        };
+        // Refused on line 3 whether or not line 4 had come: the same Accept, the one
+        // before the fault (peek takes the first; a second one after the fault must
+        // not count either, so it is another value).
+        let line3_end = input.windows(2).position(|w| w == b"x\r").unwrap() + 3;
+        for cut in [line3_end, line3_end + 5, input.len()] {
+            assert_eq!(accept_of(cut).as_deref(), Some(&b"text/plain"[..]), "{cut}");
+        }
+        // With no Accept before the fault, none counts, however much came after it.
+        let input = b"GET / HTTP/1.1\r\nBad Name: x\r\nAccept: application/json\r\n\r\n";
+        for cut in [33, 40, input.len()] {
+            let now = Instant::now();
+            let mut c = conn(now);
+            let ConnEvent::Refused(r) = c.receive(&input[..cut], now).event else {
+                panic!("not refused at {cut}");
+            };
+            assert_eq!(peek(r.settled(&input[..cut])).accept, None, "{cut}");
+        }
+        // A fault in the request line: nothing of the head is read.
+        let r = Refusal::Parse(ParseError::new(ErrorKind::InvalidMethod, 1, 3));
+        assert_eq!(r.settled(b"GE\x01 / HTTP/1.1\r\nAccept: a\r\n"), b"");
+        // No Host: the whole head had come.
+        let r = Refusal::Parse(ParseError::new(ErrorKind::MissingHost, 1, 0));
+        let head = b"GET / HTTP/1.1\r\nAccept: a\r\n\r\n";
+        assert_eq!(r.settled(head), head);
     }
 
     #[test]

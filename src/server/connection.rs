@@ -970,7 +970,9 @@ impl Connection {
     fn refuse_head(&mut self, cx: &Cx<'_>, start: usize, len: usize, refusal: &Refusal) {
         let bytes = self.input.slice(start, start + len);
         let peeked = peek(bytes);
-        let accept = peeked.accept.clone().map(|r| &bytes[r]);
+        // The format from what had come when the fault was found, whatever came after.
+        let settled = refusal.settled(bytes);
+        let accept = peek(settled).accept.map(|r| &settled[r]);
         let mut resp = cx.app.problem(&refusal.problem(bytes), accept);
         resp.head.close = true;
         if log::log_enabled!(target: "access", log::Level::Info) {
