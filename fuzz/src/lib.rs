@@ -500,6 +500,9 @@ pub fn conn_log<'a>(limits: HeadLimits, pieces: impl IntoIterator<Item = &'a [u8
     let mut body = 0u64;
     let mut total_in = 0usize;
     let mut steps = 0usize;
+    // `buf` starts at a head's first byte (not inside a body): a refusal there is
+    // answered in the format of the `Accept` that `Refusal::settled` lets it read.
+    let mut at_head = true;
     let respond = |conn: &mut Conn, log: &mut Vec<ConnLog>, status: u16| {
         assert_eq!(conn.writing(), Writing::Owed, "a response for no request");
         let mut out = Vec::new();
@@ -529,6 +532,7 @@ pub fn conn_log<'a>(limits: HeadLimits, pieces: impl IntoIterator<Item = &'a [u8
                     log.push(ConnLog::Head(target.clone()));
                     buf.drain(..len);
                     body = 0;
+                    at_head = false;
                     match target.as_bytes().get(1) {
                         Some(b'b') => {
                             let mut out = Vec::new();
@@ -543,10 +547,12 @@ pub fn conn_log<'a>(limits: HeadLimits, pieces: impl IntoIterator<Item = &'a [u8
                         Some(b'r') => {
                             conn.reject(now);
                             respond(&mut conn, &mut log, 403);
+                            at_head = true;
                         }
                         _ => {
                             conn.ignore_body(64, now);
                             respond(&mut conn, &mut log, 200);
+                            at_head = true;
                         }
                     }
                     continue;
@@ -564,10 +570,18 @@ pub fn conn_log<'a>(limits: HeadLimits, pieces: impl IntoIterator<Item = &'a [u8
                     log.push(ConnLog::End);
                     buf.drain(..step.consumed);
                     respond(&mut conn, &mut log, 200);
+                    at_head = true;
                     continue;
                 }
                 ConnEvent::Refused(r) => {
-                    log.push(ConnLog::Refused(r.to_string()));
+                    let mut text = r.to_string();
+                    if at_head {
+                        let settled = r.settled(&buf);
+                        let accept = wirepost::http::conn::peek(settled).accept;
+                        let accept = accept.map(|a| String::from_utf8_lossy(&settled[a]).into_owned());
+                        text = format!("{text} (Accept: {accept:?})");
+                    }
+                    log.push(ConnLog::Refused(text));
                     respond(&mut conn, &mut log, r.status());
                     break 'feed;
                 }

@@ -44,8 +44,11 @@ impl App {
             Some(sink) => sink.finish(req),
             None => self.handle(req),
         };
+        // Most answers are not pages: given back as they are, not taken apart.
+        if matches!(&reply, Reply::Now(resp) if !is_page(resp)) {
+            return reply;
+        }
         match reply {
-            Reply::Now(resp) if !is_page(&resp) => Reply::Now(resp),
             Reply::Now(resp) => Reply::Now(Chrome::of(self, req).dress(&self.templates, resp)),
             // Not known yet whether the answer is a page: a client that asks for HTML
             // gets its chrome taken now, applied if it is.
