@@ -94,6 +94,14 @@ pub const REG_NAME: [bool; 256] = table(
     b"-._~!$&'()*+,;=%",
 );
 
+/// [`REG_NAME`] without `%`: the bytes of a reg-name that stand for themselves, so a
+/// host made of them alone needs no check of pct-encoded triplets (the fast path of
+/// `head::split_authority`).
+pub const REG_NAME_PLAIN: [bool; 256] = table(
+    &[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')],
+    b"-._~!$&'()*+,;=",
+);
+
 /// The bytes inside the brackets of an `IP-literal` (RFC 3986 §3.2.2), loosely:
 /// ```text
 /// IP-literal = "[" ( IPv6address / IPvFuture  ) "]"
@@ -314,7 +322,7 @@ mod tests {
     #[test]
     fn tables_match_their_abnf() {
         type Case = (&'static str, &'static [bool; 256], fn(u8) -> bool);
-        let cases: [Case; 17] = [
+        let cases: [Case; 18] = [
             ("alpha", &ALPHA, |b| b.is_ascii_alphabetic()),
             ("digit", &DIGIT, |b| b.is_ascii_digit()),
             (
@@ -348,6 +356,9 @@ mod tests {
             ("hexdig", &HEXDIG, |b| b.is_ascii_hexdigit()),
             ("reg-name", &REG_NAME, |b| {
                 b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)
+            }),
+            ("reg-name without %", &REG_NAME_PLAIN, |b| {
+                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)
             }),
             ("scheme", &SCHEME, |b| {
                 b.is_ascii_alphanumeric() || b"+-.".contains(&b)

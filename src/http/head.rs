@@ -49,8 +49,8 @@
 //! missing part (no colon, too many fields), the line's first byte.
 
 use crate::http::chars::{
-    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TCHAR, field_content_span, is_ows, span_of,
-    span_of_chunked, target_span,
+    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, REG_NAME_PLAIN, SCHEME, TARGET, TCHAR,
+    field_content_span, is_ows, span_of, span_of_chunked, target_span,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -189,6 +189,10 @@ pub struct RequestHead<'b> {
     pub target_span: Span,
     /// Which form the request target has.
     pub target_form: TargetForm,
+    /// Where the path part of the target ends in `buf`: at the target's first `?`, or
+    /// at its end when it has no query. Noted by the parser as it scans the target, so
+    /// [`RequestHead::path`] and [`RequestHead::query`] do not scan it again.
+    pub path_end: u32,
     /// The protocol version.
     pub version: Version,
     /// The header fields, in arrival order.
@@ -204,38 +208,39 @@ impl<'b> RequestHead<'b> {
     pub fn target(&self) -> &'b str {
         std::str::from_utf8(self.target_span.of(self.buf)).unwrap_or("")
     }
-    /// The path part of the target (for absolute-form, after the authority; `*` for asterisk-form).
+    /// The path part of the target (for absolute-form, after the authority; `*` for
+    /// asterisk-form). The target up to [`RequestHead::path_end`]: no scan, and the
+    /// UTF-8 check (the price of a `&str` without `unsafe`) covers the path alone.
     pub fn path(&self) -> &'b str {
-        let t = self.target_span.of(self.buf);
-        let t = match self.target_form {
+        let t = self
+            .buf
+            .get(self.target_span.start as usize..self.path_end as usize)
+            .unwrap_or(&[]);
+        let p = match self.target_form {
             TargetForm::Absolute => {
-                // scheme "://" authority path-abempty [ "?" query ]
+                // scheme "://" authority path-abempty (the query is already cut off)
                 let after = t
                     .windows(3)
                     .position(|w| w == b"://")
                     .map_or(t, |i| &t[i + 3..]);
-                match after.iter().position(|&b| b == b'/' || b == b'?') {
+                match after.iter().position(|&b| b == b'/') {
                     Some(i) => &after[i..],
-                    None => &[],
+                    None => return "/",
                 }
             }
             _ => t,
         };
-        // A target is short: a plain loop beats memchr's set-up here.
-        let p = t.iter().position(|&b| b == b'?').map_or(t, |i| &t[..i]);
-        if p.is_empty() && self.target_form == TargetForm::Absolute {
-            "/"
-        } else {
-            // Visible ASCII (the parser checked): this cannot fail.
-            std::str::from_utf8(p).unwrap_or("")
-        }
+        // Visible ASCII (the parser checked): this cannot fail.
+        std::str::from_utf8(p).unwrap_or("")
     }
     /// The query (after `?`, without it), if any.
     pub fn query(&self) -> Option<&'b str> {
-        let t = self.target_span.of(self.buf);
-        t.iter()
-            .position(|&b| b == b'?')
-            .map(|i| std::str::from_utf8(&t[i + 1..]).unwrap_or(""))
+        let q = self.path_end as usize;
+        if q >= self.target_span.end as usize {
+            return None;
+        }
+        let t = self.buf.get(q + 1..self.target_span.end as usize)?;
+        Some(std::str::from_utf8(t).unwrap_or(""))
     }
     /// Header fields in arrival order, name spelling kept.
     pub fn headers(&self) -> impl Iterator<Item = (&'b str, &'b [u8])> + 'b {
@@ -277,6 +282,8 @@ struct RequestLine {
     method_span: Span,
     target_span: Span,
     target_form: TargetForm,
+    /// See [`RequestHead::path_end`].
+    path_end: u32,
     version: Version,
 }
 
@@ -287,6 +294,7 @@ impl Default for RequestLine {
             method_span: Span::default(),
             target_span: Span::default(),
             target_form: TargetForm::Origin,
+            path_end: 0,
             version: Version::Http11,
         }
     }
@@ -369,16 +377,39 @@ impl HeadParser {
 
     fn parse_lines(&mut self, buf: &[u8]) -> Result<Option<usize>, ParseError> {
         loop {
-            // The fast path: a field line not scanned yet, whole in `buf`, and plain.
-            if self.state == HeadState::FieldLine
-                && self.scan == self.line_start
-                && let Some((field, lf, bare_lf)) = fast_field_line(buf, self.line_start, self.line)
-            {
-                let start = self.line_start;
-                self.scan = lf + 1;
-                self.line_start = lf + 1;
-                self.accept_field(field, start, lf, bare_lf)?;
-                continue;
+            // The fast paths: a line not scanned yet, whole in `buf`, and plain.
+            if self.scan == self.line_start {
+                match self.state {
+                    HeadState::FieldLine => {
+                        let start = self.line_start;
+                        // The empty line ending the head (CR LF; a bare LF is the
+                        // general path's, which knows the leniency).
+                        if let Some([CR, b'\n', ..]) = buf.get(start..) {
+                            self.scan = start + 2;
+                            self.line_start = start + 2;
+                            return Ok(Some(start + 2));
+                        }
+                        if let Some((field, lf, bare_lf)) = fast_field_line(buf, start, self.line) {
+                            self.scan = lf + 1;
+                            self.line_start = lf + 1;
+                            self.accept_field(field, start, lf, bare_lf)?;
+                            continue;
+                        }
+                    }
+                    HeadState::RequestLine { .. } => {
+                        if let Some((rl, lf, bare_lf)) = fast_request_line(buf, self.line_start)
+                            && self.request_line_fits(self.line_start, lf, bare_lf)
+                        {
+                            self.scan = lf + 1;
+                            self.line_start = lf + 1;
+                            self.request_line = rl;
+                            self.line = 2;
+                            self.state = HeadState::FieldLine;
+                            continue;
+                        }
+                    }
+                    HeadState::Complete { .. } | HeadState::Failed(_) => unreachable!(),
+                }
             }
             // The empty line ending the head needs no search either.
             let lf = match buf.get(self.scan..) {
@@ -443,6 +474,18 @@ impl HeadParser {
         let byte = self.section_start + self.limits.max_header_section;
         err(ErrorKind::HeaderSectionTooLarge, self.line, byte)
             .with_limit(self.limits.max_header_section as u64)
+    }
+
+    /// Whether a request line that the fast path read (from `start`, its LF at `lf`)
+    /// passes the checks [`HeadParser::read_request_line`] makes besides its grammar:
+    /// the two limits and the bare-LF leniency. If not, the general path reads the line
+    /// again and reports the fault as it always did.
+    #[inline]
+    fn request_line_fits(&self, start: usize, lf: usize, bare_lf: bool) -> bool {
+        let end = if bare_lf { lf } else { lf - 1 };
+        end - start <= self.limits.max_request_line
+            && lf + 1 - self.section_start <= self.limits.max_header_section
+            && (!bare_lf || self.allow_bare_lf)
     }
 
     /// A complete line in state `RequestLine`: an empty line to skip, or the request
@@ -545,6 +588,7 @@ impl HeadParser {
             method_span: rl.method_span,
             target_span: rl.target_span,
             target_form: rl.target_form,
+            path_end: rl.path_end,
             version: rl.version,
             headers: &self.headers,
         }
@@ -589,6 +633,97 @@ impl HeadParser {
         self.section_start = 0;
         self.request_line = RequestLine::default();
     }
+}
+
+/// The fast path for a request line starting at `buf[start]`, the common shape only:
+/// a method token, SP, an origin-form target (`/`, then visible ASCII but `#`; its
+/// first `?` noted on the way: [`RequestHead::path_end`]), SP, `HTTP/1.1` or
+/// `HTTP/1.0`, then CR LF or a bare LF, all found in one pass straight out of the
+/// buffer (no memchr for the LF first). Returns the request line, the LF's offset and
+/// whether it was bare; `None` for anything else (the line not whole yet, another
+/// target form, CONNECT, a fault): then the general path reads the same line from the
+/// same place, so the errors and their bytes are its own. The caller checks the limits
+/// and the bare-LF leniency ([`HeadParser::request_line_fits`]).
+#[inline]
+fn fast_request_line(buf: &[u8], start: usize) -> Option<(RequestLine, usize, bool)> {
+    let rest = buf.get(start..)?;
+    // method = token; the usual one compared at once.
+    let (method, m) = if rest.starts_with(b"GET ") {
+        (Method::Get, 3)
+    } else {
+        let m = span_of(&TCHAR, rest);
+        if m == 0 || rest.get(m) != Some(&SP) {
+            return None;
+        }
+        (method_of(&rest[..m]), m)
+    };
+    let t0 = m + 1;
+    if rest.get(t0) != Some(&b'/') || method == Method::Connect {
+        return None;
+    }
+    let (n, query) = origin_target_span(&rest[t0..]);
+    let j = t0 + n;
+    if rest.get(j) != Some(&SP) {
+        return None;
+    }
+    let version = match rest.get(j + 1..j + 9)? {
+        b"HTTP/1.1" => Version::Http11,
+        b"HTTP/1.0" => Version::Http10,
+        _ => return None,
+    };
+    let (lf, bare_lf) = match rest.get(j + 9..j + 11) {
+        Some([CR, b'\n']) => (j + 10, false),
+        _ if rest.get(j + 9) == Some(&b'\n') => (j + 9, true),
+        _ => return None,
+    };
+    let rl = RequestLine {
+        method,
+        method_span: span(start, start + m),
+        target_span: span(start + t0, start + j),
+        target_form: TargetForm::Origin,
+        path_end: (start + query.map_or(j, |q| t0 + q)) as u32,
+        version,
+    };
+    Some((rl, start + lf, bare_lf))
+}
+
+/// The length of the longest prefix of `bytes` that is visible ASCII (0x21-0x7E)
+/// without `#`, and where its first `?` is, eight bytes at a time: the target of the
+/// fast path, which may stop only at its SP (a `#` is a fault the general path
+/// reports). With t the low seven bits of a byte, the flags of [`target_span`] (exact:
+/// no sum carries into the next byte) and, for `#` and `?`, the zero-byte test on
+/// `x ^ b` (exact for the lowest flagged byte, the only one used).
+#[inline]
+fn origin_target_span(bytes: &[u8]) -> (usize, Option<usize>) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
+    let mut query = None;
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let t = x & !HIGHS;
+        let stop = ((!(t + ONES * 0x5F) | (t + ONES) | x) & HIGHS) | zero(x ^ (ONES * b'#' as u64));
+        if query.is_none() {
+            let q = zero(x ^ (ONES * b'?' as u64));
+            if q != 0 && (stop == 0 || q.trailing_zeros() < stop.trailing_zeros()) {
+                query = Some(i + q.trailing_zeros() as usize / 8);
+            }
+        }
+        if stop != 0 {
+            return (i + stop.trailing_zeros() as usize / 8, query);
+        }
+        i += 8;
+    }
+    for (k, &b) in bytes[i..].iter().enumerate() {
+        if !TARGET[b as usize] || b == b'#' {
+            return (i + k, query);
+        }
+        if b == b'?' && query.is_none() {
+            query = Some(i + k);
+        }
+    }
+    (bytes.len(), query)
 }
 
 /// `request-line = method SP request-target SP HTTP-version` in `buf[start..end]`
@@ -655,11 +790,18 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
         Err(TargetError::Userinfo) => return fail(ErrorKind::UserinfoInTarget, t0),
         Err(TargetError::NoForm) => return fail(ErrorKind::InvalidTarget, t0),
     };
+    // The path ends at the first `?` (no form has one before its query).
+    let path_end = target_span
+        .of(buf)
+        .iter()
+        .position(|&b| b == b'?')
+        .map_or(j, |q| t0 + q);
     Ok(RequestLine {
         method,
         method_span,
         target_span,
         target_form,
+        path_end: path_end as u32,
         version,
     })
 }
@@ -779,6 +921,28 @@ pub fn target_authority(t: &[u8]) -> Option<&[u8]> {
 /// says) but has at most 5 digits. The host may be empty (`""` and `":80"` split);
 /// callers that need one check it.
 pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    // The common host (a name or an IPv4 address, no `%`): one table load a byte up to
+    // the `:` or the end. Anything else (`[`, `%`, a bad byte) takes the general path.
+    let mut i = 0;
+    while i < a.len() && REG_NAME_PLAIN[a[i] as usize] {
+        i += 1;
+    }
+    match a.get(i) {
+        None => Some((a, None)),
+        Some(b':') => {
+            let port = &a[i + 1..];
+            if port.len() <= 5 && port.iter().all(|&d| DIGIT[d as usize]) {
+                Some((&a[..i], Some(port)))
+            } else {
+                None
+            }
+        }
+        Some(_) => split_authority_general(a),
+    }
+}
+
+/// [`split_authority`] for every input: IP-literals, pct-encoded bytes, faults.
+fn split_authority_general(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     let (host, rest) = if a.first() == Some(&b'[') {
         let close = a.iter().position(|&b| b == b']')?;
         let inside = &a[1..close];
