@@ -666,9 +666,10 @@ fn fast_request_line(buf: &[u8], start: usize) -> Option<(RequestLine, usize, bo
     if rest.get(j) != Some(&SP) {
         return None;
     }
-    let version = match rest.get(j + 1..j + 9)? {
-        b"HTTP/1.1" => Version::Http11,
-        b"HTTP/1.0" => Version::Http10,
+    // The eight bytes of the version as one word.
+    let version = match u64::from_le_bytes(rest.get(j + 1..j + 9)?.try_into().ok()?) {
+        HTTP_11 => Version::Http11,
+        HTTP_10 => Version::Http10,
         _ => return None,
     };
     let (lf, bare_lf) = match rest.get(j + 9..j + 11) {
@@ -686,6 +687,10 @@ fn fast_request_line(buf: &[u8], start: usize) -> Option<(RequestLine, usize, bo
     };
     Some((rl, start + lf, bare_lf))
 }
+
+/// `HTTP/1.1` and `HTTP/1.0` as little-endian words, for [`fast_request_line`].
+const HTTP_11: u64 = u64::from_le_bytes(*b"HTTP/1.1");
+const HTTP_10: u64 = u64::from_le_bytes(*b"HTTP/1.0");
 
 /// The length of the longest prefix of `bytes` that is visible ASCII (0x21-0x7E)
 /// without `#`, and where its first `?` is, eight bytes at a time: the target of the
@@ -923,10 +928,7 @@ pub fn target_authority(t: &[u8]) -> Option<&[u8]> {
 pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     // The common host (a name or an IPv4 address, no `%`): one table load a byte up to
     // the `:` or the end. Anything else (`[`, `%`, a bad byte) takes the general path.
-    let mut i = 0;
-    while i < a.len() && REG_NAME_PLAIN[a[i] as usize] {
-        i += 1;
-    }
+    let i = span_of_chunked(&REG_NAME_PLAIN, a);
     match a.get(i) {
         None => Some((a, None)),
         Some(b':') => {
@@ -1010,8 +1012,10 @@ fn fast_field_line(buf: &[u8], start: usize, line: u32) -> Option<(HeaderSpan, u
         _ if rest.get(k) == Some(&b'\n') => (k, k, true),
         _ => return None,
     };
+    // Trailing OWS: every byte of `v..end` is field-content, so the only ones at or
+    // below SP are SP and HTAB.
     let mut e = end;
-    while e > v && is_ows(rest[e - 1]) {
+    while e > v && rest[e - 1] <= SP {
         e -= 1;
     }
     let field = HeaderSpan {
@@ -1809,6 +1813,178 @@ mod tests {
         let mut p = HeadParser::new(HeadLimits::default());
         assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r"), Ok(None));
         assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r\n\r\n"), Ok(Some(24)));
+    }
+
+    /// The path and query as `path()` and `query()` read them before `path_end`: by
+    /// scanning the target (the reference for the tests below).
+    fn path_and_query_by_scanning(h: &RequestHead) -> (String, Option<String>) {
+        let t = h.target();
+        let q = t.find('?');
+        let query = q.map(|i| t[i + 1..].to_string());
+        let t = &t[..q.unwrap_or(t.len())];
+        let path = match h.target_form {
+            TargetForm::Absolute => {
+                let after = &t[t.find("://").map_or(0, |i| i + 3)..];
+                match after.find('/') {
+                    Some(i) => after[i..].to_string(),
+                    None => "/".to_string(),
+                }
+            }
+            _ => t.to_string(),
+        };
+        (path, query)
+    }
+
+    /// The request-line fast path against the general path: every byte value at every
+    /// position of request lines whose targets end before, at and after the 8-byte
+    /// words of the scan (with and without `?`, one `?` or two), CR LF and bare LF,
+    /// both bare-LF settings, and limits that the line just fits or just exceeds.
+    /// `parse_with` parses whole (the fast path takes a whole line) and byte by byte
+    /// (the line arrives in pieces, so the general path reads it) and asserts the same
+    /// result, error, line and byte; for a head that parses, the request line's parts
+    /// and `path_end` must be the same too, and `path()`/`query()` those of a scan.
+    /// The unmutated lines, and a set of telling bytes, also at every split point.
+    #[test]
+    fn fast_request_lines_agree_with_the_general_path() {
+        let lines: &[&[u8]] = &[
+            b"GET / HTTP/1.1",
+            b"GET /plaintext HTTP/1.1",
+            b"GET /session?tab=overview HTTP/1.1",
+            b"POST /a?b HTTP/1.0",
+            b"HEAD /abcdef? HTTP/1.1",
+            b"PUT /abcdefg?x?y HTTP/1.1",
+            b"DELETE /abcdefghijklmno HTTP/1.1",
+            b"X /abcdefghijklmnop?q HTTP/1.1",
+            b"OPTIONS * HTTP/1.1",
+            b"GET http://a:8/b?c HTTP/1.1",
+            b"CONNECT a:443 HTTP/1.1",
+        ];
+        let tight = |line: &[u8]| HeadLimits {
+            max_request_line: line.len(),
+            max_header_section: line.len() + 2,
+            ..HeadLimits::default()
+        };
+        let mut text = Vec::new();
+        let mut oks = 0;
+        let check = |text: &[u8], limits: HeadLimits, bare_lf: bool, oks: &mut usize| {
+            let (r, fast) = parse_with(text, limits, bare_lf);
+            if r == Ok(Some(text.len())) {
+                *oks += 1;
+                let mut slow = HeadParser::new(limits);
+                slow.set_allow_bare_lf(bare_lf);
+                for end in 0..=text.len() {
+                    let _ = slow.parse(&text[..end]);
+                }
+                let (f, s) = (fast.head(text), slow.head(text));
+                assert_eq!(
+                    (f.method, f.method_span, f.target_span, f.target_form),
+                    (s.method, s.method_span, s.target_span, s.target_form),
+                    "{text:?}"
+                );
+                assert_eq!((f.path_end, f.version), (s.path_end, s.version));
+                assert_eq!(f.headers, s.headers, "{text:?}");
+                let (path, query) = path_and_query_by_scanning(&f);
+                assert_eq!((f.path(), f.query()), (&path[..], query.as_deref()));
+            }
+        };
+        for &line in lines {
+            for lf in [&b"\r\n"[..], b"\n"] {
+                for at in 0..line.len() + lf.len() {
+                    for b in 0..=255u8 {
+                        text.clear();
+                        text.extend_from_slice(line);
+                        text.extend_from_slice(lf);
+                        text[at] = b;
+                        text.extend_from_slice(b"Host: a\r\n\r\n");
+                        for bare_lf in [true, false] {
+                            check(&text, HeadLimits::default(), bare_lf, &mut oks);
+                        }
+                    }
+                }
+                // The limits: just fitting, one byte short of each.
+                text.clear();
+                text.extend_from_slice(line);
+                text.extend_from_slice(lf);
+                text.extend_from_slice(b"\r\n");
+                let fits = tight(line);
+                let fits = HeadLimits {
+                    max_header_section: line.len() + lf.len(),
+                    ..fits
+                };
+                check(&text, fits, true, &mut oks);
+                let short_line = HeadLimits {
+                    max_request_line: line.len() - 1,
+                    ..fits
+                };
+                let short_section = HeadLimits {
+                    max_header_section: line.len() + lf.len() - 1,
+                    ..fits
+                };
+                for limits in [short_line, short_section] {
+                    assert!(parse_with(&text, limits, true).0.is_err(), "{text:?}");
+                }
+            }
+        }
+        assert!(oks > 0);
+        // Every split point: the first part, then the whole.
+        for &line in lines {
+            for at in 0..line.len() {
+                for b in [
+                    b'a', b' ', b'\t', b'\r', b'\n', 0, b'#', b'?', b'/', b'*', 0x7f, 0x80,
+                ] {
+                    text.clear();
+                    text.extend_from_slice(line);
+                    text[at] = b;
+                    text.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+                    let whole = HeadParser::new(HeadLimits::default()).parse(&text);
+                    for split in 0..=text.len() {
+                        let mut p = HeadParser::new(HeadLimits::default());
+                        let first = p.parse(&text[..split]);
+                        let r = if first.is_err() {
+                            first
+                        } else {
+                            p.parse(&text)
+                        };
+                        assert_eq!(r, whole, "{text:?} split at {split}");
+                        if let Ok(Some(_)) = r {
+                            let mut q = HeadParser::new(HeadLimits::default());
+                            assert_eq!(q.parse(&text), whole);
+                            let (h, w) = (p.head(&text), q.head(&text));
+                            assert_eq!(
+                                (h.method_span, h.target_span, h.path_end, h.version),
+                                (w.method_span, w.target_span, w.path_end, w.version)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fast path of `split_authority` against its general path, every byte value
+    /// at every position of a few hosts (names, IPv4, ports of 0-6 digits).
+    #[test]
+    fn split_authority_fast_path_agrees_with_the_general_path() {
+        let mut a = Vec::new();
+        for base in [
+            &b"127.0.0.1:8080"[..],
+            b"a",
+            b"example.com",
+            b"localhost:",
+            b"h:123456",
+            b"abcdefgh:1",
+            b"abcdefghijklmnopq",
+        ] {
+            assert_eq!(split_authority(base), split_authority_general(base));
+            for at in 0..base.len() {
+                for b in 0..=255u8 {
+                    a.clear();
+                    a.extend_from_slice(base);
+                    a[at] = b;
+                    assert_eq!(split_authority(&a), split_authority_general(&a), "{a:?}");
+                }
+            }
+        }
     }
 
     #[test]
