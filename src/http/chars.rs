@@ -236,30 +236,53 @@ pub fn span_of_chunked(class: &[bool; 256], bytes: &[u8]) -> usize {
 pub fn field_content_span(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Each byte's low seven bits, t = 0x00..=0x7F: the sums below stay within the
+    // byte (no carry into the next one), so every flag is exact for its byte.
+    // t < 0x20: t + 0x60 has its high bit clear; t == 0x7F: t + 1 has it set.
+    let flags = |word: &[u8]| {
+        let t = u64::from_le_bytes(word.try_into().expect("8 bytes")) & !HIGHS;
+        (!(t + ONES * 0x60) | (t + ONES)) & HIGHS
+    };
+    // Flagged: the controls (HTAB too), DEL, and, as t drops the high bit, obs-text
+    // 0x80-0x9F and 0xFF. The table decides from the first one on: where the span
+    // ends in this word, or `None` if the word is all field-content after all.
+    let end_in = |word: &[u8], flagged: u64| {
+        let first = flagged.trailing_zeros() as usize / 8;
+        if !FIELD_CONTENT[word[first] as usize] {
+            return Some(first);
+        }
+        let n = first + span_of(&FIELD_CONTENT, &word[first..]);
+        (n < 8).then_some(n)
+    };
     let mut i = 0;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        // Each byte's low seven bits, t = 0x00..=0x7F: the sums below stay within the
-        // byte (no carry into the next one), so every flag is exact for its byte.
-        // t < 0x20: t + 0x60 has its high bit clear; t == 0x7F: t + 1 has it set.
-        let t = x & !HIGHS;
-        let flagged = (!(t + ONES * 0x60) | (t + ONES)) & HIGHS;
-        if flagged != 0 {
-            // Flagged: the controls (HTAB too), DEL, and, as t drops the high bit,
-            // obs-text 0x80-0x9F and 0xFF. The table decides from the first one on.
-            let first = flagged.trailing_zeros() as usize / 8;
-            if !FIELD_CONTENT[word[first] as usize] {
-                return i + first;
-            }
-            let n = first + span_of(&FIELD_CONTENT, &word[first..]);
-            if n < 8 {
+    // Two words a step (one branch for both while they are plain), then one.
+    while let Some(block) = bytes.get(i..i + 16) {
+        let (a, b) = block.split_at(8);
+        let (fa, fb) = (flags(a), flags(b));
+        if fa | fb != 0 {
+            if fa != 0
+                && let Some(n) = end_in(a, fa)
+            {
                 return i + n;
             }
+            if fb != 0
+                && let Some(n) = end_in(b, fb)
+            {
+                return i + 8 + n;
+            }
+        }
+        i += 16;
+    }
+    if let Some(word) = bytes.get(i..i + 8) {
+        let f = flags(word);
+        if f != 0
+            && let Some(n) = end_in(word, f)
+        {
+            return i + n;
         }
         i += 8;
     }
-    i + span_of(&FIELD_CONTENT, words.remainder())
+    i + span_of(&FIELD_CONTENT, &bytes[i..])
 }
 
 /// [`span_of`]`(&TARGET, bytes)`, eight bytes at a time. TARGET is one range,
