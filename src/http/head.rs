@@ -1063,7 +1063,7 @@ fn not_letter_or_hyphen(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const LOWS: u64 = !HIGHS;
-    let t = (x | ONES * 0x20) & LOWS;
+    let t = (x | (ONES * 0x20)) & LOWS;
     let letter = (t + ONES * 0x1F) & !(t + ONES * 0x05);
     let y = x ^ (ONES * b'-' as u64);
     let hyphen = !(((y & LOWS) + LOWS) | y);
