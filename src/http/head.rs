@@ -1036,18 +1036,33 @@ fn fast_field_line(buf: &[u8], start: usize, line: u32) -> Option<(HeaderSpan, u
 /// stays the definition.
 #[inline]
 fn name_before_colon(bytes: &[u8]) -> Option<usize> {
+    let word = |w: &[u8]| not_letter_or_hyphen(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    // Two words a step (most names end in the first 16 bytes), then one.
     let mut i = 0;
-    while let Some(word) = bytes.get(i..i + 8) {
-        let other = not_letter_or_hyphen(u64::from_le_bytes(word.try_into().expect("8 bytes")));
-        if other != 0 {
-            let j = i + other.trailing_zeros() as usize / 8;
-            if bytes[j] == b':' {
-                return (j > 0).then_some(j);
-            }
-            i = j;
+    let mut other = 0;
+    while let Some(block) = bytes.get(i..i + 16) {
+        let (a, b) = block.split_at(8);
+        let (oa, ob) = (word(a), word(b));
+        if oa | ob != 0 {
+            (i, other) = if oa != 0 { (i, oa) } else { (i + 8, ob) };
             break;
         }
-        i += 8;
+        i += 16;
+    }
+    if other == 0
+        && let Some(w) = bytes.get(i..i + 8)
+    {
+        other = word(w);
+        if other == 0 {
+            i += 8;
+        }
+    }
+    if other != 0 {
+        let j = i + other.trailing_zeros() as usize / 8;
+        if bytes[j] == b':' {
+            return (j > 0).then_some(j);
+        }
+        i = j;
     }
     let n = i + span_of_chunked(&TCHAR, &bytes[i..]);
     (n > 0 && bytes.get(n) == Some(&b':')).then_some(n)
