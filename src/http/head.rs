@@ -380,23 +380,28 @@ impl HeadParser {
             // The fast paths: a line not scanned yet, whole in `buf`, and plain.
             if self.scan == self.line_start {
                 match self.state {
-                    HeadState::FieldLine => loop {
-                        let start = self.line_start;
-                        // The empty line ending the head (CR LF; a bare LF is the
-                        // general path's, which knows the leniency).
-                        if let Some([CR, b'\n', ..]) = buf.get(start..) {
-                            self.scan = start + 2;
-                            self.line_start = start + 2;
-                            return Ok(Some(start + 2));
+                    HeadState::FieldLine => {
+                        // No line within `buf` can cross the section limit: then its
+                        // check is skipped (the limit is the same either way).
+                        let fits = buf.len() - self.section_start <= self.limits.max_header_section;
+                        loop {
+                            let start = self.line_start;
+                            // The empty line ending the head (CR LF; a bare LF is the
+                            // general path's, which knows the leniency).
+                            if let Some([CR, b'\n', ..]) = buf.get(start..) {
+                                self.scan = start + 2;
+                                self.line_start = start + 2;
+                                return Ok(Some(start + 2));
+                            }
+                            let Some((field, lf, bare_lf)) = fast_field_line(buf, start, self.line)
+                            else {
+                                break;
+                            };
+                            self.scan = lf + 1;
+                            self.line_start = lf + 1;
+                            self.accept_field(field, start, lf, bare_lf, fits)?;
                         }
-                        let Some((field, lf, bare_lf)) = fast_field_line(buf, start, self.line)
-                        else {
-                            break;
-                        };
-                        self.scan = lf + 1;
-                        self.line_start = lf + 1;
-                        self.accept_field(field, start, lf, bare_lf)?;
-                    },
+                    }
                     HeadState::RequestLine { .. } => {
                         if let Some((rl, lf, bare_lf)) = fast_request_line(buf, self.line_start)
                             && self.request_line_fits(self.line_start, lf, bare_lf)
@@ -549,12 +554,13 @@ impl HeadParser {
             return Err(self.section_too_large());
         }
         let field = parse_field_line(buf, start, end, self.line)?;
-        self.accept_field(field, start, lf, bare_lf)?;
+        self.accept_field(field, start, lf, bare_lf, false)?;
         Ok(None)
     }
 
     /// The checks after a field line parsed well (by either path), in the order
-    /// [`HeadParser::read_field_line`] makes them, then the field is kept.
+    /// [`HeadParser::read_field_line`] makes them, then the field is kept. `fits`:
+    /// the whole buffer is within the header section limit, so this line is too.
     #[inline]
     fn accept_field(
         &mut self,
@@ -562,8 +568,9 @@ impl HeadParser {
         start: usize,
         lf: usize,
         bare_lf: bool,
+        fits: bool,
     ) -> Result<(), ParseError> {
-        if lf + 1 - self.section_start > self.limits.max_header_section {
+        if !fits && lf + 1 - self.section_start > self.limits.max_header_section {
             return Err(self.section_too_large());
         }
         if bare_lf && !self.allow_bare_lf {
