@@ -10,11 +10,15 @@
 //!
 //! Each line is handled as soon as its LF arrives (one [`HeadState`] per kind of line
 //! expected next). A line still without its LF is only measured against the limits.
-//! A fast path reads a field line that starts where the last one ended in one pass
-//! (name, colon, value, then the line end right where the value's bytes stop: no
-//! memchr first); anything it does not expect (no line end yet, a fault) it leaves to
-//! the general path, which reads the same line from the same place, so the errors, the
-//! limits and the resumption are the general path's.
+//! Fast paths read a line that starts where the last one ended in one pass, with no
+//! memchr for its LF first: the request line of the common shape (method, SP, an
+//! origin-form target whose first `?` is noted for [`RequestHead::path`], SP,
+//! `HTTP/1.x`, line end), each field line (name, colon, value, then the line end right
+//! where the value's bytes stop) and the CR LF that ends the head. Anything they do not
+//! expect (no line end yet, another form, a fault, a limit crossed) they leave to the
+//! general path, which reads the same line from the same place, so the errors, the
+//! limits and the resumption are the general path's (tests compare the two over every
+//! byte value at every position).
 //! The grammar (RFC 9112 §2.1, §3, §5):
 //! ```text
 //! HTTP-message   = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
