@@ -7,10 +7,23 @@
 //! ratio. Two ways to feed ours: whole (the common case: a request arrives in one
 //! read) and split in two at the middle (a head that crosses reads: the parser
 //! resumes where it stopped instead of rescanning).
+//!
+//! `BENCH_CALLGRIND=CASE` runs only that case, `BENCH_ITERS` times, and nothing else
+//! (no timing rounds), for `valgrind --tool=callgrind`: two runs with different
+//! iteration counts, the difference of their totals divided by the difference of the
+//! counts, is the instructions per request (deterministic, unlike the time on a shared
+//! machine). `benches/callgrind_parser.sh` does that for every case. The cases: `ours`,
+//! `ours-split`, `httparse` (the browser request), and `pipelined`, `pipelined-httparse`
+//! (the 45-byte `GET /plaintext` of the pipelined benchmark; ours also splits its
+//! `Host` and takes the path once, as the server does for each request).
 
 use std::hint::black_box;
 use std::time::Instant;
+use wirepost::http::head::split_authority;
 use wirepost::http::{HeadLimits, HeadParser};
+
+/// The request of the pipelined benchmark (wrk sends 16 of these per write).
+const PIPELINED: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
 
 fn load_request() -> Vec<u8> {
     let shared = concat!(
@@ -36,12 +49,55 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// One case, `iters` times, and nothing else (see the module docs).
+#[inline(never)]
+fn callgrind_case(case: &str, req: &[u8], iters: u64) {
+    let mut ours = HeadParser::new(HeadLimits::default());
+    let mid = req.len() / 2;
+    for _ in 0..iters {
+        match case {
+            "ours" => {
+                ours.reset();
+                black_box(ours.parse(black_box(req)).unwrap());
+                black_box(ours.head(req).headers.len());
+            }
+            "ours-split" => {
+                ours.reset();
+                black_box(ours.parse(black_box(&req[..mid])).unwrap());
+                black_box(ours.parse(black_box(req)).unwrap());
+            }
+            "httparse" | "pipelined-httparse" => {
+                let req = if case == "httparse" { req } else { PIPELINED };
+                let mut hdrs = [httparse::EMPTY_HEADER; 64];
+                let mut r = httparse::Request::new(&mut hdrs);
+                let s = r.parse(black_box(req)).unwrap();
+                black_box(s.is_complete());
+                black_box(r.headers.len());
+            }
+            "pipelined" => {
+                ours.reset();
+                let req = black_box(PIPELINED);
+                black_box(ours.parse(req).unwrap());
+                let head = ours.head(req);
+                // framing finds `Host` in its own pass over the fields.
+                black_box(split_authority(head.headers[0].value.of(req)));
+                black_box(head.path());
+            }
+            _ => panic!("BENCH_CALLGRIND: unknown case {case}"),
+        }
+    }
+}
+
 fn main() {
     let req = load_request();
     let iters: u64 = std::env::var("BENCH_ITERS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);
+    if let Ok(case) = std::env::var("BENCH_CALLGRIND") {
+        callgrind_case(&case, &req, iters);
+        return;
+    }
     let rounds = 7;
     let mut ours = HeadParser::new(HeadLimits::default());
     let mut ours_whole = Vec::new();

@@ -10,11 +10,15 @@
 //!
 //! Each line is handled as soon as its LF arrives (one [`HeadState`] per kind of line
 //! expected next). A line still without its LF is only measured against the limits.
-//! A fast path reads a field line that starts where the last one ended in one pass
-//! (name, colon, value, then the line end right where the value's bytes stop: no
-//! memchr first); anything it does not expect (no line end yet, a fault) it leaves to
-//! the general path, which reads the same line from the same place, so the errors, the
-//! limits and the resumption are the general path's.
+//! Fast paths read a line that starts where the last one ended in one pass, with no
+//! memchr for its LF first: the request line of the common shape (method, SP, an
+//! origin-form target whose first `?` is noted for [`RequestHead::path`], SP,
+//! `HTTP/1.x`, line end), each field line (name, colon, value, then the line end right
+//! where the value's bytes stop) and the CR LF that ends the head. Anything they do not
+//! expect (no line end yet, another form, a fault, a limit crossed) they leave to the
+//! general path, which reads the same line from the same place, so the errors, the
+//! limits and the resumption are the general path's (tests compare the two over every
+//! byte value at every position).
 //! The grammar (RFC 9112 §2.1, §3, §5):
 //! ```text
 //! HTTP-message   = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
@@ -49,8 +53,8 @@
 //! missing part (no colon, too many fields), the line's first byte.
 
 use crate::http::chars::{
-    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, SCHEME, TCHAR, field_content_span, is_ows, span_of,
-    span_of_chunked, target_span,
+    ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, REG_NAME_PLAIN, SCHEME, TARGET, TCHAR,
+    field_content_span, is_ows, span_of, span_of_chunked, target_span,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -189,6 +193,10 @@ pub struct RequestHead<'b> {
     pub target_span: Span,
     /// Which form the request target has.
     pub target_form: TargetForm,
+    /// Where the path part of the target ends in `buf`: at the target's first `?`, or
+    /// at its end when it has no query. Noted by the parser as it scans the target, so
+    /// [`RequestHead::path`] and [`RequestHead::query`] do not scan it again.
+    pub path_end: u32,
     /// The protocol version.
     pub version: Version,
     /// The header fields, in arrival order.
@@ -204,38 +212,39 @@ impl<'b> RequestHead<'b> {
     pub fn target(&self) -> &'b str {
         std::str::from_utf8(self.target_span.of(self.buf)).unwrap_or("")
     }
-    /// The path part of the target (for absolute-form, after the authority; `*` for asterisk-form).
+    /// The path part of the target (for absolute-form, after the authority; `*` for
+    /// asterisk-form). The target up to [`RequestHead::path_end`]: no scan, and the
+    /// UTF-8 check (the price of a `&str` without `unsafe`) covers the path alone.
     pub fn path(&self) -> &'b str {
-        let t = self.target_span.of(self.buf);
-        let t = match self.target_form {
+        let t = self
+            .buf
+            .get(self.target_span.start as usize..self.path_end as usize)
+            .unwrap_or(&[]);
+        let p = match self.target_form {
             TargetForm::Absolute => {
-                // scheme "://" authority path-abempty [ "?" query ]
+                // scheme "://" authority path-abempty (the query is already cut off)
                 let after = t
                     .windows(3)
                     .position(|w| w == b"://")
                     .map_or(t, |i| &t[i + 3..]);
-                match after.iter().position(|&b| b == b'/' || b == b'?') {
+                match after.iter().position(|&b| b == b'/') {
                     Some(i) => &after[i..],
-                    None => &[],
+                    None => return "/",
                 }
             }
             _ => t,
         };
-        // A target is short: a plain loop beats memchr's set-up here.
-        let p = t.iter().position(|&b| b == b'?').map_or(t, |i| &t[..i]);
-        if p.is_empty() && self.target_form == TargetForm::Absolute {
-            "/"
-        } else {
-            // Visible ASCII (the parser checked): this cannot fail.
-            std::str::from_utf8(p).unwrap_or("")
-        }
+        // Visible ASCII (the parser checked): this cannot fail.
+        std::str::from_utf8(p).unwrap_or("")
     }
     /// The query (after `?`, without it), if any.
     pub fn query(&self) -> Option<&'b str> {
-        let t = self.target_span.of(self.buf);
-        t.iter()
-            .position(|&b| b == b'?')
-            .map(|i| std::str::from_utf8(&t[i + 1..]).unwrap_or(""))
+        let q = self.path_end as usize;
+        if q >= self.target_span.end as usize {
+            return None;
+        }
+        let t = self.buf.get(q + 1..self.target_span.end as usize)?;
+        Some(std::str::from_utf8(t).unwrap_or(""))
     }
     /// Header fields in arrival order, name spelling kept.
     pub fn headers(&self) -> impl Iterator<Item = (&'b str, &'b [u8])> + 'b {
@@ -277,6 +286,8 @@ struct RequestLine {
     method_span: Span,
     target_span: Span,
     target_form: TargetForm,
+    /// See [`RequestHead::path_end`].
+    path_end: u32,
     version: Version,
 }
 
@@ -287,6 +298,7 @@ impl Default for RequestLine {
             method_span: Span::default(),
             target_span: Span::default(),
             target_form: TargetForm::Origin,
+            path_end: 0,
             version: Version::Http11,
         }
     }
@@ -369,16 +381,45 @@ impl HeadParser {
 
     fn parse_lines(&mut self, buf: &[u8]) -> Result<Option<usize>, ParseError> {
         loop {
-            // The fast path: a field line not scanned yet, whole in `buf`, and plain.
-            if self.state == HeadState::FieldLine
-                && self.scan == self.line_start
-                && let Some((field, lf, bare_lf)) = fast_field_line(buf, self.line_start, self.line)
-            {
-                let start = self.line_start;
-                self.scan = lf + 1;
-                self.line_start = lf + 1;
-                self.accept_field(field, start, lf, bare_lf)?;
-                continue;
+            // The fast paths: a line not scanned yet, whole in `buf`, and plain.
+            if self.scan == self.line_start {
+                match self.state {
+                    HeadState::FieldLine => {
+                        // No line within `buf` can cross the section limit: then its
+                        // check is skipped (the limit is the same either way).
+                        let fits = buf.len() - self.section_start <= self.limits.max_header_section;
+                        loop {
+                            let start = self.line_start;
+                            // The empty line ending the head (CR LF; a bare LF is the
+                            // general path's, which knows the leniency).
+                            if let Some([CR, b'\n', ..]) = buf.get(start..) {
+                                self.scan = start + 2;
+                                self.line_start = start + 2;
+                                return Ok(Some(start + 2));
+                            }
+                            let Some((field, lf, bare_lf)) = fast_field_line(buf, start, self.line)
+                            else {
+                                break;
+                            };
+                            self.scan = lf + 1;
+                            self.line_start = lf + 1;
+                            self.accept_field(field, start, lf, bare_lf, fits)?;
+                        }
+                    }
+                    HeadState::RequestLine { .. } => {
+                        if let Some((rl, lf, bare_lf)) = fast_request_line(buf, self.line_start)
+                            && self.request_line_fits(self.line_start, lf, bare_lf)
+                        {
+                            self.scan = lf + 1;
+                            self.line_start = lf + 1;
+                            self.request_line = rl;
+                            self.line = 2;
+                            self.state = HeadState::FieldLine;
+                            continue;
+                        }
+                    }
+                    HeadState::Complete { .. } | HeadState::Failed(_) => unreachable!(),
+                }
             }
             // The empty line ending the head needs no search either.
             let lf = match buf.get(self.scan..) {
@@ -445,6 +486,18 @@ impl HeadParser {
             .with_limit(self.limits.max_header_section as u64)
     }
 
+    /// Whether a request line that the fast path read (from `start`, its LF at `lf`)
+    /// passes the checks [`HeadParser::read_request_line`] makes besides its grammar:
+    /// the two limits and the bare-LF leniency. If not, the general path reads the line
+    /// again and reports the fault as it always did.
+    #[inline]
+    fn request_line_fits(&self, start: usize, lf: usize, bare_lf: bool) -> bool {
+        let end = if bare_lf { lf } else { lf - 1 };
+        end - start <= self.limits.max_request_line
+            && lf + 1 - self.section_start <= self.limits.max_header_section
+            && (!bare_lf || self.allow_bare_lf)
+    }
+
     /// A complete line in state `RequestLine`: an empty line to skip, or the request
     /// line.
     fn read_request_line(
@@ -505,12 +558,13 @@ impl HeadParser {
             return Err(self.section_too_large());
         }
         let field = parse_field_line(buf, start, end, self.line)?;
-        self.accept_field(field, start, lf, bare_lf)?;
+        self.accept_field(field, start, lf, bare_lf, false)?;
         Ok(None)
     }
 
     /// The checks after a field line parsed well (by either path), in the order
-    /// [`HeadParser::read_field_line`] makes them, then the field is kept.
+    /// [`HeadParser::read_field_line`] makes them, then the field is kept. `fits`:
+    /// the whole buffer is within the header section limit, so this line is too.
     #[inline]
     fn accept_field(
         &mut self,
@@ -518,8 +572,9 @@ impl HeadParser {
         start: usize,
         lf: usize,
         bare_lf: bool,
+        fits: bool,
     ) -> Result<(), ParseError> {
-        if lf + 1 - self.section_start > self.limits.max_header_section {
+        if !fits && lf + 1 - self.section_start > self.limits.max_header_section {
             return Err(self.section_too_large());
         }
         if bare_lf && !self.allow_bare_lf {
@@ -545,6 +600,7 @@ impl HeadParser {
             method_span: rl.method_span,
             target_span: rl.target_span,
             target_form: rl.target_form,
+            path_end: rl.path_end,
             version: rl.version,
             headers: &self.headers,
         }
@@ -589,6 +645,102 @@ impl HeadParser {
         self.section_start = 0;
         self.request_line = RequestLine::default();
     }
+}
+
+/// The fast path for a request line starting at `buf[start]`, the common shape only:
+/// a method token, SP, an origin-form target (`/`, then visible ASCII but `#`; its
+/// first `?` noted on the way: [`RequestHead::path_end`]), SP, `HTTP/1.1` or
+/// `HTTP/1.0`, then CR LF or a bare LF, all found in one pass straight out of the
+/// buffer (no memchr for the LF first). Returns the request line, the LF's offset and
+/// whether it was bare; `None` for anything else (the line not whole yet, another
+/// target form, CONNECT, a fault): then the general path reads the same line from the
+/// same place, so the errors and their bytes are its own. The caller checks the limits
+/// and the bare-LF leniency ([`HeadParser::request_line_fits`]).
+#[inline]
+fn fast_request_line(buf: &[u8], start: usize) -> Option<(RequestLine, usize, bool)> {
+    let rest = buf.get(start..)?;
+    // method = token; the usual one compared at once.
+    let (method, m) = if rest.starts_with(b"GET ") {
+        (Method::Get, 3)
+    } else {
+        let m = span_of(&TCHAR, rest);
+        if m == 0 || rest.get(m) != Some(&SP) {
+            return None;
+        }
+        (method_of(&rest[..m]), m)
+    };
+    let t0 = m + 1;
+    if rest.get(t0) != Some(&b'/') || method == Method::Connect {
+        return None;
+    }
+    let (n, query) = origin_target_span(&rest[t0..]);
+    let j = t0 + n;
+    if rest.get(j) != Some(&SP) {
+        return None;
+    }
+    // The eight bytes of the version as one word.
+    let version = match u64::from_le_bytes(rest.get(j + 1..j + 9)?.try_into().ok()?) {
+        HTTP_11 => Version::Http11,
+        HTTP_10 => Version::Http10,
+        _ => return None,
+    };
+    let (lf, bare_lf) = match rest.get(j + 9..j + 11) {
+        Some([CR, b'\n']) => (j + 10, false),
+        _ if rest.get(j + 9) == Some(&b'\n') => (j + 9, true),
+        _ => return None,
+    };
+    let rl = RequestLine {
+        method,
+        method_span: span(start, start + m),
+        target_span: span(start + t0, start + j),
+        target_form: TargetForm::Origin,
+        path_end: (start + query.map_or(j, |q| t0 + q)) as u32,
+        version,
+    };
+    Some((rl, start + lf, bare_lf))
+}
+
+/// `HTTP/1.1` and `HTTP/1.0` as little-endian words, for [`fast_request_line`].
+const HTTP_11: u64 = u64::from_le_bytes(*b"HTTP/1.1");
+const HTTP_10: u64 = u64::from_le_bytes(*b"HTTP/1.0");
+
+/// The length of the longest prefix of `bytes` that is visible ASCII (0x21-0x7E)
+/// without `#`, and where its first `?` is, eight bytes at a time: the target of the
+/// fast path, which may stop only at its SP (a `#` is a fault the general path
+/// reports). With t the low seven bits of a byte, the flags of [`target_span`] (exact:
+/// no sum carries into the next byte) and, for `#` and `?`, the zero-byte test on
+/// `x ^ b` (exact for the lowest flagged byte, the only one used).
+#[inline]
+fn origin_target_span(bytes: &[u8]) -> (usize, Option<usize>) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
+    let mut query = None;
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let t = x & !HIGHS;
+        let stop = ((!(t + ONES * 0x5F) | (t + ONES) | x) & HIGHS) | zero(x ^ (ONES * b'#' as u64));
+        if query.is_none() {
+            let q = zero(x ^ (ONES * b'?' as u64));
+            if q != 0 && (stop == 0 || q.trailing_zeros() < stop.trailing_zeros()) {
+                query = Some(i + q.trailing_zeros() as usize / 8);
+            }
+        }
+        if stop != 0 {
+            return (i + stop.trailing_zeros() as usize / 8, query);
+        }
+        i += 8;
+    }
+    for (k, &b) in bytes[i..].iter().enumerate() {
+        if !TARGET[b as usize] || b == b'#' {
+            return (i + k, query);
+        }
+        if b == b'?' && query.is_none() {
+            query = Some(i + k);
+        }
+    }
+    (bytes.len(), query)
 }
 
 /// `request-line = method SP request-target SP HTTP-version` in `buf[start..end]`
@@ -655,11 +807,18 @@ fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLin
         Err(TargetError::Userinfo) => return fail(ErrorKind::UserinfoInTarget, t0),
         Err(TargetError::NoForm) => return fail(ErrorKind::InvalidTarget, t0),
     };
+    // The path ends at the first `?` (no form has one before its query).
+    let path_end = target_span
+        .of(buf)
+        .iter()
+        .position(|&b| b == b'?')
+        .map_or(j, |q| t0 + q);
     Ok(RequestLine {
         method,
         method_span,
         target_span,
         target_form,
+        path_end: path_end as u32,
         version,
     })
 }
@@ -779,6 +938,25 @@ pub fn target_authority(t: &[u8]) -> Option<&[u8]> {
 /// says) but has at most 5 digits. The host may be empty (`""` and `":80"` split);
 /// callers that need one check it.
 pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    // The common host (a name or an IPv4 address, no `%`): one table load a byte up to
+    // the `:` or the end. Anything else (`[`, `%`, a bad byte) takes the general path.
+    let i = span_of_chunked(&REG_NAME_PLAIN, a);
+    match a.get(i) {
+        None => Some((a, None)),
+        Some(b':') => {
+            let port = &a[i + 1..];
+            if port.len() <= 5 && port.iter().all(|&d| DIGIT[d as usize]) {
+                Some((&a[..i], Some(port)))
+            } else {
+                None
+            }
+        }
+        Some(_) => split_authority_general(a),
+    }
+}
+
+/// [`split_authority`] for every input: IP-literals, pct-encoded bytes, faults.
+fn split_authority_general(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     let (host, rest) = if a.first() == Some(&b'[') {
         let close = a.iter().position(|&b| b == b']')?;
         let inside = &a[1..close];
@@ -832,30 +1010,90 @@ pub fn split_authority(a: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 #[inline]
 fn fast_field_line(buf: &[u8], start: usize, line: u32) -> Option<(HeaderSpan, usize, bool)> {
     let rest = buf.get(start..)?;
-    let n = span_of_chunked(&TCHAR, rest);
-    if n == 0 || rest.get(n) != Some(&b':') {
-        return None;
-    }
+    let n = name_before_colon(rest)?;
     let mut v = n + 1;
-    while v < rest.len() && is_ows(rest[v]) {
+    while let Some(&(SP | b'\t')) = rest.get(v) {
         v += 1;
     }
-    let k = v + field_content_span(rest.get(v..)?);
-    let (end, lf, bare_lf) = match rest.get(k..k + 2) {
-        Some([CR, b'\n']) => (k, k + 1, false),
-        _ if rest.get(k) == Some(&b'\n') => (k, k, true),
+    // The value and everything after it; the value's end is its first byte that is
+    // not field-content, which must be the line end.
+    let after = rest.get(v..)?;
+    let k = field_content_span(after);
+    let (value, lf, bare_lf) = match after.split_at_checked(k)? {
+        (value, [CR, b'\n', ..]) => (value, k + 1, false),
+        (value, [b'\n', ..]) => (value, k, true),
         _ => return None,
     };
-    let mut e = end;
-    while e > v && is_ows(rest[e - 1]) {
+    // Trailing OWS: every byte of the value is field-content, so the only ones at or
+    // below SP are SP and HTAB.
+    let mut e = value.len();
+    while e > 0 && value[e - 1] <= SP {
         e -= 1;
     }
+    let v = start + v;
     let field = HeaderSpan {
         name: span(start, start + n),
-        value: span(start + v, start + e),
+        value: span(v, v + e),
         line,
     };
-    Some((field, start + lf, bare_lf))
+    Some((field, v + lf, bare_lf))
+}
+
+/// The length of the field name at the start of `bytes` if it is not empty and a colon
+/// follows it, else `None`; quick on the usual name: eight bytes at a time while they
+/// are all ASCII letters or `-` (a few word operations instead of eight table loads).
+/// At the first other byte: if it is the colon, the name ends there; else the table
+/// goes on from it (digits, `_` and the rest of tchar are rare in names), so the table
+/// stays the definition.
+#[inline]
+fn name_before_colon(bytes: &[u8]) -> Option<usize> {
+    let word = |w: &[u8]| not_letter_or_hyphen(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    // Two words a step (most names end in the first 16 bytes), then one.
+    let mut i = 0;
+    let mut other = 0;
+    while let Some(block) = bytes.get(i..i + 16) {
+        let (a, b) = block.split_at(8);
+        let (oa, ob) = (word(a), word(b));
+        if oa | ob != 0 {
+            (i, other) = if oa != 0 { (i, oa) } else { (i + 8, ob) };
+            break;
+        }
+        i += 16;
+    }
+    if other == 0
+        && let Some(w) = bytes.get(i..i + 8)
+    {
+        other = word(w);
+        if other == 0 {
+            i += 8;
+        }
+    }
+    if other != 0 {
+        let j = i + other.trailing_zeros() as usize / 8;
+        if bytes[j] == b':' {
+            return (j > 0).then_some(j);
+        }
+        i = j;
+    }
+    let n = i + span_of_chunked(&TCHAR, &bytes[i..]);
+    (n > 0 && bytes.get(n) == Some(&b':')).then_some(n)
+}
+
+/// The high bit of each byte of `x` that is not an ASCII letter or `-`, exactly (no
+/// sum carries into the next byte): with t the low seven bits of `x | 0x20` (letters
+/// in lower case), `t + 0x1F` has its high bit set iff t >= 0x61 and `t + 0x05` iff
+/// t >= 0x7B; with y = `x ^ 0x2D`, `(y & 0x7F) + 0x7F | y` has it clear iff y == 0 (a
+/// `-`); a byte of 0x80 or more is flagged by its own high bit.
+#[inline]
+fn not_letter_or_hyphen(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LOWS: u64 = !HIGHS;
+    let t = (x | (ONES * 0x20)) & LOWS;
+    let letter = (t + ONES * 0x1F) & !(t + ONES * 0x05);
+    let y = x ^ (ONES * b'-' as u64);
+    let hyphen = !(((y & LOWS) + LOWS) | y);
+    (!(letter | hyphen) | x) & HIGHS
 }
 
 /// `field-line = field-name ":" OWS field-value OWS` in `buf[start..end]` (line end
@@ -1645,6 +1883,220 @@ mod tests {
         let mut p = HeadParser::new(HeadLimits::default());
         assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r"), Ok(None));
         assert_eq!(p.parse(b"GET / HTTP/1.1\r\nX: a\r\n\r\n"), Ok(Some(24)));
+    }
+
+    /// The path and query as `path()` and `query()` read them before `path_end`: by
+    /// scanning the target (the reference for the tests below).
+    fn path_and_query_by_scanning(h: &RequestHead) -> (String, Option<String>) {
+        let t = h.target();
+        let q = t.find('?');
+        let query = q.map(|i| t[i + 1..].to_string());
+        let t = &t[..q.unwrap_or(t.len())];
+        let path = match h.target_form {
+            TargetForm::Absolute => {
+                let after = &t[t.find("://").map_or(0, |i| i + 3)..];
+                match after.find('/') {
+                    Some(i) => after[i..].to_string(),
+                    None => "/".to_string(),
+                }
+            }
+            _ => t.to_string(),
+        };
+        (path, query)
+    }
+
+    /// The request-line fast path against the general path: every byte value at every
+    /// position of request lines whose targets end before, at and after the 8-byte
+    /// words of the scan (with and without `?`, one `?` or two), CR LF and bare LF,
+    /// both bare-LF settings, and limits that the line just fits or just exceeds.
+    /// `parse_with` parses whole (the fast path takes a whole line) and byte by byte
+    /// (the line arrives in pieces, so the general path reads it) and asserts the same
+    /// result, error, line and byte; for a head that parses, the request line's parts
+    /// and `path_end` must be the same too, and `path()`/`query()` those of a scan.
+    /// The unmutated lines, and a set of telling bytes, also at every split point.
+    #[test]
+    fn fast_request_lines_agree_with_the_general_path() {
+        let lines: &[&[u8]] = &[
+            b"GET / HTTP/1.1",
+            b"GET /plaintext HTTP/1.1",
+            b"GET /session?tab=overview HTTP/1.1",
+            b"POST /a?b HTTP/1.0",
+            b"HEAD /abcdef? HTTP/1.1",
+            b"PUT /abcdefg?x?y HTTP/1.1",
+            b"DELETE /abcdefghijklmno HTTP/1.1",
+            b"X /abcdefghijklmnop?q HTTP/1.1",
+            b"OPTIONS * HTTP/1.1",
+            b"GET http://a:8/b?c HTTP/1.1",
+            b"CONNECT a:443 HTTP/1.1",
+        ];
+        let tight = |line: &[u8]| HeadLimits {
+            max_request_line: line.len(),
+            max_header_section: line.len() + 2,
+            ..HeadLimits::default()
+        };
+        let mut text = Vec::new();
+        let mut oks = 0;
+        let check = |text: &[u8], limits: HeadLimits, bare_lf: bool, oks: &mut usize| {
+            let (r, fast) = parse_with(text, limits, bare_lf);
+            if r == Ok(Some(text.len())) {
+                *oks += 1;
+                let mut slow = HeadParser::new(limits);
+                slow.set_allow_bare_lf(bare_lf);
+                for end in 0..=text.len() {
+                    let _ = slow.parse(&text[..end]);
+                }
+                let (f, s) = (fast.head(text), slow.head(text));
+                assert_eq!(
+                    (f.method, f.method_span, f.target_span, f.target_form),
+                    (s.method, s.method_span, s.target_span, s.target_form),
+                    "{text:?}"
+                );
+                assert_eq!((f.path_end, f.version), (s.path_end, s.version));
+                assert_eq!(f.headers, s.headers, "{text:?}");
+                let (path, query) = path_and_query_by_scanning(&f);
+                assert_eq!((f.path(), f.query()), (&path[..], query.as_deref()));
+            }
+        };
+        for &line in lines {
+            for lf in [&b"\r\n"[..], b"\n"] {
+                for at in 0..line.len() + lf.len() {
+                    for b in 0..=255u8 {
+                        text.clear();
+                        text.extend_from_slice(line);
+                        text.extend_from_slice(lf);
+                        text[at] = b;
+                        text.extend_from_slice(b"Host: a\r\n\r\n");
+                        for bare_lf in [true, false] {
+                            check(&text, HeadLimits::default(), bare_lf, &mut oks);
+                        }
+                    }
+                }
+                // The limits: just fitting, one byte short of each.
+                text.clear();
+                text.extend_from_slice(line);
+                text.extend_from_slice(lf);
+                text.extend_from_slice(b"\r\n");
+                let fits = tight(line);
+                let fits = HeadLimits {
+                    max_header_section: line.len() + lf.len(),
+                    ..fits
+                };
+                check(&text, fits, true, &mut oks);
+                let short_line = HeadLimits {
+                    max_request_line: line.len() - 1,
+                    ..fits
+                };
+                let short_section = HeadLimits {
+                    max_header_section: line.len() + lf.len() - 1,
+                    ..fits
+                };
+                for limits in [short_line, short_section] {
+                    assert!(parse_with(&text, limits, true).0.is_err(), "{text:?}");
+                }
+            }
+        }
+        assert!(oks > 0);
+        // Every split point: the first part, then the whole.
+        for &line in lines {
+            for at in 0..line.len() {
+                for b in [
+                    b'a', b' ', b'\t', b'\r', b'\n', 0, b'#', b'?', b'/', b'*', 0x7f, 0x80,
+                ] {
+                    text.clear();
+                    text.extend_from_slice(line);
+                    text[at] = b;
+                    text.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+                    let whole = HeadParser::new(HeadLimits::default()).parse(&text);
+                    for split in 0..=text.len() {
+                        let mut p = HeadParser::new(HeadLimits::default());
+                        let first = p.parse(&text[..split]);
+                        let r = if first.is_err() {
+                            first
+                        } else {
+                            p.parse(&text)
+                        };
+                        assert_eq!(r, whole, "{text:?} split at {split}");
+                        if let Ok(Some(_)) = r {
+                            let mut q = HeadParser::new(HeadLimits::default());
+                            assert_eq!(q.parse(&text), whole);
+                            let (h, w) = (p.head(&text), q.head(&text));
+                            assert_eq!(
+                                (h.method_span, h.target_span, h.path_end, h.version),
+                                (w.method_span, w.target_span, w.path_end, w.version)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `name_before_colon` (words of letters and `-`, then the table) against the
+    /// table: every
+    /// byte at every position of runs of letters, of `-` and of both mixed, around the
+    /// word boundaries; and every pair of bytes from a telling set side by side (a
+    /// word test that flagged a byte next to a `-` or a letter wrongly would differ).
+    #[test]
+    fn name_before_colon_matches_the_table() {
+        let by_table = |text: &[u8]| {
+            let n = span_of(&TCHAR, text);
+            (n > 0 && text.get(n) == Some(&b':')).then_some(n)
+        };
+        let mut text = Vec::new();
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 25] {
+            for fill in [&b"a"[..], b"-", b"Ab-", b"Z"] {
+                for at in 0..len {
+                    for b in 0..=255u8 {
+                        text.clear();
+                        text.extend((0..len).map(|k| fill[k % fill.len()]));
+                        text[at] = b;
+                        assert_eq!(name_before_colon(&text), by_table(&text), "{text:?}");
+                        text.push(b':');
+                        assert_eq!(name_before_colon(&text), by_table(&text), "{text:?}");
+                    }
+                }
+            }
+        }
+        let telling = b"-,.+@[`{AZaz09:\x00\x80\xad\xc1\xe1\xff \t\r\n";
+        for at in 0..15 {
+            for &x in telling {
+                for &y in telling {
+                    text.clear();
+                    text.resize(17, b'k');
+                    text[at] = x;
+                    text[at + 1] = y;
+                    assert_eq!(name_before_colon(&text), by_table(&text), "{text:?}");
+                    text[16] = b':';
+                    assert_eq!(name_before_colon(&text), by_table(&text), "{text:?}");
+                }
+            }
+        }
+    }
+
+    /// The fast path of `split_authority` against its general path, every byte value
+    /// at every position of a few hosts (names, IPv4, ports of 0-6 digits).
+    #[test]
+    fn split_authority_fast_path_agrees_with_the_general_path() {
+        let mut a = Vec::new();
+        for base in [
+            &b"127.0.0.1:8080"[..],
+            b"a",
+            b"example.com",
+            b"localhost:",
+            b"h:123456",
+            b"abcdefgh:1",
+            b"abcdefghijklmnopq",
+        ] {
+            assert_eq!(split_authority(base), split_authority_general(base));
+            for at in 0..base.len() {
+                for b in 0..=255u8 {
+                    a.clear();
+                    a.extend_from_slice(base);
+                    a[at] = b;
+                    assert_eq!(split_authority(&a), split_authority_general(&a), "{a:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -269,6 +269,7 @@ pub(crate) mod tests {
                     method_span: Span { start: 0, end: 3 },
                     target_span: Span { start: 4, end: 13 },
                     target_form: TargetForm::Origin,
+                    path_end: 13,
                     version: Version::Http11,
                     headers: &self.spans,
                 },
