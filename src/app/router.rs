@@ -380,7 +380,7 @@ pub(crate) fn body_policy<'h>(
     if let Some(r) = rebinding_refusal(app, head) {
         return BodyPolicy::Reject(Box::new(r));
     }
-    let path = match pct::decode_path_bytes(head.path().as_bytes()) {
+    let path = match pct::decode_path_bytes(head.path_bytes()) {
         Ok(p) => p,
         Err(e) => {
             let mut r = app.problem(&bad_path(&e), head.header("accept"));
@@ -430,7 +430,7 @@ pub(crate) fn body_policy<'h>(
 pub(crate) fn route(app: &App, req: &Request<'_>) -> Reply {
     let decoded = match req.decoded {
         Some(p) => Ok(std::borrow::Cow::Borrowed(p)),
-        None => pct::decode_path_bytes(req.path().as_bytes()),
+        None => pct::decode_path_bytes(req.head.path_bytes()),
     };
     let path = match decoded {
         Ok(p) => p,

@@ -216,11 +216,17 @@ impl<'b> RequestHead<'b> {
     /// asterisk-form). The target up to [`RequestHead::path_end`]: no scan, and the
     /// UTF-8 check (the price of a `&str` without `unsafe`) covers the path alone.
     pub fn path(&self) -> &'b str {
+        // Visible ASCII (the parser checked): this cannot fail.
+        std::str::from_utf8(self.path_bytes()).unwrap_or("")
+    }
+    /// [`RequestHead::path`] as bytes, without its UTF-8 check: the router looks a
+    /// path up in bytes, and a route's part of it is made text only when not empty.
+    pub fn path_bytes(&self) -> &'b [u8] {
         let t = self
             .buf
             .get(self.target_span.start as usize..self.path_end as usize)
             .unwrap_or(&[]);
-        let p = match self.target_form {
+        match self.target_form {
             TargetForm::Absolute => {
                 // scheme "://" authority path-abempty (the query is already cut off)
                 let after = t
@@ -229,13 +235,11 @@ impl<'b> RequestHead<'b> {
                     .map_or(t, |i| &t[i + 3..]);
                 match after.iter().position(|&b| b == b'/') {
                     Some(i) => &after[i..],
-                    None => return "/",
+                    None => b"/",
                 }
             }
             _ => t,
-        };
-        // Visible ASCII (the parser checked): this cannot fail.
-        std::str::from_utf8(p).unwrap_or("")
+        }
     }
     /// The query (after `?`, without it), if any.
     pub fn query(&self) -> Option<&'b str> {
