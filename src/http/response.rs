@@ -16,6 +16,7 @@
 //! `/plaintext` and `/json`), and for `text/html` also [`HTML_SECURITY`]. They are
 //! static bytes: a response pays a copy, no allocation.
 
+use crate::http::date::IMF_FIXDATE_LEN;
 use crate::http::head::Version;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -65,10 +66,10 @@ pub struct ResponseHead {
 /// head must say the same things field by field; a test checks both ways agree.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Prebuilt {
-    /// The status line and `Date: `.
-    pub before_date: &'static [u8],
-    /// From the line end after the date to the empty line that ends the head.
-    pub after_date: &'static [u8],
+    /// The whole head, with any 29 bytes where the `Date` value goes.
+    pub head: &'static [u8],
+    /// Where the `Date` value starts in `head`.
+    pub date_at: usize,
     /// The body length its `Content-Length` says.
     pub body_len: u64,
 }
@@ -234,6 +235,7 @@ fn common_status_line(status: u16) -> Option<&'static [u8]> {
 /// Content-Length: 13\r\n
 /// \r\n
 /// ```
+#[inline]
 pub fn encode_head(head: &ResponseHead, framing: Framing, ctx: &EncodeCtx<'_>, out: &mut Vec<u8>) {
     if let Some(p) = head.prebuilt
         && ctx.keep_alive
@@ -241,12 +243,25 @@ pub fn encode_head(head: &ResponseHead, framing: Framing, ctx: &EncodeCtx<'_>, o
         && framing == Framing::Length(p.body_len)
         && head.headers.is_empty()
         && head.encoded.is_none()
+        && let Ok(date) = <&[u8; IMF_FIXDATE_LEN]>::try_from(ctx.date)
     {
-        out.extend_from_slice(p.before_date);
-        out.extend_from_slice(ctx.date);
-        out.extend_from_slice(p.after_date);
-        return;
+        // One copy of the head, then the date over its place (a fixed-size copy).
+        let start = out.len();
+        out.extend_from_slice(p.head);
+        let at = start + p.date_at;
+        if let Some(slot) = out.get_mut(at..at + IMF_FIXDATE_LEN) {
+            slot.copy_from_slice(date);
+            return;
+        }
+        out.truncate(start); // a head too short for its date: written field by field
     }
+    encode_fields(head, framing, ctx, out);
+}
+
+/// [`encode_head`] field by field. Kept out of line, so that a prebuilt head does not
+/// pay for the registers this one needs.
+#[inline(never)]
+fn encode_fields(head: &ResponseHead, framing: Framing, ctx: &EncodeCtx<'_>, out: &mut Vec<u8>) {
     // We answer as HTTP/1.1 to every peer (RFC 9110 §6.2: a server sends its own
     // highest conformant version whose major matches the request's).
     match common_status_line(head.status) {

@@ -6,16 +6,19 @@ use crate::http::response::Prebuilt;
 /// The heads of the two endpoints, written out but for the date (what the encoder
 /// writes field by field from the same [`Response`]: the tests below compare).
 static PLAINTEXT_HEAD: Prebuilt = Prebuilt {
-    before_date: b"HTTP/1.1 200 OK\r\nDate: ",
-    after_date: b"\r\nServer: wirepost\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n",
+    head: b"HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: wirepost\r\n\
+            Content-Type: text/plain\r\nContent-Length: 13\r\n\r\n",
+    date_at: DATE_AT,
     body_len: 13,
 };
 static JSON_HEAD: Prebuilt = Prebuilt {
-    before_date: b"HTTP/1.1 200 OK\r\nDate: ",
-    after_date:
-        b"\r\nServer: wirepost\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n",
+    head: b"HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: wirepost\r\n\
+            Content-Type: application/json\r\nContent-Length: 27\r\n\r\n",
+    date_at: DATE_AT,
     body_len: 27,
 };
+/// Where the date goes: after `HTTP/1.1 200 OK\r\nDate: `.
+const DATE_AT: usize = 23;
 
 /// `Hello, World!` as text/plain, with no allocation at all: the head's extra-field
 /// list stays empty and the body is a static slice.
@@ -81,8 +84,8 @@ mod tests {
     fn a_prebuilt_head_is_used_where_it_holds() {
         // A wrong prebuilt head shows where it is used, and only there.
         static BENT: Prebuilt = Prebuilt {
-            before_date: b"HTTP/1.1 200 OK\r\nDate: ",
-            after_date: b"\r\n\r\n",
+            head: b"HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
+            date_at: DATE_AT,
             body_len: 13,
         };
         let mut r = plaintext();
@@ -94,6 +97,15 @@ mod tests {
         assert!(!used(&r, Version::Http11, false));
         assert!(!used(&r, Version::Http10, true));
         r.head.header("Vary", "Cookie");
+        assert!(!used(&r, Version::Http11, true));
+        // A head with no room for its date is not used (and leaves nothing behind).
+        static SHORT: Prebuilt = Prebuilt {
+            head: b"HTTP/1.1 200 OK\r\n",
+            date_at: DATE_AT,
+            body_len: 13,
+        };
+        let mut r = plaintext();
+        r.head.prebuilt = Some(&SHORT);
         assert!(!used(&r, Version::Http11, true));
     }
 
