@@ -932,6 +932,7 @@ impl Connection {
     }
 
     /// Log and queue the response to the head at `input[head_start..+head_len]`.
+    #[inline(always)]
     fn queue_for(&mut self, cx: &Cx<'_>, head_start: usize, head_len: usize, resp: Response) {
         if log::log_enabled!(target: "access", log::Level::Info) {
             let head = self
