@@ -112,13 +112,21 @@ pub fn decode_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
 /// is, with no UTF-8 check (`str::from_utf8` costs about as much as the route lookup
 /// on a short path, and a request target is visible ASCII, which the head parser
 /// checked); a decoded one is UTF-8, checked segment by segment as in [`decode_path`].
+#[inline]
 pub fn decode_path_bytes(raw: &[u8]) -> Result<Cow<'_, [u8]>, PathError> {
     if !has_percent(raw) {
         return Ok(Cow::Borrowed(raw));
     }
+    decode_escaped_bytes(raw).map(Cow::Owned)
+}
+
+/// The decoding of [`decode_path_bytes`] for a path that has a `%` (out of line: the
+/// common path has none).
+#[inline(never)]
+fn decode_escaped_bytes(raw: &[u8]) -> Result<Vec<u8>, PathError> {
     // A `%` is ASCII: the bytes around it are what they were.
     let raw = String::from_utf8_lossy(raw);
-    decode_escaped(&raw).map(|s| Cow::Owned(s.into_bytes()))
+    decode_escaped(&raw).map(String::into_bytes)
 }
 
 /// The decoding of [`decode_path`] for a path that has a `%`.
@@ -159,6 +167,7 @@ fn decode_escaped(raw: &str) -> Result<String, PathError> {
 /// memchr's set-up and a byte loop alike). A byte of `x ^ 0x25…25` is zero exactly
 /// where `x` has a `%`; `(v - 0x01…01) & !v & 0x80…80` is non-zero exactly when `v`
 /// has a zero byte.
+#[inline]
 fn has_percent(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
