@@ -68,6 +68,41 @@ fn err_at(kind: ErrorKind, h: &HeaderSpan, byte: u32) -> ParseError {
     ParseError::new(kind, h.line, u64::from(byte))
 }
 
+/// Whether `name` is `lower` (lowercase letters, digits and `-`) in any case, a word at
+/// a time: a byte folds to lowercase with `| 0x20` where `lower` has a letter, and must
+/// be equal elsewhere (so `{` is not `[`, nor CR `-`). Words overlap for lengths that
+/// are not a multiple of their size; `lower` is a constant, so its words and masks are
+/// worked out at compile time once this is inlined.
+#[inline(always)]
+fn is_named(name: &[u8], lower: &[u8]) -> bool {
+    let n = lower.len();
+    if name.len() != n {
+        return false;
+    }
+    // The bytes that fold: 0x20 where `lower` has a letter.
+    let fold = |at: usize, len: usize| {
+        lower[at..at + len].iter().rev().fold(0u64, |m, &b| {
+            (m << 8) | (u64::from(b.is_ascii_lowercase()) * 0x20)
+        })
+    };
+    let w8 = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let w4 = |s: &[u8], at: usize| {
+        u64::from(u32::from_le_bytes(
+            s[at..at + 4].try_into().expect("4 bytes"),
+        ))
+    };
+    let same8 = |at: usize| w8(name, at) | fold(at, 8) == w8(lower, at);
+    let same4 = |at: usize| w4(name, at) | fold(at, 4) == w4(lower, at);
+    match n {
+        0..=3 => name
+            .iter()
+            .zip(lower)
+            .all(|(&x, &l)| if l.is_ascii_lowercase() { x | 0x20 } else { x } == l),
+        4..=7 => same4(0) && same4(n - 4),
+        _ => (0..n / 8).all(|k| same8(8 * k)) && same8(n - 8),
+    }
+}
+
 /// Check the head's framing rules and decide the body kind. Errors point at the
 /// offending header line.
 pub fn framing(head: &RequestHead<'_>) -> Result<Framing, ParseError> {
@@ -83,12 +118,12 @@ pub fn framing(head: &RequestHead<'_>) -> Result<Framing, ParseError> {
     for h in head.headers {
         let name = h.name.of(buf);
         let value = h.value.of(buf);
-        if name.eq_ignore_ascii_case(b"host") {
+        if is_named(name, b"host") {
             if host.is_some() {
                 return Err(err_at(ErrorKind::MultipleHost, h, h.name.start));
             }
             host = Some(h);
-        } else if name.eq_ignore_ascii_case(b"content-length") {
+        } else if is_named(name, b"content-length") {
             let n = parse_content_length(value).map_err(|kind| err_at(kind, h, h.value.start))?;
             match content_length {
                 Some((prev, _)) if prev != n => {
@@ -101,19 +136,19 @@ pub fn framing(head: &RequestHead<'_>) -> Result<Framing, ParseError> {
                 Some(_) => {}
                 None => content_length = Some((n, h)),
             }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+        } else if is_named(name, b"transfer-encoding") {
             let (first, mut count, mut all_chunked) = transfer_encoding.unwrap_or((h, 0, true));
             for coding in list_elements(value) {
                 count += 1;
                 all_chunked &= coding.eq_ignore_ascii_case(b"chunked");
             }
             transfer_encoding = Some((first, count, all_chunked));
-        } else if name.eq_ignore_ascii_case(b"connection") {
+        } else if is_named(name, b"connection") {
             for token in list_elements(value) {
                 close |= token.eq_ignore_ascii_case(b"close");
                 keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
             }
-        } else if name.eq_ignore_ascii_case(b"expect") {
+        } else if is_named(name, b"expect") {
             expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
         }
     }
@@ -223,6 +258,48 @@ fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_named_is_eq_ignore_ascii_case() {
+        let names: [&[u8]; 8] = [
+            b"host",
+            b"expect",
+            b"connection",
+            b"content-length",
+            b"transfer-encoding",
+            b"te",
+            b"x-a1",
+            b"accept-language",
+        ];
+        for lower in names {
+            let upper = lower.to_ascii_uppercase();
+            for cand in [
+                lower.to_vec(),
+                upper.clone(),
+                b"hOsT".to_vec(),
+                b"".to_vec(),
+            ] {
+                assert_eq!(is_named(&cand, lower), cand.eq_ignore_ascii_case(lower));
+            }
+            // Every byte at every position, and every length around it.
+            for at in 0..lower.len() {
+                for b in 0..=255u8 {
+                    let mut cand = upper.clone();
+                    cand[at] = b;
+                    assert_eq!(
+                        is_named(&cand, lower),
+                        cand.eq_ignore_ascii_case(lower),
+                        "{:?} {at} {b:#x}",
+                        String::from_utf8_lossy(lower)
+                    );
+                }
+            }
+            for len in 0..lower.len() + 2 {
+                let cand: Vec<u8> = lower.iter().copied().cycle().take(len).collect();
+                assert_eq!(is_named(&cand, lower), cand.eq_ignore_ascii_case(lower));
+            }
+        }
+    }
     use crate::http::head::{HeadLimits, HeadParser};
 
     /// Parses `head` (without the final empty line) and runs `framing` on it.
