@@ -1,6 +1,6 @@
 //! Routing: from a path and method to a page, by one table, [`ROUTES`].
 //!
-//! The path is percent-decoded once first ([`pct::decode_path`]: `/products/%33/` is
+//! The path is percent-decoded once first ([`pct::decode_path_bytes`]: `/products/%33/` is
 //! `/products/3/`; a segment that decodes to `/`, NUL or non-UTF-8 is a 400). Each
 //! [`Route`] is a [`Pattern`] (an exact path, a prefix, or `/products/<id>/`), the GET
 //! handler, how POST takes its body (buffered up to `--max-body`, streamed to a sink,

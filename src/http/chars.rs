@@ -225,6 +225,16 @@ pub fn span_of_chunked(class: &[bool; 256], bytes: &[u8]) -> usize {
     i + span_of(class, chunks.remainder())
 }
 
+/// The high bit of each byte of `y` that is zero, exactly for the lowest such byte
+/// (a byte above a zero one may be flagged too): `(y - 0x01…01) & !y & 0x80…80`.
+/// With `y = x ^ (0x01…01 * b)`, where the word `x` holds the byte `b`.
+#[inline(always)]
+pub fn zero_bytes(y: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    y.wrapping_sub(ONES) & !y & HIGHS
+}
+
 /// [`span_of`]`(&FIELD_CONTENT, bytes)`, eight bytes at a time while they are all
 /// plain (no byte below 0x20, no DEL). Field values are most of a head's bytes, and
 /// the byte-per-iteration table loop was 60% of the time to parse the 544-byte

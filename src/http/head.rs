@@ -54,7 +54,7 @@
 
 use crate::http::chars::{
     ALPHA, DIGIT, HEXDIG, IP_LITERAL, REG_NAME, REG_NAME_PLAIN, SCHEME, TARGET, TCHAR,
-    field_content_span, is_ows, span_of, span_of_chunked, target_span,
+    field_content_span, is_ows, span_of, span_of_chunked, target_span, zero_bytes,
 };
 use crate::http::error::{ErrorKind, ParseError};
 use memchr::memchr;
@@ -718,7 +718,7 @@ const HTTP_10: u64 = u64::from_le_bytes(*b"HTTP/1.0");
 fn origin_target_span(bytes: &[u8]) -> (usize, Option<usize>) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
+    let zero = zero_bytes;
     let mut query = None;
     let mut i = 0;
     while let Some(word) = bytes.get(i..i + 8) {

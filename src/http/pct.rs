@@ -12,6 +12,7 @@
 //! Both borrow their input when there is nothing to decode, so a plain path like
 //! `/plaintext` costs one scan and no allocation.
 
+use crate::http::chars::zero_bytes;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -164,17 +165,14 @@ fn decode_escaped(raw: &str) -> Result<String, PathError> {
 }
 
 /// Whether `bytes` hold a `%`, eight bytes at a time (a path is short: this beats
-/// memchr's set-up and a byte loop alike). A byte of `x ^ 0x25…25` is zero exactly
-/// where `x` has a `%`; `(v - 0x01…01) & !v & 0x80…80` is non-zero exactly when `v`
-/// has a zero byte.
+/// memchr's set-up and a byte loop alike): a byte of `x ^ 0x25…25` is zero exactly
+/// where `x` has a `%` ([`zero_bytes`]).
 #[inline]
 fn has_percent(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        let v = u64::from_le_bytes(c.try_into().expect("eight bytes")) ^ (ONES * 0x25);
-        if v.wrapping_sub(ONES) & !v & HIGHS != 0 {
+        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        if zero_bytes(x ^ (0x0101_0101_0101_0101 * u64::from(b'%'))) != 0 {
             return true;
         }
     }
