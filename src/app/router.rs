@@ -17,6 +17,7 @@ use crate::app::pages::{
     cart, cookie_lab, docs, echo, history, index, parse, plain, playground, products, session_lab,
     static_files, timed, upload, uploads, user, wire,
 };
+use crate::http::chars::same_bytes;
 use crate::http::head::RequestHead;
 use crate::http::pct::{self, PathError};
 use crate::http::{Method, Problem};
@@ -274,7 +275,7 @@ pub(crate) struct Found<'p> {
 pub(crate) fn find(path: &[u8]) -> Option<Found<'_>> {
     let exact = ROUTES
         .iter()
-        .position(|r| matches!(r.pattern, Exact(p) if same(p.as_bytes(), path)));
+        .position(|r| matches!(r.pattern, Exact(p) if same_bytes(p.as_bytes(), path)));
     match exact {
         Some(index) => Some(Found {
             index,
@@ -283,25 +284,6 @@ pub(crate) fn find(path: &[u8]) -> Option<Found<'_>> {
         }),
         None => find_pattern(path),
     }
-}
-
-/// Whether two short byte strings are equal, eight bytes a step (a route's path is
-/// short: no call to `memcmp`).
-#[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let word = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("eight bytes"));
-    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    a8.by_ref()
-        .zip(b8.by_ref())
-        .all(|(x, y)| word(x) == word(y))
-        && a8
-            .remainder()
-            .iter()
-            .zip(b8.remainder())
-            .all(|(x, y)| x == y)
 }
 
 /// [`find`] past the exact paths: the prefixes and segments, in table order (kept out
@@ -617,25 +599,6 @@ mod tests {
             Some((Prefix("/cookies/"), _, false))
         ));
         assert!(route_of("/nowhere").is_none());
-    }
-
-    #[test]
-    fn same_is_equality() {
-        let words: [&[u8]; 8] = [
-            b"",
-            b"/",
-            b"/plaintext",
-            b"/plaintexT",
-            b"/plaintex",
-            b"/products/",
-            b"/products/3/",
-            b"/Products/3/",
-        ];
-        for a in words {
-            for b in words {
-                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
-            }
-        }
     }
 
     #[test]

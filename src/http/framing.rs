@@ -35,7 +35,7 @@
 //! Every error carries the line of the header field it is about (for a missing Host,
 //! the request line) and the byte where its name or value starts.
 
-use crate::http::chars::trim_ows;
+use crate::http::chars::{same_bytes, trim_ows};
 use crate::http::error::{ErrorKind, ParseError};
 use crate::http::head::{
     HeaderSpan, RequestHead, TargetForm, Version, split_authority, target_authority,
@@ -106,6 +106,51 @@ fn is_named(name: &[u8], lower: &[u8]) -> bool {
 /// Check the head's framing rules and decide the body kind. Errors point at the
 /// offending header line.
 pub fn framing(head: &RequestHead<'_>) -> Result<Framing, ParseError> {
+    framing_with(head, &mut HostMemo::default())
+}
+
+/// The last `Host` value of a connection that [`split_authority`] accepted, so that
+/// the next request naming the same host (a client names the same one every time) is
+/// not checked again: the verdict depends on the bytes alone. A value longer than
+/// [`HostMemo::CAP`] is checked every time; a refused one is never kept.
+#[derive(Debug, Clone)]
+pub struct HostMemo {
+    len: usize,
+    bytes: [u8; HostMemo::CAP],
+}
+
+impl Default for HostMemo {
+    /// Holding the empty value, which [`split_authority`] accepts (an empty Host is
+    /// allowed: see the module docs).
+    fn default() -> Self {
+        HostMemo {
+            len: 0,
+            bytes: [0; HostMemo::CAP],
+        }
+    }
+}
+
+impl HostMemo {
+    /// The longest value kept: `localhost:8080`, `127.0.0.1:65535` and most names fit.
+    pub const CAP: usize = 40;
+
+    /// Whether `value` is `uri-host [ ":" port ]`, as [`split_authority`] says.
+    #[inline]
+    pub fn accepts(&mut self, value: &[u8]) -> bool {
+        if same_bytes(value, &self.bytes[..self.len]) {
+            return true;
+        }
+        let ok = split_authority(value).is_some();
+        if ok && value.len() <= Self::CAP {
+            self.bytes[..value.len()].copy_from_slice(value);
+            self.len = value.len();
+        }
+        ok
+    }
+}
+
+/// [`framing`], with the connection's [`HostMemo`].
+pub fn framing_with(head: &RequestHead<'_>, hosts: &mut HostMemo) -> Result<Framing, ParseError> {
     let buf = head.buf;
     let mut host: Option<&HeaderSpan> = None;
     let mut content_length: Option<(u64, &HeaderSpan)> = None;
@@ -158,7 +203,7 @@ pub fn framing(head: &RequestHead<'_>) -> Result<Framing, ParseError> {
             let at = head.method_span.start;
             return Err(ParseError::new(ErrorKind::MissingHost, 1, u64::from(at)));
         }
-        Some(h) if split_authority(h.value.of(buf)).is_none() => {
+        Some(h) if !hosts.accepts(h.value.of(buf)) => {
             return Err(err_at(ErrorKind::InvalidHost, h, h.value.start));
         }
         _ => {}
@@ -258,6 +303,40 @@ fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The memo's verdict is `split_authority`'s for every value, whatever came
+    /// before on the connection: the same value, one that only starts like it, one
+    /// too long to keep, a refused one asked twice.
+    #[test]
+    fn host_memo_gives_split_authoritys_verdict() {
+        let long = "a".repeat(HostMemo::CAP + 10);
+        let long_bad = format!("{}:x", &long[..HostMemo::CAP]);
+        let values: [&[u8]; 16] = [
+            b"127.0.0.1:8080",
+            b"127.0.0.1:8080",
+            b"127.0.0.1:8080x",
+            b"127.0.0.1:80800",
+            b"127.0.0.1:808",
+            b"",
+            b"a b",
+            b"a b",
+            b"[::1]:80",
+            b"[::1]:80",
+            b"[::1",
+            b"localhost",
+            long.as_bytes(),
+            long.as_bytes(),
+            long_bad.as_bytes(),
+            b"a%4",
+        ];
+        for order in [values.to_vec(), values.iter().rev().copied().collect()] {
+            let mut memo = HostMemo::default();
+            for v in order {
+                let want = split_authority(v).is_some();
+                assert_eq!(memo.accepts(v), want, "{:?}", String::from_utf8_lossy(v));
+            }
+        }
+    }
 
     #[test]
     fn is_named_is_eq_ignore_ascii_case() {

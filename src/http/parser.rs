@@ -27,7 +27,7 @@
 
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::error::{ErrorKind, ParseError};
-use crate::http::framing::{BodyKind, Framing, framing};
+use crate::http::framing::{BodyKind, Framing, HostMemo, framing_with};
 use crate::http::head::{HeadLimits, HeadParser, RequestHead};
 use std::ops::Range;
 
@@ -85,6 +85,8 @@ pub struct RequestParser {
     head: HeadParser,
     state: ParserState,
     framing: Option<Framing>,
+    /// The connection's last valid `Host`, kept across messages.
+    hosts: HostMemo,
 }
 
 impl RequestParser {
@@ -94,6 +96,7 @@ impl RequestParser {
             head: HeadParser::new(limits),
             state: ParserState::Head,
             framing: None,
+            hosts: HostMemo::default(),
         }
     }
 
@@ -128,7 +131,7 @@ impl RequestParser {
                 let Some(len) = self.head.parse(input)? else {
                     return Ok(need(0));
                 };
-                let f = framing(&self.head.head(&input[..len]))?;
+                let f = framing_with(&self.head.head(&input[..len]), &mut self.hosts)?;
                 self.framing = Some(f);
                 let offset = len as u64;
                 self.state = match f.body {
@@ -521,6 +524,22 @@ mod tests {
                 event: Event::End
             }
         );
+    }
+
+    /// A parser keeps its last valid Host across messages; a later message's bad
+    /// Host is refused all the same.
+    #[test]
+    fn a_bad_host_after_a_good_one_is_refused() {
+        let mut p = RequestParser::new(HeadLimits::default());
+        for _ in 0..2 {
+            let msg = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+            assert!(matches!(p.advance(msg).unwrap().event, Event::Head { .. }));
+            p.reset();
+        }
+        let e = p
+            .advance(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080x\r\n\r\n")
+            .unwrap_err();
+        assert_eq!((e.kind, e.line), (ErrorKind::InvalidHost, 2));
     }
 
     #[test]
