@@ -24,6 +24,14 @@ fn a_panicking_handler_gets_500_and_the_worker_carries_on() {
     );
     c.assert_closed();
 
+    // The same once a body was read: the handler runs after the head's turn.
+    let mut c = server.connect();
+    let post = b"POST /__debug/panic HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    let resp = c.request(post);
+    resp.assert_status(500);
+    assert!(resp.says_close(), "{resp:?}");
+    c.assert_closed();
+
     // The one worker is alive: a connection opened before the panic, and a new one.
     before.request(&get("/plaintext")).assert_status(200);
     server.request(&get("/plaintext")).assert_status(200);

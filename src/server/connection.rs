@@ -24,7 +24,8 @@
 //!
 //! What stays here is what touches the socket: buffers and the worker's buffer pool,
 //! per-turn budgets, file bodies sent in pieces, lingering close, `--trace`, the
-//! handler call under `catch_unwind`, and the access log.
+//! guard that turns a handler's panic into a 500 for its request alone
+//! ([`Connection::after_panic`]), and the access log.
 //!
 //! A response that ends the connection (an error, `Connection: close`, HTTP/1.0) stops
 //! the parsing of further input; once it is written the connection shuts down its
@@ -43,13 +44,14 @@ use crate::server::buffer::{BufPool, InBuf};
 use crate::server::timer::Deadline;
 use crate::server::trace::{Closed, Tracer};
 use mio::net::TcpStream;
+use std::any::Any;
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -770,6 +772,19 @@ impl Connection {
         self.input.consume(len);
         self.started = cx.now;
         self.begin_request(cx);
+        let in_handler = Cell::new(false);
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            self.take_head(cx, start, len, &in_handler);
+        }));
+        if let Err(panic) = ran {
+            self.after_panic(cx, panic, in_handler.get(), (start, len), true);
+        }
+    }
+
+    /// Decide how the head at `input[start..start + len]` is answered, and answer it
+    /// if its body is not read (under [`Connection::on_head`]'s panic guard).
+    #[inline(always)]
+    fn take_head(&mut self, cx: &Cx<'_>, start: usize, len: usize, in_handler: &Cell<bool>) {
         let head = self.http.head(self.input.slice(start, start + len));
         let (policy, routed) = cx.app.body_policy(&head);
         if let BodyPolicy::Ignore = policy {
@@ -783,7 +798,7 @@ impl Connection {
                 route: routed.lookup,
                 decoded: routed.path.as_deref(),
             };
-            let reply = self.answer(cx, &req, None);
+            let reply = answer(cx, &req, None, in_handler);
             drop(routed);
             self.http.ignore_body(cx.config.max_body, cx.now);
             self.deliver(cx, start, len, reply);
@@ -834,43 +849,66 @@ impl Connection {
     /// the sink that took its body) and queue its response, or hand its job to the
     /// blocking pool.
     fn dispatch(&mut self, cx: &Cx<'_>, head_start: usize, head_len: usize) {
-        let head = self
-            .http
-            .head(self.input.slice(head_start, head_start + head_len));
-        let req = Request {
-            head,
-            body: &self.body,
-            chunked: self.http.chunked(),
-            peer: self.peer,
-            route: self.route,
-            decoded: None,
-        };
-        let sink = self.sink.take();
-        let reply = self.answer(cx, &req, sink);
-        self.route = Lookup::default();
-        self.deliver(cx, head_start, head_len, reply);
+        let in_handler = Cell::new(false);
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            let head = self
+                .http
+                .head(self.input.slice(head_start, head_start + head_len));
+            let req = Request {
+                head,
+                body: &self.body,
+                chunked: self.http.chunked(),
+                peer: self.peer,
+                route: self.route,
+                decoded: None,
+            };
+            let sink = self.sink.take();
+            let reply = answer(cx, &req, sink, &in_handler);
+            self.route = Lookup::default();
+            self.deliver(cx, head_start, head_len, reply);
+        }));
+        if let Err(panic) = ran {
+            self.route = Lookup::default();
+            self.after_panic(cx, panic, in_handler.get(), (head_start, head_len), false);
+        }
     }
 
-    /// The app's answer to `req`; a panic in a handler costs this one response (a
-    /// 500 that closes the connection), nothing else.
-    fn answer(&self, cx: &Cx<'_>, req: &Request<'_>, sink: Option<Box<dyn BodySink>>) -> Reply {
-        match catch_unwind(AssertUnwindSafe(|| cx.app.answer(req, sink))) {
-            Ok(r) => r,
-            Err(_) => {
-                log::error!(
-                    "handler panicked on \"{} {}\"",
-                    req.head.method_str(),
-                    req.head.target()
-                );
-                let p = Problem::new(
-                    500,
-                    "the handler for this page failed; the server carries on",
-                );
-                let mut r = cx.app.problem(&p, req.head.header("accept"));
-                r.head.close = true;
-                Reply::Now(r)
-            }
+    /// A panic was caught while the head at `input[at.0..at.0 + at.1]` was answered.
+    /// In a handler (`in_handler`), it costs this one response: a 500 that closes
+    /// the connection (`skip_body`: the body, not read, is skipped as usual). Anywhere
+    /// else it is the server's own fault, passed on to [`Connection::drive`], which
+    /// drops the connection. The guard spans the whole answer, not the handler alone,
+    /// so that the reply is not moved out of it (the moves cost the pipelined load
+    /// ~1% of its CPU: docs/performance.md).
+    #[cold]
+    fn after_panic(
+        &mut self,
+        cx: &Cx<'_>,
+        panic: Box<dyn Any + Send>,
+        in_handler: bool,
+        at: (usize, usize),
+        skip_body: bool,
+    ) {
+        if !in_handler {
+            resume_unwind(panic);
         }
+        let (start, len) = at;
+        let head = self.http.head(self.input.slice(start, start + len));
+        log::error!(
+            "handler panicked on \"{} {}\"",
+            head.method_str(),
+            head.target()
+        );
+        let p = Problem::new(
+            500,
+            "the handler for this page failed; the server carries on",
+        );
+        let mut r = cx.app.problem(&p, head.header("accept"));
+        r.head.close = true;
+        if skip_body {
+            self.http.ignore_body(cx.config.max_body, cx.now);
+        }
+        self.deliver(cx, start, len, Reply::Now(r));
     }
 
     /// Queue the answer to the head at `input[head_start..head_start+head_len]`, or
@@ -1352,6 +1390,21 @@ impl std::fmt::Display for RequestLine<'_> {
             h.version.as_str()
         )
     }
+}
+
+/// The app's answer to `req`, with `in_handler` set while the app runs: a panic
+/// caught then is the handler's (see [`Connection::after_panic`]).
+#[inline(always)]
+fn answer(
+    cx: &Cx<'_>,
+    req: &Request<'_>,
+    sink: Option<Box<dyn BodySink>>,
+    in_handler: &Cell<bool>,
+) -> Reply {
+    in_handler.set(true);
+    let reply = cx.app.answer(req, sink);
+    in_handler.set(false);
+    reply
 }
 
 /// One access-log line: remote, request line, status, body bytes, duration.
