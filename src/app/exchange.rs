@@ -117,11 +117,11 @@ impl Body {
     }
 }
 
-/// Aligned to 16 bytes: a response is moved whole several times between the page
-/// and the encoder (the route, the page chrome, the panic guard), 16 bytes a move;
-/// aligned, no move straddles a cache line, and each load is of exactly what one
-/// earlier move stored, which the CPU forwards at once (unaligned, perf showed the
-/// guard's moves waiting on the stores before them: docs/performance.md).
+/// Aligned to 16 bytes: a response is moved whole a few times between the page and
+/// the encoder (out of the page, into a `Reply`, out of the page chrome), 16 bytes a
+/// move; aligned, no move straddles a cache line, and each load is of exactly what
+/// one earlier move stored, which the CPU forwards at once (unaligned, perf showed
+/// these moves waiting on the stores before them: docs/performance.md).
 #[derive(Debug)]
 #[repr(align(16))]
 pub(crate) struct Response {

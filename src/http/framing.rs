@@ -29,6 +29,9 @@
 //!   URI has no authority, and `uri-host` may be an empty reg-name.
 //! - **Content-Length** `5, 5` and two lines `5` are one value (RFC 9110 §8.6); numbers
 //!   are compared by value (`05` equals `5`); anything bigger than `u64` is invalid.
+//! - **The `Host` check** is remembered per connection ([`HostMemo`], used by
+//!   [`framing_with`]): the next request naming the same valid host is not checked
+//!   again; any other value is.
 //! - **Connection** and **Transfer-Encoding** are comma lists (RFC 9110 §5.6.1): empty
 //!   elements are skipped, tokens compared case-insensitively.
 //!
