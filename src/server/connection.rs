@@ -849,6 +849,7 @@ impl Connection {
     /// the sink that took its body) and queue its response, or hand its job to the
     /// blocking pool.
     fn dispatch(&mut self, cx: &Cx<'_>, head_start: usize, head_len: usize) {
+        let route = std::mem::take(&mut self.route);
         let in_handler = Cell::new(false);
         let ran = catch_unwind(AssertUnwindSafe(|| {
             let head = self
@@ -859,16 +860,14 @@ impl Connection {
                 body: &self.body,
                 chunked: self.http.chunked(),
                 peer: self.peer,
-                route: self.route,
+                route,
                 decoded: None,
             };
             let sink = self.sink.take();
             let reply = answer(cx, &req, sink, &in_handler);
-            self.route = Lookup::default();
             self.deliver(cx, head_start, head_len, reply);
         }));
         if let Err(panic) = ran {
-            self.route = Lookup::default();
             self.after_panic(cx, panic, in_handler.get(), (head_start, head_len), false);
         }
     }
@@ -1008,14 +1007,13 @@ impl Connection {
     /// `input[start..start + len]` holds what came of the head.
     fn refuse_head(&mut self, cx: &Cx<'_>, start: usize, len: usize, refusal: &Refusal) {
         let bytes = self.input.slice(start, start + len);
-        let peeked = peek(bytes);
         // The format from what had come when the fault was found, whatever came after.
         let settled = refusal.settled(bytes);
         let accept = peek(settled).accept.map(|r| &settled[r]);
         let mut resp = cx.app.problem(&refusal.problem(bytes), accept);
         resp.head.close = true;
         if log::log_enabled!(target: "access", log::Level::Info) {
-            let line = peeked
+            let line = peek(bytes)
                 .request_line
                 .map_or(Cow::Borrowed("-"), |r| String::from_utf8_lossy(&bytes[r]));
             log::info!(
